@@ -1,0 +1,1 @@
+"""Wire contracts shared by every service: envelope, payloads, topics, codec."""

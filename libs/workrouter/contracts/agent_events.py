@@ -1,0 +1,22 @@
+"""Agent presence and actions on `wr.agents` (key: routing domain)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from workrouter.contracts.envelope import Payload
+
+Presence = Literal["offline", "ready", "not_ready"]
+
+
+class AgentPresenceChanged(Payload):
+    """An agent logged in or out, became ready or not ready (with a reason code)."""
+
+    event_type = "workrouter.agent.presence_changed"
+
+    agent_id: str = Field(min_length=1)
+    domain: str = Field(min_length=1, description="Routing domain the agent works in.")
+    presence: Presence
+    reason: str | None = Field(default=None, description="Not-ready reason code, e.g. Lunch, RONA.")

@@ -1,0 +1,60 @@
+"""JSON (de)serialisation of envelopes, with errors that say what is wrong."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from workrouter.contracts.envelope import Envelope, Payload
+from workrouter.contracts.registry import REGISTRY, PayloadRegistry, UnknownEventTypeError
+
+MAX_MESSAGE_BYTES = 1_000_000
+
+
+class DecodeError(ValueError):
+    """A message that can never be decoded: dead-letter it with this reason."""
+
+
+def encode(envelope: Envelope) -> bytes:
+    """Serialise an envelope to compact UTF-8 JSON (CloudEvents structured mode)."""
+    return envelope.model_dump_json(exclude_none=True).encode()
+
+
+def describe(exc: ValidationError, prefix: str = "") -> str:
+    """Turn a pydantic error into `path: message; ...`."""
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in (prefix, *err["loc"]) if p != "")
+        parts.append(f"{loc or '<root>'}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def decode(raw: bytes, registry: PayloadRegistry = REGISTRY, max_bytes: int = MAX_MESSAGE_BYTES) -> Envelope:
+    """Parse and validate a message, upcasting old payload versions; raise DecodeError if impossible."""
+    if len(raw) > max_bytes:
+        raise DecodeError(f"message is {len(raw)} bytes, over the {max_bytes} byte limit")
+    try:
+        doc: Any = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DecodeError(f"not valid JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise DecodeError(f"expected a JSON object (a CloudEvent), got {type(doc).__name__}")
+    event_type, data = doc.get("type"), doc.get("data")
+    if not isinstance(event_type, str):
+        raise DecodeError("missing or non-string 'type' attribute")
+    if not isinstance(data, dict):
+        raise DecodeError("missing 'data' object")
+    version = doc.get("dataversion", 1)
+    try:
+        model = registry.model(event_type)
+        data = registry.upcast(event_type, version if isinstance(version, int) else 1, data)
+    except UnknownEventTypeError as exc:
+        raise DecodeError(str(exc)) from None
+    try:
+        payload: Payload = model.model_validate(data)
+        fields = {**doc, "data": payload, "dataversion": model.version, "dataschema": model.dataschema()}
+        return Envelope.model_validate(fields)
+    except ValidationError as exc:
+        raise DecodeError(f"invalid {event_type}: {describe(exc)}") from None

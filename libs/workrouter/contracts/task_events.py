@@ -1,0 +1,170 @@
+"""Task lifecycle events on `wr.tasks` (key: task id), named in the past tense."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, Field
+
+from workrouter.contracts.common import FieldError, SkillRequirement
+from workrouter.contracts.envelope import Payload
+
+
+class TaskEvent(Payload):
+    """Base of every event about one task."""
+
+    task_id: str = Field(min_length=1, description="workrouter's id of the task.")
+
+
+class TaskCaptured(TaskEvent):
+    """A valid work item was accepted from a source system."""
+
+    event_type = "workrouter.task.captured"
+
+    source: str
+    external_id: str
+    type: str = Field(description="Work type.")
+    title: str
+    description: str | None = None
+    url: str | None = None
+    channel: str = "workitem"
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    priority: int | None = None
+    due_at: AwareDatetime | None = None
+    expires_at: AwareDatetime | None = None
+    sla_seconds: int | None = None
+    requested_agent: str | None = None
+
+
+class TaskRejected(Payload):
+    """A work item was refused at capture; nothing was created."""
+
+    event_type = "workrouter.task.rejected"
+
+    source: str | None = Field(default=None, description="Source, when it could be read.")
+    external_id: str | None = Field(default=None, description="External id, when it could be read.")
+    errors: list[FieldError] = Field(min_length=1, description="Every problem found.")
+    original: str = Field(description="The refused input, as text (truncated to 64 KiB).")
+
+
+class TaskClassified(TaskEvent):
+    """The rules decided queue, skills, priority and times."""
+
+    event_type = "workrouter.task.classified"
+
+    queue: str
+    skills: list[SkillRequirement] = Field(default_factory=list)
+    priority: int = Field(ge=0, le=1000)
+    business_value: float = 0.0
+    sla_seconds: int | None = None
+    due_at: AwareDatetime | None = None
+    expires_at: AwareDatetime | None = None
+    rule: str = Field(description="Id of the rule that matched.")
+    ruleset_version: str
+
+
+class TaskQueued(TaskEvent):
+    """The task waits in a queue."""
+
+    event_type = "workrouter.task.queued"
+
+    queue: str
+    domain: str = Field(description="Routing domain that owns the queue.")
+    priority: int
+    sort_key: str = Field(description="Time-stable ordering key (see docs/prioritisation.md).")
+
+
+class TaskOffered(TaskEvent):
+    """The task is offered to one agent, who may accept or reject."""
+
+    event_type = "workrouter.task.offered"
+
+    offer_id: str
+    agent_id: str
+    queue: str
+    tier: int = Field(ge=0, description="Target tier the agent was chosen from (0 = primary).")
+    url: str | None = None
+    offer_expires_at: AwareDatetime
+
+
+class TaskAccepted(TaskEvent):
+    """The agent took the task; it is assigned."""
+
+    event_type = "workrouter.task.accepted"
+
+    offer_id: str | None = Field(default=None, description="None for pull claims and force-assign.")
+    agent_id: str
+    how: Literal["offer", "auto_answer", "pull", "force"] = "offer"
+
+
+class TaskOfferRevoked(TaskEvent):
+    """An offer ended without acceptance; the task goes back to its place."""
+
+    event_type = "workrouter.task.offer_revoked"
+
+    offer_id: str
+    agent_id: str
+    reason: Literal["rona", "rejected", "cancelled", "agent_offline"]
+
+
+class TaskParked(TaskEvent):
+    """The task waits in a workbin (a queue's, or an agent's personal one)."""
+
+    event_type = "workrouter.task.parked"
+
+    workbin: str
+    agent_id: str | None = None
+
+
+class TaskEscalated(TaskEvent):
+    """The task neared or missed its SLA/OLA and an escalation step ran."""
+
+    event_type = "workrouter.task.escalated"
+
+    step: str = Field(description="Threshold that fired, e.g. 'sla:80%'.")
+    actions: list[str] = Field(description="What was done: raise_priority, move_queue, alert, ...")
+    target_queue: str | None = None
+
+
+class TaskReprioritised(TaskEvent):
+    """The task's priority changed."""
+
+    event_type = "workrouter.task.reprioritised"
+
+    priority: int
+    reason: str
+
+
+class TaskRescheduled(TaskEvent):
+    """The task sleeps until a time, then re-enters routing."""
+
+    event_type = "workrouter.task.rescheduled"
+
+    wake_at: AwareDatetime
+
+
+class TaskCompleted(TaskEvent):
+    """Work on the task is finished."""
+
+    event_type = "workrouter.task.completed"
+
+    by: Literal["agent", "source", "supervisor"]
+    agent_id: str | None = None
+    wrap_up_code: str | None = None
+
+
+class TaskCancelled(TaskEvent):
+    """The task was withdrawn before completion."""
+
+    event_type = "workrouter.task.cancelled"
+
+    by: Literal["source", "supervisor", "system"]
+    reason: str
+
+
+class TaskExpired(TaskEvent):
+    """The task passed its expiry time without completion."""
+
+    event_type = "workrouter.task.expired"
+
+    expired_at: AwareDatetime

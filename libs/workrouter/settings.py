@@ -1,0 +1,33 @@
+"""Settings every workrouter process reads from `WR_*` environment variables."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ProcessSettings(BaseSettings):
+    """Base of each process's one settings class (env prefix `WR_`); build it once at start."""
+
+    model_config = SettingsConfigDict(env_prefix="WR_", extra="ignore", frozen=True)
+
+    broker_url: str = Field(
+        default="memory://",
+        description="memory:// for the in-process bus, or kafka://host:port[,host:port] for Apache Kafka.",
+    )
+    redis_url: str | None = Field(default=None, description="redis://host:port/db of the live state store.")
+    database_url: str | None = Field(default=None, description="postgresql://... of the event log.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    max_attempts: int = Field(default=5, ge=1, le=100, description="Handler attempts before a dead letter.")
+    retry_backoff_seconds: float = Field(default=0.05, gt=0, le=60)
+
+    @field_validator("broker_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if not value.startswith(("memory://", "kafka://")):
+            raise ValueError(f"WR_BROKER_URL must start with memory:// or kafka://, got {value!r}")
+        if value.startswith("kafka://") and not value.removeprefix("kafka://").strip(","):
+            raise ValueError("WR_BROKER_URL=kafka:// needs at least one host:port, e.g. kafka://127.0.0.1:19092")
+        return value

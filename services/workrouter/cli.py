@@ -1,0 +1,62 @@
+"""The `workrouter` command: the composition root that wires libs and services together."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+from workrouter.contracts import asyncapi
+from workrouter.contracts.topics import ALL_TOPICS
+
+NOT_BUILT = """workrouter up: the one-process embedded mode is not built yet (issue #7).
+What works today:
+  make infra-up     start real Kafka, Redis and PostgreSQL on this machine
+  make test         run the unit and integration tests against them
+  workrouter topics list the topics and their keys"""
+
+
+def _asyncapi(args: argparse.Namespace) -> int:
+    text = asyncapi.render(version("workrouter"))
+    path = Path(args.output)
+    if args.check:
+        if not path.exists() or path.read_text() != text:
+            print(f"{path} is out of date with the code: run `make asyncapi` and commit it", file=sys.stderr)
+            return 1
+        print(f"{path} matches the code")
+        return 0
+    path.write_text(text)
+    print(f"wrote {path} ({len(text.splitlines())} lines)")
+    return 0
+
+
+def _topics(_: argparse.Namespace) -> int:
+    for topic in ALL_TOPICS:
+        print(f"{topic.name:<14} partitions={topic.partitions:<3} key={topic.key}")
+    return 0
+
+
+def _up(_: argparse.Namespace) -> int:
+    print(NOT_BUILT)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and docs)."""
+    root = argparse.ArgumentParser(prog="workrouter", description="Open-source work distribution engine.")
+    root.add_argument("--version", action="version", version=f"%(prog)s {version('workrouter')}")
+    commands = root.add_subparsers(dest="command", required=True)
+    commands.add_parser("up", help="run every service in one process (embedded mode)").set_defaults(run=_up)
+    commands.add_parser("topics", help="list the Kafka topics and their keys").set_defaults(run=_topics)
+    gen = commands.add_parser("asyncapi", help="write (or --check) the AsyncAPI document")
+    gen.add_argument("--output", default="docs/asyncapi.yaml")
+    gen.add_argument("--check", action="store_true", help="fail if the file differs from the code")
+    gen.set_defaults(run=_asyncapi)
+    return root
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `workrouter` console script."""
+    args = parser().parse_args(argv)
+    sys.exit(args.run(args))

@@ -1,0 +1,186 @@
+"""The wire codec: round trips, and clear errors for everything that cannot be decoded."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from workrouter.contracts import codec
+from workrouter.contracts.commands import CaptureTask
+from workrouter.contracts.envelope import Envelope, Payload, make_event
+from workrouter.contracts.registry import REGISTRY, PayloadRegistry
+from workrouter.contracts.task_events import TaskCaptured, TaskCompleted, TaskOffered
+
+json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**53), 2**53), st.text(max_size=20))
+attributes = st.dictionaries(st.text(min_size=1, max_size=10), json_scalars, max_size=5)
+aware_times = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC))
+ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=24)
+
+
+@given(
+    task_id=ids, title=st.text(min_size=1, max_size=50), attrs=attributes, due=st.none() | aware_times, at=aware_times
+)
+def test_every_captured_event_survives_a_round_trip(
+    task_id: str, title: str, attrs: dict[str, Any], due: datetime | None, at: datetime
+) -> None:
+    payload = TaskCaptured(
+        task_id=task_id, source="crm", external_id="X-1", type="claim", title=title, attributes=attrs, due_at=due
+    )
+    envelope = make_event(payload, source="/workrouter/capture", key=task_id, subject=task_id, time=at)
+    decoded = codec.decode(codec.encode(envelope))
+    assert decoded == envelope
+    assert isinstance(decoded.data, TaskCaptured)
+
+
+def test_wire_form_uses_cloudevents_attribute_names() -> None:
+    env = make_event(
+        TaskCompleted(task_id="t1", by="agent", agent_id="a1", wrap_up_code="Processed"),
+        source="/workrouter/router",
+        key="t1",
+        subject="t1",
+    )
+    doc = json.loads(codec.encode(env))
+    assert {
+        "specversion",
+        "id",
+        "type",
+        "source",
+        "subject",
+        "time",
+        "datacontenttype",
+        "dataschema",
+        "data",
+    } <= doc.keys()
+    assert doc["specversion"] == "1.0"
+    assert doc["type"] == "workrouter.task.completed"
+    assert doc["dataschema"] == "urn:workrouter:schema:workrouter.task.completed:1"
+    assert doc["dataversion"] == 1
+    assert doc["partitionkey"] == "t1"
+    assert doc["time"].endswith("Z")
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"{not json", "not valid JSON"),
+        (b"\xff\xfe", "not valid JSON"),
+        (b"[1, 2]", "expected a JSON object"),
+        (b'{"data": {}}', "missing or non-string 'type'"),
+        (b'{"type": "workrouter.task.completed"}', "missing 'data' object"),
+        (b'{"type": "workrouter.task.exploded", "data": {}}', "unknown event type 'workrouter.task.exploded'"),
+        (b'{"type": "workrouter.task.completed", "dataversion": 9, "data": {}}', "newer than this code"),
+    ],
+)
+def test_undecodable_messages_say_why(raw: bytes, reason: str) -> None:
+    with pytest.raises(codec.DecodeError, match=reason):
+        codec.decode(raw)
+
+
+def test_invalid_payload_names_each_bad_field() -> None:
+    env = make_event(TaskCompleted(task_id="t1", by="agent"), source="/s", key="t1")
+    doc = json.loads(codec.encode(env))
+    doc["data"]["by"] = "martian"
+    del doc["data"]["task_id"]
+    with pytest.raises(codec.DecodeError) as err:
+        codec.decode(json.dumps(doc).encode())
+    assert "task_id: Field required" in str(err.value)
+    assert "by: Input should be 'agent', 'source' or 'supervisor'" in str(err.value)
+
+
+def test_invalid_envelope_attribute_is_named() -> None:
+    doc = json.loads(codec.encode(make_event(TaskCompleted(task_id="t1", by="agent"), source="/s", key="t1")))
+    doc["time"] = "yesterday"
+    with pytest.raises(codec.DecodeError, match="time: "):
+        codec.decode(json.dumps(doc).encode())
+
+
+def test_oversized_message_is_refused_before_parsing() -> None:
+    with pytest.raises(codec.DecodeError, match="over the 100 byte limit"):
+        codec.decode(b" " * 101, max_bytes=100)
+
+
+def test_unknown_payload_fields_are_refused() -> None:
+    doc = json.loads(codec.encode(make_event(TaskCompleted(task_id="t1", by="agent"), source="/s", key="t1")))
+    doc["data"]["surprise"] = 1
+    with pytest.raises(codec.DecodeError, match="surprise: Extra inputs are not permitted"):
+        codec.decode(json.dumps(doc).encode())
+
+
+class _OfferV2(TaskOffered):
+    """TaskOffered as a future v2 that renamed `url` to `screen_pop_url`."""
+
+    event_type = "workrouter.task.offered"
+    version = 2
+    screen_pop_url: str | None = None
+
+
+def test_old_versions_are_upcast_to_the_current_model() -> None:
+    registry = PayloadRegistry([_OfferV2])
+
+    def v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+        data = dict(data)
+        data["screen_pop_url"] = data.pop("url", None)
+        return data
+
+    registry.add_upcaster("workrouter.task.offered", 1, v1_to_v2)
+    v1 = TaskOffered(
+        task_id="t",
+        offer_id="o",
+        agent_id="a",
+        queue="q",
+        tier=0,
+        url="https://crm/1",
+        offer_expires_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    decoded = codec.decode(codec.encode(make_event(v1, source="/s", key="t")), registry)
+    assert isinstance(decoded.data, _OfferV2)
+    assert decoded.data.screen_pop_url == "https://crm/1"
+    assert decoded.dataversion == 2
+    assert decoded.dataschema.endswith(":2")
+
+
+def test_missing_upcaster_is_a_clear_error() -> None:
+    registry = PayloadRegistry([_OfferV2])
+    with pytest.raises(codec.DecodeError, match="no upcaster from v1"):
+        codec.decode(b'{"type": "workrouter.task.offered", "dataversion": 1, "data": {}}', registry)
+
+
+def test_registry_refuses_duplicate_types() -> None:
+    with pytest.raises(ValueError, match="duplicate event type"):
+        PayloadRegistry([TaskOffered, _OfferV2])
+
+
+def test_registry_knows_every_payload_class() -> None:
+    def subclasses(cls: type[Payload]) -> set[type[Payload]]:
+        out = set()
+        for sub in cls.__subclasses__():
+            if sub.__module__.startswith("workrouter.") and "event_type" in vars(sub):
+                out.add(sub)
+            out |= subclasses(sub)
+        return out
+
+    assert set(REGISTRY.models()) == subclasses(Payload)
+
+
+def test_capture_command_validates_limits() -> None:
+    with pytest.raises(ValueError, match="external_id"):
+        CaptureTask(source="crm", external_id="", type="claim", title="t")
+
+
+def test_envelope_refuses_naive_time() -> None:
+    with pytest.raises(ValueError, match="timezone"):
+        Envelope(
+            id="1",
+            type="workrouter.task.completed",
+            source="/s",
+            time=datetime(2026, 1, 1),
+            dataschema="x",
+            dataversion=1,
+            partitionkey="k",
+            data=TaskCompleted(task_id="t", by="agent"),
+        )
