@@ -1,0 +1,158 @@
+"""The Bus port over Apache Kafka (FastStream on aiokafka).
+
+Offsets are committed only after the handler succeeded (manual ack); a failed attempt
+seeks the partition back to the message, so it is redelivered in order, and a consumer
+that dies before committing leaves the message to the next member of its group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from workrouter.bus.delivery import DeliveryPolicy, Verdict, attempt, dead_letter
+from workrouter.bus.port import Delivery, Handler
+from workrouter.contracts.codec import encode
+from workrouter.contracts.envelope import Envelope
+from workrouter.contracts.topics import ALL_TOPICS, DEADLETTER, TopicSpec
+
+log = logging.getLogger(__name__)
+CLOUDEVENTS_JSON = "application/cloudevents+json; charset=UTF-8"
+
+
+@dataclass(frozen=True, slots=True)
+class KafkaOptions:
+    """Connection and consumer-group tuning."""
+
+    client_id: str = "workrouter"
+    replication_factor: int = 1
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 3_000
+    request_timeout_ms: int = 30_000
+
+
+class KafkaBus:
+    """The Bus port over Kafka."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        *,
+        topics: Sequence[TopicSpec] = ALL_TOPICS,
+        deadletter_topic: str = DEADLETTER.name,
+        policy: DeliveryPolicy | None = None,
+        options: KafkaOptions | None = None,
+    ) -> None:
+        self._bootstrap = bootstrap
+        self._topics = list(topics)
+        self._deadletter_topic = deadletter_topic
+        self._policy = policy or DeliveryPolicy()
+        self._options = options or KafkaOptions()
+        self._tries: dict[tuple[str, str, int, int], int] = {}
+        self._broker = KafkaBroker(
+            bootstrap,
+            client_id=self._options.client_id,
+            acks="all",
+            enable_idempotence=True,
+            allow_auto_create_topics=False,
+            request_timeout_ms=self._options.request_timeout_ms,
+            logger=log,
+            log_level=logging.DEBUG,
+        )
+
+    def subscribe(self, topic: str, group: str, handler: Handler) -> None:
+        """Join `group` on `topic`; a new group starts from the earliest offset, so nothing is missed."""
+        subscriber = self._broker.subscriber(
+            topic,
+            group_id=group,
+            ack_policy=AckPolicy.MANUAL,
+            auto_offset_reset="earliest",
+            session_timeout_ms=self._options.session_timeout_ms,
+            heartbeat_interval_ms=self._options.heartbeat_interval_ms,
+        )
+
+        async def on_message(message: KafkaMessage) -> None:
+            await self._on_message(message, group, handler)
+
+        subscriber(on_message)
+
+    async def start(self) -> None:
+        """Create the topics (idempotently), then connect producer and consumers."""
+        await self.create_topics()
+        await self._broker.start()
+
+    async def stop(self) -> None:
+        """Finish in-flight handlers and disconnect (uncommitted messages stay for the group)."""
+        await self._broker.stop()
+
+    async def publish(self, topic: str, event: Envelope) -> None:
+        """Publish an event keyed by its partition key; waits for the broker's ack."""
+        await self.publish_raw(topic, event.partitionkey, encode(event))
+
+    async def publish_raw(self, topic: str, key: str | None, value: bytes) -> None:
+        """Publish bytes as they are."""
+        await self._broker.publish(
+            value,
+            topic=topic,
+            key=key.encode() if key is not None else None,
+            headers={"content-type": CLOUDEVENTS_JSON},
+        )
+
+    async def list_topics(self) -> set[str]:
+        """Topic names on the cluster (internal topics excluded)."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=self._options.client_id)
+        await admin.start()
+        try:
+            return {t for t in await admin.list_topics() if not t.startswith("__")}
+        finally:
+            await admin.close()
+
+    async def create_topics(self) -> None:
+        """Create every configured topic that does not exist yet."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=self._options.client_id)
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+            missing = [
+                NewTopic(t.name, num_partitions=t.partitions, replication_factor=self._options.replication_factor)
+                for t in self._topics
+                if t.name not in existing
+            ]
+            if missing:
+                # Another process may create them between our list and create.
+                with contextlib.suppress(TopicAlreadyExistsError):
+                    await admin.create_topics(missing)
+                log.info("created topics %s", [t.name for t in missing])
+        finally:
+            await admin.close()
+
+    async def _on_message(self, message: KafkaMessage, group: str, handler: Handler) -> None:
+        record = message.raw_message
+        assert not isinstance(record, tuple)  # single-message subscribers only
+        position = (group, record.topic, record.partition, record.offset)
+        tries = self._tries.get(position, 0) + 1
+        key = record.key.decode(errors="replace") if record.key is not None else None
+        delivery = Delivery(record.topic, record.partition, record.offset, key, tries)
+        try:
+            outcome = await attempt(record.value or b"", delivery, handler, self._policy)
+            if outcome.verdict is Verdict.DEAD_LETTER:
+                await self.publish(self._deadletter_topic, dead_letter(record.value or b"", delivery, group, outcome))
+            if outcome.verdict is not Verdict.RETRY:
+                self._tries.pop(position, None)
+                await message.ack()  # commits this message's offset (and nothing unprocessed)
+                return
+        except Exception:
+            # Acking or dead-lettering failed: never move past the message; try it again.
+            log.exception("could not settle %s[%d]@%d; will redeliver", record.topic, record.partition, record.offset)
+        self._tries[position] = tries
+        await asyncio.sleep(self._policy.backoff(tries))
+        await message.nack()  # seek back: the same message comes again, order kept

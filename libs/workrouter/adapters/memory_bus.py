@@ -1,0 +1,158 @@
+"""In-process bus for the one-process mode: partitioned logs and consumer groups in memory.
+
+It keeps Kafka's semantics that services rely on: a key always maps to one partition,
+a partition is consumed in order by one consumer per group, an offset is committed only
+after the handler succeeded, and a consumer restarted in the same bus resumes from the
+committed offset. It is not durable: a process crash loses what was in it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from workrouter.bus.delivery import DeliveryPolicy, Verdict, attempt, dead_letter
+from workrouter.bus.port import Delivery, Handler
+from workrouter.contracts.codec import encode
+from workrouter.contracts.envelope import Envelope
+from workrouter.contracts.topics import ALL_TOPICS, DEADLETTER, TopicSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Record:
+    key: str | None
+    value: bytes
+
+
+@dataclass(slots=True)
+class _Subscription:
+    topic: str
+    group: str
+    handler: Handler
+    wakeups: list[asyncio.Event] = field(default_factory=list)
+
+
+class MemoryBus:
+    """The Bus port over in-memory partitioned logs."""
+
+    def __init__(
+        self,
+        topics: Sequence[TopicSpec] = ALL_TOPICS,
+        *,
+        deadletter_topic: str = DEADLETTER.name,
+        policy: DeliveryPolicy | None = None,
+        stop_timeout: float = 10.0,
+    ) -> None:
+        self._stop_timeout = stop_timeout
+        self._specs = {t.name: t for t in topics}
+        self._deadletter_topic = deadletter_topic
+        self._policy = policy or DeliveryPolicy()
+        self._logs: dict[str, list[list[_Record]]] = {}
+        self._committed: dict[tuple[str, str, int], int] = {}
+        self._subs: list[_Subscription] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._round_robin = itertools.count()
+        self._running = False  # consumers run
+        self._open = False  # publishing allowed (stays open while in-flight handlers finish)
+
+    def subscribe(self, topic: str, group: str, handler: Handler) -> None:
+        """Register a handler; one subscription per (topic, group) in this bus."""
+        if any(s.topic == topic and s.group == group for s in self._subs):
+            raise ValueError(f"group {group!r} already subscribes to {topic!r} on this bus")
+        self._subs.append(_Subscription(topic, group, handler))
+
+    async def start(self) -> None:
+        """Create topics and start one consumer task per subscribed partition."""
+        if self._running:
+            return
+        for spec in self._specs.values():
+            self._logs.setdefault(spec.name, [[] for _ in range(spec.partitions)])
+        if self._deadletter_topic not in self._logs:
+            raise ValueError(f"dead-letter topic {self._deadletter_topic!r} is not among the bus topics")
+        self._running = self._open = True
+        for sub in self._subs:
+            if sub.topic not in self._logs:
+                raise ValueError(f"subscription to unknown topic {sub.topic!r}")
+            sub.wakeups = [asyncio.Event() for _ in self._logs[sub.topic]]
+            for partition in range(len(self._logs[sub.topic])):
+                task = asyncio.create_task(self._consume(sub, partition), name=f"{sub.group}:{sub.topic}[{partition}]")
+                self._tasks.append(task)
+
+    async def stop(self) -> None:
+        """Let in-flight handlers finish (up to `stop_timeout` s), then stop consuming."""
+        self._running = False
+        for sub in self._subs:
+            for event in sub.wakeups:
+                event.set()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=self._stop_timeout)
+            for task in pending:
+                task.cancel()
+            for task in pending:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._tasks = []
+        self._open = False
+
+    async def publish(self, topic: str, event: Envelope) -> None:
+        """Append an event to the partition its key maps to."""
+        await self.publish_raw(topic, event.partitionkey, encode(event))
+
+    async def publish_raw(self, topic: str, key: str | None, value: bytes) -> None:
+        """Append bytes as they are."""
+        if not self._open:
+            raise RuntimeError("bus is not started")
+        try:
+            partitions = self._logs[topic]
+        except KeyError:
+            raise ValueError(f"unknown topic {topic!r}; known: {sorted(self._logs)}") from None
+        index = self._partition(key, len(partitions))
+        partitions[index].append(_Record(key, value))
+        for sub in self._subs:
+            if sub.topic == topic and sub.wakeups:
+                sub.wakeups[index].set()
+
+    async def list_topics(self) -> set[str]:
+        """Names of the created topics."""
+        return set(self._logs)
+
+    def _partition(self, key: str | None, count: int) -> int:
+        if key is None:
+            return next(self._round_robin) % count
+        return zlib.crc32(key.encode()) % count
+
+    async def _consume(self, sub: _Subscription, partition: int) -> None:
+        records = self._logs[sub.topic][partition]
+        wakeup = sub.wakeups[partition]
+        position = (sub.group, sub.topic, partition)
+        while self._running:
+            offset = self._committed.get(position, 0)
+            if offset >= len(records):
+                wakeup.clear()
+                if offset >= len(records):
+                    await wakeup.wait()
+                continue
+            if await self._deliver(sub, partition, offset, records[offset]):
+                self._committed[position] = offset + 1
+
+    async def _deliver(self, sub: _Subscription, partition: int, offset: int, record: _Record) -> bool:
+        """Try a record until it is handled or dead-lettered; False if stopped first."""
+        tries = 0
+        while self._running:
+            tries += 1
+            delivery = Delivery(sub.topic, partition, offset, record.key, tries)
+            outcome = await attempt(record.value, delivery, sub.handler, self._policy)
+            if outcome.verdict is Verdict.ACK:
+                return True
+            if outcome.verdict is Verdict.DEAD_LETTER:
+                await self.publish(self._deadletter_topic, dead_letter(record.value, delivery, sub.group, outcome))
+                return True
+            await asyncio.sleep(self._policy.backoff(tries))
+        return False

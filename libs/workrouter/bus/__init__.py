@@ -1,0 +1,1 @@
+"""The message bus port and the delivery policy its adapters share."""

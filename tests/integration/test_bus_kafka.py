@@ -1,0 +1,25 @@
+"""The bus contract on real Apache Kafka."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from tests.contracts.bus_contract import BusContract, BusFactory
+from tests.support.infra import Infra
+from workrouter.adapters.kafka_bus import KafkaBus
+from workrouter.bus.delivery import DeliveryPolicy
+from workrouter.bus.port import Bus
+from workrouter.contracts.topics import TopicSpec
+
+
+class TestKafkaBusContract(BusContract):
+    timeout = 60.0
+
+    @pytest.fixture
+    def bus_factory(self, infra: Infra) -> BusFactory:
+        def make(topics: Sequence[TopicSpec], deadletter: str, policy: DeliveryPolicy) -> Bus:
+            return KafkaBus(infra.kafka_bootstrap, topics=topics, deadletter_topic=deadletter, policy=policy)
+
+        return make

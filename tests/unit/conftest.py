@@ -1,0 +1,21 @@
+"""Unit-test fixtures (no network)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from workrouter.contracts.deadletter import DeadLettered
+from workrouter.contracts.task_events import TaskReprioritised
+from workrouter.contracts.topics import TopicSpec
+
+
+@pytest.fixture
+def topics() -> tuple[TopicSpec, TopicSpec]:
+    """A work topic with 3 partitions and a dead-letter topic."""
+    suffix = uuid.uuid4().hex[:8]
+    return (
+        TopicSpec(f"work.{suffix}", "key", 3, "unit test topic", (TaskReprioritised,)),
+        TopicSpec(f"dead.{suffix}", "key", 1, "unit dead letters", (DeadLettered,)),
+    )

@@ -1,0 +1,57 @@
+"""The bus contract on the in-process adapter, plus what only it promises."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from tests.contracts.bus_contract import FAST_RETRY, BusContract, BusFactory, Recorder, event
+from tests.support.wait import wait_until
+from workrouter.adapters.memory_bus import MemoryBus
+from workrouter.bus.delivery import DeliveryPolicy
+from workrouter.bus.port import Bus
+from workrouter.contracts.topics import TopicSpec
+
+
+class TestMemoryBusContract(BusContract):
+    timeout = 5.0
+
+    @pytest.fixture
+    def bus_factory(self) -> BusFactory:
+        def make(topics: Sequence[TopicSpec], deadletter: str, policy: DeliveryPolicy) -> Bus:
+            return MemoryBus(topics, deadletter_topic=deadletter, policy=policy)
+
+        return make
+
+
+async def test_restarted_consumer_resumes_after_the_last_committed_offset(topics: tuple[TopicSpec, TopicSpec]) -> None:
+    work, dead = topics
+    bus = MemoryBus(topics, deadletter_topic=dead.name, policy=FAST_RETRY)
+    recorder = Recorder()
+    bus.subscribe(work.name, "g", recorder)
+    await bus.start()
+    for seq in range(5):
+        await bus.publish(work.name, event("k", seq))
+    await wait_until(lambda: len(recorder.handled) == 5, timeout=5, what="first five")
+    await bus.stop()
+    await bus.start()
+    for seq in range(5, 8):
+        await bus.publish(work.name, event("k", seq))
+    await wait_until(lambda: len(recorder.handled) == 8, timeout=5, what="three more")
+    await bus.stop()
+    assert recorder.sequences() == {"k": list(range(8))}
+
+
+async def test_publishing_to_an_unknown_topic_names_the_known_ones(topics: tuple[TopicSpec, TopicSpec]) -> None:
+    bus = MemoryBus(topics, deadletter_topic=topics[1].name)
+    await bus.start()
+    with pytest.raises(ValueError, match="unknown topic 'nope'; known: "):
+        await bus.publish_raw("nope", None, b"{}")
+    await bus.stop()
+
+
+async def test_publishing_before_start_is_refused(topics: tuple[TopicSpec, TopicSpec]) -> None:
+    bus = MemoryBus(topics, deadletter_topic=topics[1].name)
+    with pytest.raises(RuntimeError, match="not started"):
+        await bus.publish(topics[0].name, event("k", 0))
