@@ -8,7 +8,7 @@ import pytest
 
 from tests.contracts.bus_contract import BusContract, BusFactory
 from tests.support.infra import Infra
-from workrouter.adapters.kafka_bus import KafkaBus
+from workrouter.adapters.kafka_bus import KafkaBus, KafkaOptions, KafkaUnreachableError
 from workrouter.bus.delivery import DeliveryPolicy
 from workrouter.bus.port import Bus
 from workrouter.contracts.topics import TopicSpec
@@ -23,3 +23,9 @@ class TestKafkaBusContract(BusContract):
             return KafkaBus(infra.kafka_bootstrap, topics=topics, deadletter_topic=deadletter, policy=policy)
 
         return make
+
+
+async def test_unreachable_broker_error_says_how_to_start_one() -> None:
+    bus = KafkaBus("127.0.0.1:1", options=KafkaOptions(request_timeout_ms=2000))
+    with pytest.raises(KafkaUnreachableError, match=r"cannot reach Kafka at 127\.0\.0\.1:1 .*make infra-up"):
+        await bus.start()

@@ -1,0 +1,61 @@
+# Everything a person does with workrouter has a target here; `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+PYTEST_ARGS ?=
+
+.PHONY: help install infra-install infra-up infra-down infra-status test test-unit test-integration lint format asyncapi run clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || { echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
+	@echo "installing workrouter and its dev tools into $(VENV) (pip shows progress)"
+	$(BIN)/pip install --progress-bar on -e '.[dev]'
+	@rm -f $(VENV)/.installed-*; touch $@
+
+install: $(STAMP) ## create .venv and install workrouter with its dev tools
+
+infra-install: ## install the OS packages the local infrastructure needs (apt; idempotent)
+	@bash deploy/local/install-system.sh
+
+infra-up: infra-install ## start Kafka, Redis and PostgreSQL on 127.0.0.1 (idempotent)
+	@bash deploy/local/infra.sh up
+
+infra-down: ## stop the local infrastructure
+	@bash deploy/local/infra.sh down
+
+infra-status: ## show what runs and where it listens
+	-@bash deploy/local/infra.sh status
+
+test: install infra-up ## run all tests: unit, then integration on real Kafka/Redis/PostgreSQL
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-unit: install ## run the unit tests only (no network, seconds)
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+test-integration: install infra-up ## run the integration tests only
+	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
+
+lint: install ## ruff check, ruff format --check, mypy --strict, import contracts
+	$(BIN)/ruff check libs services tests
+	$(BIN)/ruff format --check libs services tests
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+format: install ## fix what ruff can fix and format the code
+	$(BIN)/ruff check --fix libs services tests
+	$(BIN)/ruff format libs services tests
+
+asyncapi: install ## regenerate docs/asyncapi.yaml from the contracts
+	$(BIN)/workrouter asyncapi --output docs/asyncapi.yaml
+
+run: install ## run workrouter (embedded mode)
+	$(BIN)/workrouter up
+
+clean: ## remove caches (keeps .venv and .local data)
+	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache
