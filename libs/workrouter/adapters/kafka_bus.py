@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -27,6 +27,10 @@ from workrouter.contracts.topics import ALL_TOPICS, DEADLETTER, TopicSpec
 
 log = logging.getLogger(__name__)
 CLOUDEVENTS_JSON = "application/cloudevents+json; charset=UTF-8"
+
+
+class KafkaUnreachableError(ConnectionError):
+    """No broker answered at the bootstrap address."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,10 +111,21 @@ class KafkaBus:
             headers={"content-type": CLOUDEVENTS_JSON},
         )
 
+    async def _admin(self) -> AIOKafkaAdminClient:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=self._options.client_id)
+        try:
+            await admin.start()
+        except KafkaConnectionError as exc:
+            await admin.close()
+            raise KafkaUnreachableError(
+                f"cannot reach Kafka at {self._bootstrap} ({exc}); start it with `make infra-up` "
+                "or set WR_BROKER_URL=kafka://host:port to a running broker"
+            ) from exc
+        return admin
+
     async def list_topics(self) -> set[str]:
         """Topic names on the cluster (internal topics excluded)."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=self._options.client_id)
-        await admin.start()
+        admin = await self._admin()
         try:
             return {t for t in await admin.list_topics() if not t.startswith("__")}
         finally:
@@ -118,8 +133,7 @@ class KafkaBus:
 
     async def create_topics(self) -> None:
         """Create every configured topic that does not exist yet."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=self._options.client_id)
-        await admin.start()
+        admin = await self._admin()
         try:
             existing = set(await admin.list_topics())
             missing = [
