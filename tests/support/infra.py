@@ -97,7 +97,12 @@ def resolve() -> Infra:
     settings = TestInfraSettings()
     if settings.kafka_bootstrap and settings.redis_url and settings.database_url:
         return Infra(settings.kafka_bootstrap, settings.redis_url, settings.database_url, "environment")
-    local = _from_local_scripts(settings)
+    try:
+        local = _from_local_scripts(settings)
+    except InfraUnavailableError:
+        if _docker_answers():
+            return _from_testcontainers()
+        raise
     if local is not None:
         return Infra(
             settings.kafka_bootstrap or local.kafka_bootstrap,
