@@ -1,7 +1,8 @@
-"""A consumer process for the crash test: records what it handled, dies (no commit) on one message.
+"""A consumer process for the crash test: logs what it handled, dies (no commit) on one message.
 
-Usage: python -m tests.integration.crash_consumer BOOTSTRAP TOPIC DEADLETTER GROUP OUTFILE CRASH_SEQ
-(OUTFILE gets one line per handled message, flushed at once.)
+Usage: python -m tests.integration.crash_consumer BOOTSTRAP TOPIC DEADLETTER GROUP OUTFILE CRASH_ON COMMIT_EVERY
+It dies inside the handler of its CRASH_ON-th delivery.
+OUTFILE gets `handled SEQ PARTITION OFFSET` per handled message (line-buffered), then `crash SEQ PARTITION OFFSET`.
 """
 
 from __future__ import annotations
@@ -21,17 +22,20 @@ from workrouter.contracts.topics import TopicSpec
 
 async def main(argv: list[str], log: TextIO) -> None:
     """Consume until killed by our own crash."""
-    bootstrap, topic, deadletter, group, seq = argv
-    crash_seq = int(seq)
+    bootstrap, topic, deadletter, group, crash_on, every = argv
+    deliveries = 0
     specs = [TopicSpec(topic, "k", 3, "", ()), TopicSpec(deadletter, "k", 1, "", ())]
-    bus = KafkaBus(bootstrap, topics=specs, deadletter_topic=deadletter, options=KafkaOptions(session_timeout_ms=6000))
+    options = KafkaOptions(session_timeout_ms=6000, commit_every=int(every), commit_interval_s=60)
+    bus = KafkaBus(bootstrap, topics=specs, deadletter_topic=deadletter, options=options)
 
     async def handle(envelope: Envelope, delivery: Delivery) -> None:
+        nonlocal deliveries
         assert isinstance(envelope.data, TaskReprioritised)
-        if envelope.data.priority == crash_seq:
-            log.write(f"crash {crash_seq}\n")
-            os._exit(9)  # die inside the handler, before the commit, like kill -9
-        log.write(f"handled {envelope.data.priority}\n")
+        deliveries += 1
+        word = "crash" if deliveries == int(crash_on) else "handled"
+        log.write(f"{word} {envelope.data.priority} {delivery.partition} {delivery.offset}\n")
+        if word == "crash":
+            os._exit(9)  # die inside the handler, before its offset can be committed, like kill -9
 
     bus.subscribe(topic, group, handle)
     await bus.start()
@@ -40,4 +44,4 @@ async def main(argv: list[str], log: TextIO) -> None:
 
 if __name__ == "__main__":
     with Path(sys.argv[5]).open("a", buffering=1) as out:
-        asyncio.run(main(sys.argv[1:5] + sys.argv[6:7], out))
+        asyncio.run(main([*sys.argv[1:5], *sys.argv[6:8]], out))

@@ -1,0 +1,57 @@
+"""Batched offset commits: only offsets of handled messages, every N messages or T seconds."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+
+log = logging.getLogger(__name__)
+
+
+class OffsetCommitter:
+    """Remembers the next offset after the last handled message per partition and commits them together.
+
+    A synchronous commit per message costs a broker round trip each (about 2 ms here);
+    committing handled offsets in batches keeps the guarantee that matters — nothing
+    unhandled is ever committed — and after a crash at most one batch is redelivered,
+    which idempotent consumers absorb.
+    """
+
+    def __init__(self, every: int, interval_s: float) -> None:
+        self._every = every
+        self._interval_s = interval_s
+        self._pending: dict[TopicPartition, int] = {}
+        self._count = 0
+        self._last = time.monotonic()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._lock = asyncio.Lock()
+
+    def handled(self, consumer: AIOKafkaConsumer, topic: str, partition: int, offset: int) -> None:
+        """Record that the message at `offset` is done (handled or dead-lettered)."""
+        self._consumer = consumer
+        self._pending[TopicPartition(topic, partition)] = offset + 1
+        self._count += 1
+
+    def due(self) -> bool:
+        """True when a batch is full or old enough to commit."""
+        return bool(self._pending) and (self._count >= self._every or time.monotonic() - self._last >= self._interval_s)
+
+    async def flush(self) -> None:
+        """Commit what is pending; a lost partition (rebalance) is logged, its messages will be redelivered."""
+        async with self._lock:
+            if not self._pending or self._consumer is None:
+                return
+            offsets, self._pending, self._count = self._pending, {}, 0
+            self._last = time.monotonic()
+            try:
+                await self._consumer.commit(offsets)
+            except (CommitFailedError, IllegalStateError) as exc:
+                log.warning("offset commit refused (%s); the new owner will redeliver %s", exc, offsets)
+            except KafkaError as exc:
+                log.warning("offset commit failed (%s); will retry with the next batch", exc)
+                for tp, offset in offsets.items():
+                    self._pending.setdefault(tp, offset)
