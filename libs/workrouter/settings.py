@@ -19,6 +19,9 @@ class ProcessSettings(BaseSettings):
     )
     redis_url: str | None = Field(default=None, description="redis://host:port/db of the live state store.")
     database_url: str | None = Field(default=None, description="postgresql://... of the event log.")
+    topic_prefix: str = Field(
+        default="", pattern=r"^[A-Za-z0-9._-]{0,64}$", description="Prefix for every topic name, e.g. 'staging.'."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_attempts: int = Field(default=5, ge=1, le=100, description="Handler attempts before a dead letter.")
     retry_backoff_seconds: float = Field(default=0.05, gt=0, le=60)

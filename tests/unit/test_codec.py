@@ -70,10 +70,21 @@ def test_wire_form_uses_cloudevents_attribute_names() -> None:
         (b"{not json", "not valid JSON"),
         (b"\xff\xfe", "not valid JSON"),
         (b"[1, 2]", "expected a JSON object"),
-        (b'{"data": {}}', "missing or non-string 'type'"),
-        (b'{"type": "workrouter.task.completed"}', "missing 'data' object"),
-        (b'{"type": "workrouter.task.exploded", "data": {}}', "unknown event type 'workrouter.task.exploded'"),
-        (b'{"type": "workrouter.task.completed", "dataversion": 9, "data": {}}', "newer than this code"),
+        (b'{"specversion": "1.0", "data": {}}', "missing or non-string 'type'"),
+        (b'{"specversion": "1.0", "type": "workrouter.task.completed"}', "missing 'data' object"),
+        (
+            b'{"specversion": "1.0", "type": "workrouter.task.exploded", "data": {}}',
+            "unknown event type 'workrouter.task.exploded'",
+        ),
+        (
+            b'{"specversion": "1.0", "type": "workrouter.task.completed", "dataversion": 9, "data": {}}',
+            "newer than this code",
+        ),
+        (b'{"type": "workrouter.task.completed", "data": {}}', "'specversion' must be"),
+        (
+            b'{"specversion": "1.0", "type": "workrouter.task.completed", "dataversion": "2", "data": {}}',
+            "'dataversion' must be a positive integer",
+        ),
     ],
 )
 def test_undecodable_messages_say_why(raw: bytes, reason: str) -> None:
@@ -92,9 +103,10 @@ def test_invalid_payload_names_each_bad_field() -> None:
     assert "by: Input should be 'agent', 'source' or 'supervisor'" in str(err.value)
 
 
-def test_invalid_envelope_attribute_is_named() -> None:
+@pytest.mark.parametrize("bad_time", ["yesterday", 1700000000, "2.0", "1700000000", "2026-11-23T09:00:00", ""])
+def test_invalid_envelope_time_is_named(bad_time: object) -> None:
     doc = json.loads(codec.encode(make_event(TaskCompleted(task_id="t1", by="agent"), source="/s", key="t1")))
-    doc["time"] = "yesterday"
+    doc["time"] = bad_time
     with pytest.raises(codec.DecodeError, match="time: "):
         codec.decode(json.dumps(doc).encode())
 
@@ -147,7 +159,9 @@ def test_old_versions_are_upcast_to_the_current_model() -> None:
 def test_missing_upcaster_is_a_clear_error() -> None:
     registry = PayloadRegistry([_OfferV2])
     with pytest.raises(codec.DecodeError, match="no upcaster from v1"):
-        codec.decode(b'{"type": "workrouter.task.offered", "dataversion": 1, "data": {}}', registry)
+        codec.decode(
+            b'{"specversion": "1.0", "type": "workrouter.task.offered", "dataversion": 1, "data": {}}', registry
+        )
 
 
 def test_registry_refuses_duplicate_types() -> None:

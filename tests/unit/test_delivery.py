@@ -67,3 +67,11 @@ def test_dead_letter_keeps_the_original_bytes_and_has_a_stable_id() -> None:
     assert (letter.topic, letter.partition, letter.offset, letter.key) == ("wr.tasks", 2, 41, "t1")
     assert first.partitionkey == "t1"
     assert codec.decode(codec.encode(first)) == first
+
+
+def test_dead_letter_of_a_message_without_key_survives_the_wire() -> None:
+    outcome = Outcome(Verdict.DEAD_LETTER, "cannot decode: x", "decode")
+    letter = dead_letter(b"{", Delivery("wr.capture", 0, 3, None, 1), "capture", outcome)
+    assert isinstance(letter.data, DeadLettered)
+    assert letter.data.key is None
+    assert codec.decode(codec.encode(letter)) == letter

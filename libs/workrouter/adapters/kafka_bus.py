@@ -170,8 +170,8 @@ class KafkaBus:
         finally:
             await admin.close()
 
-    async def create_topics(self) -> None:
-        """Create every configured topic that does not exist yet."""
+    async def create_topics(self, ready_timeout_s: float = 30.0) -> None:
+        """Create every configured topic that does not exist yet, and wait until each partition has a leader."""
         admin = await self._admin()
         try:
             existing = set(await admin.list_topics())
@@ -185,8 +185,27 @@ class KafkaBus:
                 with contextlib.suppress(TopicAlreadyExistsError):
                     await admin.create_topics(missing)
                 log.info("created topics %s", [t.name for t in missing])
+            # Also when another process created them a moment ago: leaders may still be electing.
+            await self._wait_for_leaders(admin, [t.name for t in self._topics], ready_timeout_s)
         finally:
             await admin.close()
+
+    @staticmethod
+    async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str], timeout_s: float) -> None:
+        """Consumers that start before a new partition has a leader log errors and retry; wait instead."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while True:
+            described = await admin.describe_topics(names)
+            leaderless = [
+                t["topic"]
+                for t in described
+                if t["error_code"] or not t["partitions"] or any(p["leader"] < 0 for p in t["partitions"])
+            ]
+            if not leaderless:
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise KafkaUnreachableError(f"topics {leaderless} have no partition leaders after {timeout_s:.0f}s")
+            await asyncio.sleep(0.1)
 
     async def _on_message(
         self, message: KafkaMessage, group: str, handler: Handler, committer: OffsetCommitter

@@ -18,8 +18,12 @@ class DecodeError(ValueError):
 
 
 def encode(envelope: Envelope) -> bytes:
-    """Serialise an envelope to compact UTF-8 JSON (CloudEvents structured mode)."""
-    return envelope.model_dump_json(exclude_none=True).encode()
+    """Serialise an envelope to compact UTF-8 JSON (CloudEvents structured mode).
+
+    Only the optional envelope attribute `subject` is left out when empty; payload nulls
+    are kept, because a payload field may be required and still allow null.
+    """
+    return envelope.model_dump_json(exclude={"subject"} if envelope.subject is None else None).encode()
 
 
 def describe(exc: ValidationError, prefix: str = "") -> str:
@@ -42,14 +46,18 @@ def decode(raw: bytes, registry: PayloadRegistry = REGISTRY, max_bytes: int = MA
     if not isinstance(doc, dict):
         raise DecodeError(f"expected a JSON object (a CloudEvent), got {type(doc).__name__}")
     event_type, data = doc.get("type"), doc.get("data")
+    if doc.get("specversion") != "1.0":
+        raise DecodeError(f"'specversion' must be \"1.0\" (CloudEvents 1.0), got {doc.get('specversion')!r}")
     if not isinstance(event_type, str):
         raise DecodeError("missing or non-string 'type' attribute")
     if not isinstance(data, dict):
         raise DecodeError("missing 'data' object")
     version = doc.get("dataversion", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise DecodeError(f"'dataversion' must be a positive integer, got {version!r}")
     try:
         model = registry.model(event_type)
-        data = registry.upcast(event_type, version if isinstance(version, int) else 1, data)
+        data = registry.upcast(event_type, version, data)
     except UnknownEventTypeError as exc:
         raise DecodeError(str(exc)) from None
     try:

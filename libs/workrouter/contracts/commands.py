@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from workrouter.contracts.common import SkillRequirement
+from workrouter.contracts.common import SkillRequirement, Timestamp
 from workrouter.contracts.envelope import Payload
 
 
@@ -24,8 +24,8 @@ class CaptureTask(Payload):
     channel: str = Field(default="workitem", min_length=1, max_length=32, description="Media/channel.")
     attributes: dict[str, Any] = Field(default_factory=dict, description="Free metadata from the source.")
     priority: int | None = Field(default=None, ge=0, le=1000, description="Priority override.")
-    due_at: AwareDatetime | None = Field(default=None, description="Due time override.")
-    expires_at: AwareDatetime | None = Field(default=None, description="Expiry time override.")
+    due_at: Timestamp | None = Field(default=None, description="Due time override.")
+    expires_at: Timestamp | None = Field(default=None, description="Expiry time override.")
     sla_seconds: int | None = Field(default=None, gt=0, description="SLA override in seconds.")
     requested_agent: str | None = Field(default=None, description="Agent the source asks for.")
 
@@ -39,3 +39,71 @@ class ReclassifyTask(Payload):
     reason: str = Field(min_length=1, description="Why, for the task history.")
     queue: str | None = Field(default=None, description="Force this queue instead of the rules' choice.")
     skills: list[SkillRequirement] | None = Field(default=None, description="Force these skills.")
+
+
+class CaptureTaskBatch(Payload):
+    """Many work items in one message, for sources that dump backlogs; each item is judged alone."""
+
+    event_type = "workrouter.command.capture_task_batch"
+
+    items: list[CaptureTask] = Field(min_length=1, max_length=1000)
+
+
+class SourceCommand(Payload):
+    """A source system acting on one of its own tasks, named by its own id."""
+
+    source: str = Field(min_length=1, max_length=64)
+    external_id: str = Field(min_length=1, max_length=256)
+
+
+class UpdateTask(SourceCommand):
+    """Change a task's details; attributes are merged (null removes a key), then it is re-prioritised."""
+
+    event_type = "workrouter.command.update_task"
+
+    title: str | None = Field(default=None, min_length=1, max_length=500)
+    description: str | None = Field(default=None, max_length=10_000)
+    url: str | None = Field(default=None, max_length=2048)
+    attributes: dict[str, Any] = Field(default_factory=dict, description="Keys to set; a null value removes the key.")
+    priority: int | None = Field(default=None, ge=0, le=1000)
+    due_at: Timestamp | None = None
+    expires_at: Timestamp | None = None
+    sla_seconds: int | None = Field(default=None, gt=0)
+
+
+class CancelTask(SourceCommand):
+    """Withdraw a task wherever it is."""
+
+    event_type = "workrouter.command.cancel_task"
+
+    reason: str = Field(default="cancelled by source", min_length=1, max_length=500)
+
+
+class CompleteTask(SourceCommand):
+    """The source finished the work itself."""
+
+    event_type = "workrouter.command.complete_task"
+
+    wrap_up_code: str | None = Field(default=None, max_length=64)
+
+
+class RescheduleTask(SourceCommand):
+    """Put a task to sleep until a time; it then re-enters routing with its history."""
+
+    event_type = "workrouter.command.reschedule_task"
+
+    wake_at: Timestamp
+
+
+class PauseTask(SourceCommand):
+    """Take a task out of distribution until resumed."""
+
+    event_type = "workrouter.command.pause_task"
+
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class ResumeTask(SourceCommand):
+    """Put a paused task back into distribution."""
+
+    event_type = "workrouter.command.resume_task"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 Identifier = str
 
@@ -23,3 +26,22 @@ class FieldError(BaseModel):
 
     loc: str = Field(description="Dotted path of the offending field, e.g. 'attributes.segment'.")
     msg: str = Field(description="What is wrong and what is expected.")
+
+
+RFC3339_HINT = "give a date-time as an RFC 3339 string with a time zone, e.g. 2026-11-23T17:00:00Z"
+
+
+def _rfc3339(value: object) -> object:
+    """Accept datetimes and ISO 8601 / RFC 3339 strings only: pydantic alone also takes numbers and '2.0'."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or "-" not in value or ":" not in value:
+        raise ValueError(RFC3339_HINT)
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValueError(RFC3339_HINT) from None
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+"""A timezone-aware date-time from outside: an RFC 3339 string (or a datetime), never a number."""

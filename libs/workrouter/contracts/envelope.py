@@ -7,7 +7,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SerializeAsAny
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny
+
+from workrouter.contracts.common import Timestamp
 
 SPEC_VERSION: Literal["1.0"] = "1.0"
 CONTENT_TYPE: Literal["application/json"] = "application/json"
@@ -53,7 +55,7 @@ class Envelope(BaseModel):
     type: str = Field(pattern=_EVENT_TYPE.pattern, description="Event type, e.g. workrouter.task.captured.")
     source: str = Field(min_length=1, description="URI-reference of the producer, e.g. /workrouter/capture.")
     subject: str | None = Field(default=None, description="Task or agent id the event is about.")
-    time: AwareDatetime = Field(description="When the event happened (RFC 3339, UTC).")
+    time: Timestamp = Field(description="When the event happened (RFC 3339 string with a time zone).")
     datacontenttype: Literal["application/json"] = CONTENT_TYPE
     dataschema: str = Field(description="URN of the payload schema, version included.")
     dataversion: int = Field(ge=1, description="Payload schema version (extension attribute).")

@@ -53,13 +53,44 @@ class TaskClassified(TaskEvent):
     event_type = "workrouter.task.classified"
 
     queue: str
+    domain: str = Field(description="Routing domain of the queue.")
     skills: list[SkillRequirement] = Field(default_factory=list)
-    priority: int = Field(ge=0, le=1000)
+    priority: int = Field(ge=0, le=1000, description="Base priority; see docs/prioritisation.md.")
     business_value: float = 0.0
     sla_seconds: int | None = None
+    sla_calendar: str = "24x7"
     due_at: AwareDatetime | None = None
     expires_at: AwareDatetime | None = None
-    rule: str = Field(description="Id of the rule that matched.")
+    rule: str = Field(description="Id of the rule that decided (the last one applied).")
+    rules: list[str] = Field(default_factory=list, description="Every rule that applied, in order.")
+    ruleset_version: str
+    channel: str = "workitem"
+    url: str | None = None
+    title: str = ""
+
+
+class TaskUpdated(TaskEvent):
+    """The source changed the task's details; carries the full new facts."""
+
+    event_type = "workrouter.task.updated"
+
+    changed: list[str] = Field(description="Names of the fields that changed.")
+    title: str
+    description: str | None = None
+    url: str | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    priority: int | None = None
+    due_at: AwareDatetime | None = None
+    expires_at: AwareDatetime | None = None
+    sla_seconds: int | None = None
+
+
+class TaskErrorHeld(TaskEvent):
+    """No rule could place the task; it waits for a supervisor or a rule fix."""
+
+    event_type = "workrouter.task.error_held"
+
+    reason: str
     ruleset_version: str
 
 
@@ -141,6 +172,32 @@ class TaskRescheduled(TaskEvent):
     event_type = "workrouter.task.rescheduled"
 
     wake_at: AwareDatetime
+    by: Literal["source", "agent", "supervisor"] = "source"
+
+
+class TaskWrapUpStarted(TaskEvent):
+    """The agent finished the work and is in after-call work."""
+
+    event_type = "workrouter.task.wrap_up_started"
+
+    agent_id: str
+
+
+class TaskPaused(TaskEvent):
+    """The task is out of distribution until resumed."""
+
+    event_type = "workrouter.task.paused"
+
+    by: Literal["source", "supervisor"]
+    reason: str | None = None
+
+
+class TaskResumed(TaskEvent):
+    """A paused or scheduled task comes back and is classified again."""
+
+    event_type = "workrouter.task.resumed"
+
+    by: Literal["source", "supervisor", "timer"]
 
 
 class TaskCompleted(TaskEvent):

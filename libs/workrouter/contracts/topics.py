@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from workrouter.contracts import agent_events, commands, deadletter, task_events
 from workrouter.contracts.envelope import Payload
@@ -24,7 +24,16 @@ CAPTURE = TopicSpec(
     key="source:external_id",
     partitions=6,
     description="Inbound work items from source systems (the public capture contract).",
-    payloads=(commands.CaptureTask,),
+    payloads=(
+        commands.CaptureTask,
+        commands.CaptureTaskBatch,
+        commands.UpdateTask,
+        commands.CancelTask,
+        commands.CompleteTask,
+        commands.RescheduleTask,
+        commands.PauseTask,
+        commands.ResumeTask,
+    ),
 )
 TASKS = TopicSpec(
     name="wr.tasks",
@@ -34,7 +43,9 @@ TASKS = TopicSpec(
     payloads=(
         task_events.TaskCaptured,
         task_events.TaskRejected,
+        task_events.TaskUpdated,
         task_events.TaskClassified,
+        task_events.TaskErrorHeld,
         task_events.TaskQueued,
         task_events.TaskOffered,
         task_events.TaskAccepted,
@@ -43,6 +54,9 @@ TASKS = TopicSpec(
         task_events.TaskEscalated,
         task_events.TaskReprioritised,
         task_events.TaskRescheduled,
+        task_events.TaskPaused,
+        task_events.TaskResumed,
+        task_events.TaskWrapUpStarted,
         task_events.TaskCompleted,
         task_events.TaskCancelled,
         task_events.TaskExpired,
@@ -77,3 +91,39 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (CAPTURE, TASKS, ROUTING, AGENTS, DEADLETTER
 def capture_key(source: str, external_id: str) -> str:
     """Key of a `wr.capture` message."""
     return f"{source}:{external_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class TopicNames:
+    """The topic names one deployment uses: the registry's, behind an optional prefix (e.g. `staging.`)."""
+
+    prefix: str = ""
+
+    @property
+    def capture(self) -> str:
+        """Name of `wr.capture`."""
+        return self.prefix + CAPTURE.name
+
+    @property
+    def tasks(self) -> str:
+        """Name of `wr.tasks`."""
+        return self.prefix + TASKS.name
+
+    @property
+    def routing(self) -> str:
+        """Name of `wr.routing`."""
+        return self.prefix + ROUTING.name
+
+    @property
+    def agents(self) -> str:
+        """Name of `wr.agents`."""
+        return self.prefix + AGENTS.name
+
+    @property
+    def deadletter(self) -> str:
+        """Name of `wr.deadletter`."""
+        return self.prefix + DEADLETTER.name
+
+    def specs(self) -> tuple[TopicSpec, ...]:
+        """Every registry topic under this prefix."""
+        return tuple(replace(spec, name=self.prefix + spec.name) for spec in ALL_TOPICS)
