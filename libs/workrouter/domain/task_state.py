@@ -1,0 +1,82 @@
+"""Task states and the one transition table: which event moves a task from which state to which."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+
+
+class TaskState(enum.StrEnum):
+    """Where a task is in its life."""
+
+    CAPTURED = "captured"
+    CLASSIFIED = "classified"
+    QUEUED = "queued"
+    OFFERED = "offered"
+    ASSIGNED = "assigned"
+    WRAP_UP = "wrap_up"
+    COMPLETED = "completed"
+    PARKED = "parked"
+    SCHEDULED = "scheduled"
+    PAUSED = "paused"
+    ERROR_HELD = "error_held"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+S = TaskState
+TERMINAL: frozenset[TaskState] = frozenset({S.COMPLETED, S.CANCELLED, S.EXPIRED})
+OPEN: frozenset[TaskState] = frozenset(TaskState) - TERMINAL
+WAITING: frozenset[TaskState] = frozenset({S.CLASSIFIED, S.QUEUED, S.PARKED, S.SCHEDULED, S.PAUSED, S.ERROR_HELD})
+
+# event type -> (states it may happen in, state it leads to); None as source = a new task.
+TRANSITIONS: Mapping[str, tuple[frozenset[TaskState | None], TaskState]] = {
+    "workrouter.task.captured": (frozenset({None}), S.CAPTURED),
+    "workrouter.task.classified": (
+        frozenset({S.CAPTURED, S.CLASSIFIED, S.QUEUED, S.PARKED, S.ASSIGNED, S.ERROR_HELD}),
+        S.CLASSIFIED,
+    ),
+    "workrouter.task.error_held": (frozenset({S.CAPTURED, S.CLASSIFIED, S.QUEUED, S.ASSIGNED}), S.ERROR_HELD),
+    "workrouter.task.queued": (
+        frozenset({S.CLASSIFIED, S.OFFERED, S.PARKED, S.SCHEDULED, S.ASSIGNED, S.QUEUED}),
+        S.QUEUED,
+    ),
+    "workrouter.task.offered": (frozenset({S.QUEUED}), S.OFFERED),
+    "workrouter.task.offer_revoked": (frozenset({S.OFFERED}), S.QUEUED),
+    "workrouter.task.accepted": (frozenset({S.OFFERED, S.QUEUED, S.PARKED}), S.ASSIGNED),
+    "workrouter.task.parked": (frozenset({S.CLASSIFIED, S.QUEUED, S.ASSIGNED, S.PARKED}), S.PARKED),
+    "workrouter.task.wrap_up_started": (frozenset({S.ASSIGNED}), S.WRAP_UP),
+    "workrouter.task.completed": (OPEN - {S.CAPTURED}, S.COMPLETED),
+    "workrouter.task.rescheduled": (OPEN - {S.CAPTURED, S.OFFERED, S.WRAP_UP}, S.SCHEDULED),
+    "workrouter.task.paused": (OPEN - {S.CAPTURED, S.OFFERED, S.WRAP_UP, S.PAUSED}, S.PAUSED),
+    "workrouter.task.resumed": (frozenset({S.PAUSED, S.SCHEDULED}), S.CAPTURED),
+    "workrouter.task.cancelled": (OPEN, S.CANCELLED),
+    "workrouter.task.expired": (OPEN, S.EXPIRED),
+}
+
+# Events that are part of a task's history but leave its state as it is.
+STATELESS_EVENTS: frozenset[str] = frozenset(
+    {"workrouter.task.updated", "workrouter.task.escalated", "workrouter.task.reprioritised"}
+)
+
+
+class InvalidTransitionError(ValueError):
+    """The event cannot happen to a task in its current state."""
+
+
+def next_state(current: TaskState | None, event_type: str) -> TaskState | None:
+    """The state after `event_type`; raises InvalidTransitionError if it cannot happen now."""
+    if event_type in STATELESS_EVENTS:
+        if current is None or current in TERMINAL:
+            raise InvalidTransitionError(f"{event_type} for a task that is {current or 'unknown'}")
+        return current
+    try:
+        sources, target = TRANSITIONS[event_type]
+    except KeyError:
+        raise InvalidTransitionError(f"{event_type} is not a task lifecycle event") from None
+    if current not in sources:
+        allowed = ", ".join(sorted(s or "new" for s in sources))
+        raise InvalidTransitionError(
+            f"{event_type} cannot happen to a task that is {current or 'new'} (only {allowed})"
+        )
+    return target
