@@ -1,0 +1,113 @@
+"""PostgreSQL implementations of the capture and prioritiser stores."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from workrouter.domain.capture import CaptureRecord
+
+CAPTURE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS capture_tasks (
+    source       text NOT NULL,
+    external_id  text NOT NULL,
+    task_id      uuid NOT NULL UNIQUE,
+    fingerprint  text NOT NULL,
+    facts        jsonb NOT NULL,
+    status       text NOT NULL,
+    version      integer NOT NULL,
+    updated_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (source, external_id)
+)
+"""
+
+FACTS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS prioritiser_task_facts (
+    task_id      uuid PRIMARY KEY,
+    facts        jsonb NOT NULL,
+    captured_at  timestamptz NOT NULL
+)
+"""
+
+
+class PostgresCaptureStore:
+    """CaptureStore in table capture_tasks."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def migrate(self) -> None:
+        """Create the table if it does not exist."""
+        await self._pool.execute(CAPTURE_SCHEMA)
+
+    async def get(self, source: str, external_id: str) -> CaptureRecord | None:
+        """The record, or None."""
+        row = await self._pool.fetchrow(
+            "SELECT task_id, fingerprint, facts, status, version FROM capture_tasks"
+            " WHERE source = $1 AND external_id = $2",
+            source,
+            external_id,
+        )
+        if row is None:
+            return None
+        return CaptureRecord(
+            source,
+            external_id,
+            str(row["task_id"]),
+            row["fingerprint"],
+            json.loads(row["facts"]),
+            row["status"],
+            row["version"],
+        )
+
+    async def put(self, record: CaptureRecord) -> None:
+        """Insert or replace."""
+        await self._pool.execute(
+            """
+            INSERT INTO capture_tasks (source, external_id, task_id, fingerprint, facts, status, version)
+            VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)
+            ON CONFLICT (source, external_id) DO UPDATE SET
+                fingerprint = EXCLUDED.fingerprint, facts = EXCLUDED.facts, status = EXCLUDED.status,
+                version = EXCLUDED.version, updated_at = now()
+            """,
+            record.source,
+            record.external_id,
+            record.task_id,
+            record.fingerprint,
+            json.dumps(record.facts),
+            record.status,
+            record.version,
+        )
+
+
+class PostgresTaskFactsStore:
+    """TaskFactsStore in table prioritiser_task_facts."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def migrate(self) -> None:
+        """Create the table if it does not exist."""
+        await self._pool.execute(FACTS_SCHEMA)
+
+    async def get(self, task_id: str) -> tuple[dict[str, Any], datetime] | None:
+        """(facts, captured_at), or None."""
+        row = await self._pool.fetchrow(
+            "SELECT facts, captured_at FROM prioritiser_task_facts WHERE task_id = $1", task_id
+        )
+        return None if row is None else (json.loads(row["facts"]), row["captured_at"])
+
+    async def put(self, task_id: str, facts: dict[str, Any], captured_at: datetime) -> None:
+        """Insert or replace."""
+        await self._pool.execute(
+            """
+            INSERT INTO prioritiser_task_facts (task_id, facts, captured_at) VALUES ($1, $2::jsonb, $3)
+            ON CONFLICT (task_id) DO UPDATE SET facts = EXCLUDED.facts
+            """,
+            task_id,
+            json.dumps(facts),
+            captured_at,
+        )

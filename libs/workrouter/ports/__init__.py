@@ -1,0 +1,1 @@
+"""Ports: what services need from storage, as protocols; adapters implement them."""

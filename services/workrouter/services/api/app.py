@@ -1,0 +1,168 @@
+"""The FastAPI application: task intake and source lifecycle commands over REST."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import ValidationError
+
+from workrouter.bus.port import Bus
+from workrouter.config.catalog import Catalog
+from workrouter.config.sources import SourceSystem
+from workrouter.contracts import commands as c
+from workrouter.contracts.common import FieldError
+from workrouter.contracts.envelope import make_event
+from workrouter.contracts.topics import TopicNames, capture_key
+from workrouter.domain.capture import task_id_for
+from workrouter.services.api.errors import HttpError, field_errors, problem
+
+SOURCE = "/workrouter/api"
+MAX_BODY_BYTES = 1_000_000
+MAX_BULK_ITEMS = 1000
+CommandT = TypeVar("CommandT", c.CaptureTask, c.UpdateTask, c.SourceCommand)
+LIFECYCLE: dict[str, type[c.SourceCommand]] = {
+    "cancel": c.CancelTask,
+    "complete": c.CompleteTask,
+    "reschedule": c.RescheduleTask,
+    "pause": c.PauseTask,
+    "resume": c.ResumeTask,
+}
+
+
+class TaskIntake:
+    """Turns authenticated HTTP bodies into validated commands on `wr.capture`."""
+
+    def __init__(self, catalog: Catalog, bus: Bus, topics: TopicNames) -> None:
+        self.catalog = catalog
+        self.bus = bus
+        self.topics = topics
+
+    def authenticate(self, x_api_key: str | None, authorization: str | None) -> SourceSystem:
+        """The source owning the API key, or 401."""
+        key = x_api_key or (authorization.removeprefix("Bearer ").strip() if authorization else None)
+        if not key:
+            raise HttpError(problem(401, "missing API key: send it as X-API-Key or Authorization: Bearer <key>"))
+        source = self.catalog.source_for_key(key)
+        if source is None:
+            raise HttpError(problem(401, "unknown API key"))
+        return source
+
+    @staticmethod
+    async def read_json(request: Request, *, empty: Any = None) -> Any:
+        """The parsed body; 413 when too large, 400 when not JSON."""
+        body = await request.body()
+        if not body and empty is not None:
+            return empty
+        if len(body) > MAX_BODY_BYTES:
+            raise HttpError(problem(413, f"body is {len(body)} bytes, over the {MAX_BODY_BYTES} byte limit"))
+        try:
+            return json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise HttpError(problem(400, f"body is not valid JSON: {exc}")) from None
+
+    def command(self, model: type[CommandT], doc: Any, source: SourceSystem, prefix: str, **fixed: Any) -> CommandT:
+        """Validate `doc` as `model` for `source`: 422 with field paths, 403 for another source's task."""
+        if not isinstance(doc, dict):
+            raise HttpError(problem(422, "expected a JSON object", [FieldError(loc=prefix, msg="not an object")]))
+        if doc.get("source", source.name) != source.name:
+            msg = f"this API key belongs to source {source.name!r}; a source acts only on its own tasks"
+            raise HttpError(problem(403, msg, [FieldError(loc=f"{prefix}.source", msg=msg)]))
+        try:
+            cmd = model.model_validate({**doc, **fixed, "source": source.name})
+        except ValidationError as exc:
+            raise HttpError(problem(422, "invalid request", field_errors(exc, prefix))) from None
+        if isinstance(cmd, c.CaptureTask) and (errors := self.catalog.capture_errors(cmd)):
+            located = [FieldError(loc=f"{prefix}.{e.loc}", msg=e.msg) for e in errors]
+            raise HttpError(problem(422, "invalid task", located))
+        return cmd
+
+    async def publish(self, cmd: c.CaptureTask | c.SourceCommand) -> str:
+        """Put the command on `wr.capture`; the task id is known at once (it derives from the source's id)."""
+        key = capture_key(cmd.source, cmd.external_id)
+        await self.bus.publish(self.topics.capture, make_event(cmd, source=SOURCE, key=key, subject=cmd.external_id))
+        return task_id_for(cmd.source, cmd.external_id)
+
+    async def accepted(self, cmd: c.CaptureTask | c.SourceCommand) -> JSONResponse:
+        """Publish and answer 202 with the task id."""
+        return JSONResponse(status_code=202, content={"task_id": await self.publish(cmd), "status": "accepted"})
+
+    async def bulk(self, items: list[Any], source: SourceSystem) -> JSONResponse:
+        """Judge each item alone: 202 all accepted, 207 some, 422 none."""
+        if not 1 <= len(items) <= MAX_BULK_ITEMS:
+            msg = f"a bulk request carries 1 to {MAX_BULK_ITEMS} tasks, got {len(items)}"
+            return problem(422, msg, [FieldError(loc="body", msg=msg)])
+        results: list[dict[str, Any]] = []
+        valid: list[tuple[int, c.CaptureTask]] = []
+        for index, item in enumerate(items):
+            try:
+                valid.append((index, self.command(c.CaptureTask, item, source, f"body.{index}")))
+            except HttpError as exc:
+                results.append({"index": index, "status": "rejected", **json.loads(bytes(exc.response.body))})
+        ids = await asyncio.gather(*(self.publish(cmd) for _, cmd in valid))
+        results += [{"index": i, "status": "accepted", "task_id": tid} for (i, _), tid in zip(valid, ids, strict=True)]
+        results.sort(key=lambda r: int(r["index"]))
+        status = 202 if len(valid) == len(items) else (207 if valid else 422)
+        rejected = len(items) - len(valid)
+        content: dict[str, Any] = {"accepted": len(valid), "rejected": rejected, "results": results}
+        if rejected:
+            content["detail"] = f"{rejected} of {len(items)} tasks rejected; see results[].errors"
+        return JSONResponse(status_code=status, content=content)
+
+
+def source_of(
+    request: Request,
+    x_api_key: Annotated[str | None, Header()] = None,
+    authorization: Annotated[str | None, Header()] = None,
+) -> SourceSystem:
+    """FastAPI dependency: the authenticated source system."""
+    intake: TaskIntake = request.app.state.intake
+    return intake.authenticate(x_api_key, authorization)
+
+
+Source = Annotated[SourceSystem, Depends(source_of)]
+
+
+def create_app(catalog: Catalog, bus: Bus, topics: TopicNames | None = None) -> FastAPI:
+    """The api application over a started bus."""
+    app = FastAPI(title="workrouter api", version="1")
+    intake = TaskIntake(catalog, bus, topics or TopicNames())
+    app.state.intake = intake
+
+    @app.exception_handler(HttpError)
+    async def _http_error(_: Request, exc: HttpError) -> JSONResponse:
+        return exc.response
+
+    @app.post("/v1/tasks", status_code=202)
+    async def create_tasks(request: Request, source: Source) -> JSONResponse:
+        doc = await intake.read_json(request)
+        if isinstance(doc, list):
+            return await intake.bulk(doc, source)
+        return await intake.accepted(intake.command(c.CaptureTask, doc, source, "body"))
+
+    @app.patch("/v1/tasks/{external_id}", status_code=202)
+    async def update_task(external_id: str, request: Request, source: Source) -> JSONResponse:
+        doc = await intake.read_json(request)
+        return await intake.accepted(intake.command(c.UpdateTask, doc, source, "body", external_id=external_id))
+
+    @app.post("/v1/tasks/{external_id}/{action}", status_code=202)
+    async def lifecycle(external_id: str, action: str, request: Request, source: Source) -> JSONResponse:
+        model = LIFECYCLE.get(action)
+        if model is None:
+            return problem(404, f"unknown action {action!r}; one of: {', '.join(LIFECYCLE)}")
+        doc = await intake.read_json(request, empty={})
+        return await intake.accepted(intake.command(model, doc, source, "body", external_id=external_id))
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,1 @@
+"""Capture: turns source systems' commands on `wr.capture` into task lifecycle events on `wr.tasks`."""

@@ -1,0 +1,41 @@
+"""The capture service process: settings, wiring, run."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from workrouter.adapters.bus_factory import build_bus
+from workrouter.adapters.postgres.pool import connect
+from workrouter.adapters.postgres.stores import PostgresCaptureStore
+from workrouter.bus.port import Bus
+from workrouter.config.catalog import load_catalog
+from workrouter.contracts.envelope import utcnow
+from workrouter.contracts.topics import TopicNames
+from workrouter.runtime import configure_logging, serve
+from workrouter.services.capture.handlers import CaptureDeps, handle
+from workrouter.settings import ProcessSettings
+
+
+class CaptureSettings(ProcessSettings):
+    """Settings of the capture process (WR_*)."""
+
+    config_dir: Path = Path("deploy/config")
+    capture_group: str = "wr-capture"
+
+
+def subscribe(bus: Bus, deps: CaptureDeps, group: str) -> None:
+    """Register the capture handler on `wr.capture`."""
+    bus.subscribe(deps.topics.capture, group, functools.partial(handle, deps=deps))
+
+
+async def main(settings: CaptureSettings) -> None:
+    """Run the capture service until a signal."""
+    configure_logging(settings.log_level)
+    catalog = load_catalog(settings.config_dir)
+    pool = await connect(settings.database_url, service="capture")
+    store = PostgresCaptureStore(pool)
+    await store.migrate()
+    bus = build_bus(settings, client_id="wr-capture")
+    subscribe(bus, CaptureDeps(store, catalog, bus, utcnow, TopicNames(settings.topic_prefix)), settings.capture_group)
+    await serve("capture", bus, cleanup=[pool.close])
