@@ -61,6 +61,19 @@ def test_update_merges_attributes_and_null_removes_a_key() -> None:
     assert event.title == "Broken pipe"
 
 
+def test_update_leaves_unsent_fields_alone_and_null_clears_one() -> None:
+    record = capture.on_capture(None, cmd(description="leak under sink", url="https://crm/1")).record
+    update = c.UpdateTask.model_validate({"source": "crm", "external_id": "CASE-1", "description": None})
+    (event,) = capture.on_update(record, update).events
+    assert isinstance(event, e.TaskUpdated)
+    assert (event.changed, event.description, event.url, event.title) == (
+        ["description"],
+        None,
+        "https://crm/1",
+        "Broken pipe",
+    )
+
+
 def test_update_that_changes_nothing_says_nothing() -> None:
     update = c.UpdateTask(source="crm", external_id="CASE-1", attributes={"segment": "Gold"})
     assert capture.on_update(captured(), update) == capture.Decision(None)

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from workrouter.contracts import codec
-from workrouter.contracts.commands import CaptureTask
+from workrouter.contracts.commands import CaptureTask, UpdateTask
 from workrouter.contracts.envelope import Envelope, Payload, make_event
 from workrouter.contracts.registry import REGISTRY, PayloadRegistry
 from workrouter.contracts.task_events import TaskCaptured, TaskCompleted, TaskOffered
@@ -198,3 +198,25 @@ def test_envelope_refuses_naive_time() -> None:
             partitionkey="k",
             data=TaskCompleted(task_id="t", by="agent"),
         )
+
+
+def test_an_update_crosses_the_wire_as_a_merge_patch() -> None:
+    """Fields left out stay left out on the wire; an explicit null survives as a null."""
+    update = UpdateTask.model_validate(
+        {"source": "crm", "external_id": "X-1", "description": None, "attributes": {"vip": True}}
+    )
+    raw = codec.encode(make_event(update, source="/workrouter/api", key="crm"))
+    assert json.loads(raw)["data"] == {
+        "source": "crm",
+        "external_id": "X-1",
+        "description": None,
+        "attributes": {"vip": True},
+    }
+    decoded = codec.decode(raw).data
+    assert isinstance(decoded, UpdateTask)
+    assert decoded.model_fields_set == {"source", "external_id", "description", "attributes"}
+
+
+def test_an_update_cannot_clear_the_title() -> None:
+    with pytest.raises(ValueError, match="title cannot be cleared"):
+        UpdateTask.model_validate({"source": "crm", "external_id": "X-1", "title": None})

@@ -21,9 +21,15 @@ def encode(envelope: Envelope) -> bytes:
     """Serialise an envelope to compact UTF-8 JSON (CloudEvents structured mode).
 
     Only the optional envelope attribute `subject` is left out when empty; payload nulls
-    are kept, because a payload field may be required and still allow null.
+    are kept, because a payload field may be required and still allow null. A merge-patch
+    payload (an update) carries only the fields that were set, so "not sent" survives the trip.
     """
-    return envelope.model_dump_json(exclude={"subject"} if envelope.subject is None else None).encode()
+    exclude = {"subject"} if envelope.subject is None else set()
+    if not envelope.data.merge_patch:
+        return envelope.model_dump_json(exclude=exclude or None).encode()
+    doc = envelope.model_dump(mode="json", exclude={*exclude, "data"})
+    doc["data"] = envelope.data.model_dump(mode="json", exclude_unset=True)
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def describe(exc: ValidationError, prefix: str = "") -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from workrouter.contracts.common import SkillRequirement, Timestamp
 from workrouter.contracts.envelope import Payload
@@ -57,9 +57,12 @@ class SourceCommand(Payload):
 
 
 class UpdateTask(SourceCommand):
-    """Change a task's details; attributes are merged (null removes a key), then it is re-prioritised."""
+    """Change a task's details, JSON Merge Patch style: a field left out is unchanged, a null
+    clears it (not allowed for `title`); attributes are merged (null removes a key); then the
+    task is re-prioritised."""
 
     event_type = "workrouter.command.update_task"
+    merge_patch = True
 
     title: str | None = Field(default=None, min_length=1, max_length=500)
     description: str | None = Field(default=None, max_length=10_000)
@@ -69,6 +72,12 @@ class UpdateTask(SourceCommand):
     due_at: Timestamp | None = None
     expires_at: Timestamp | None = None
     sla_seconds: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _title_not_cleared(self) -> UpdateTask:
+        if "title" in self.model_fields_set and self.title is None:
+            raise ValueError("title cannot be cleared (null); leave it out to keep it, or send a new title")
+        return self
 
 
 class CancelTask(SourceCommand):

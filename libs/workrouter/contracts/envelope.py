@@ -23,6 +23,9 @@ class Payload(BaseModel):
 
     event_type: ClassVar[str]
     version: ClassVar[int] = 1
+    merge_patch: ClassVar[bool] = False
+    """True for partial-update payloads: fields left out mean "unchanged" and an explicit null
+    means "clear" (JSON Merge Patch, RFC 7396), so the codec writes only the fields that were set."""
 
     @classmethod
     def dataschema(cls) -> str:
