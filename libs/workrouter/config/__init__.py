@@ -1,0 +1,1 @@
+"""Loading operator configuration files (YAML) into validated domain objects."""
