@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from importlib.metadata import version
 from pathlib import Path
 
+from workrouter.config.sources import hash_api_key
 from workrouter.contracts import asyncapi
 from workrouter.contracts.topics import ALL_TOPICS
+from workrouter.services.api import service as api
+from workrouter.services.capture import service as capture
+from workrouter.services.prioritiser import service as prioritiser
 
+SERVICES = ("capture", "prioritiser", "router", "escalation", "reporting", "notifier", "api")
 NOT_BUILT = """workrouter up: the one-process embedded mode is not built yet (issue #7).
 What works today:
   make infra-up     start real Kafka, Redis and PostgreSQL on this machine
@@ -37,6 +43,24 @@ def _topics(_: argparse.Namespace) -> int:
     return 0
 
 
+def _service(args: argparse.Namespace) -> int:
+    if args.name == "capture":
+        asyncio.run(capture.main(capture.CaptureSettings()))
+    elif args.name == "prioritiser":
+        asyncio.run(prioritiser.main(prioritiser.PrioritiserSettings()))
+    elif args.name == "api":
+        asyncio.run(api.main(api.ApiSettings()))
+    else:
+        print(f"the {args.name} service is not built yet (see the open issues)", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _hash_key(args: argparse.Namespace) -> int:
+    print(hash_api_key(args.key))
+    return 0
+
+
 def _up(_: argparse.Namespace) -> int:
     print(NOT_BUILT)
     return 0
@@ -49,6 +73,12 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
     commands.add_parser("up", help="run every service in one process (embedded mode)").set_defaults(run=_up)
     commands.add_parser("topics", help="list the Kafka topics and their keys").set_defaults(run=_topics)
+    svc = commands.add_parser("service", help="run one service as its own process (settings from WR_*)")
+    svc.add_argument("name", choices=SERVICES)
+    svc.set_defaults(run=_service)
+    key = commands.add_parser("hash-key", help="print the sources.yaml api_key_sha256 of an API key")
+    key.add_argument("key")
+    key.set_defaults(run=_hash_key)
     gen = commands.add_parser("asyncapi", help="write (or --check) the AsyncAPI document")
     gen.add_argument("--output", default="docs/asyncapi.yaml")
     gen.add_argument("--check", action="store_true", help="fail if the file differs from the code")

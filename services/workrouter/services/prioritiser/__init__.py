@@ -1,0 +1,1 @@
+"""Prioritiser: classifies captured tasks by rules into queue, skills, priority, SLA, due and expiry."""

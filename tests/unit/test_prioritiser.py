@@ -1,0 +1,151 @@
+"""The prioritiser: decisions, held tasks, overrides, reclassification, hot reload of the rule set."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.fakes import RecordingBus
+from tests.unit.conftest import CONFIG_DIR
+from workrouter.adapters.memory_stores import MemoryTaskFactsStore
+from workrouter.bus.port import Delivery, PermanentError
+from workrouter.config.catalog import Catalog
+from workrouter.contracts.commands import ReclassifyTask
+from workrouter.contracts.common import SkillRequirement
+from workrouter.contracts.envelope import Envelope, Payload, make_event
+from workrouter.contracts.task_events import TaskCaptured, TaskClassified, TaskErrorHeld, TaskExpired, TaskUpdated
+from workrouter.services.prioritiser.decide import decide
+from workrouter.services.prioritiser.handlers import PrioritiserDeps, handle
+from workrouter.services.prioritiser.rules_holder import RulesHolder
+
+AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+DELIVERY = Delivery("wr.tasks", 0, 0, "t1", 1)
+DOMAINS = {"finance": "backoffice", "credit": "backoffice", "general": "backoffice", "claims": "backoffice"}
+
+
+@pytest.fixture
+def rules(catalog: Catalog) -> RulesHolder:
+    return RulesHolder(CONFIG_DIR / "rules.yaml", known_queues=frozenset(catalog.queues))
+
+
+def facts(**over: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {"source": "crm", "type": "invoice_dispute", "title": "Wrong invoice", "channel": "workitem"}
+    base |= {"attributes": {"department": "Finance", "segment": "Gold", "amount": 10}, "priority": None}
+    return base | over
+
+
+def test_finance_gold_is_high_with_times_from_capture(rules: RulesHolder) -> None:
+    out = decide("t1", facts(), AT, ruleset=rules.current, base=None, domains=DOMAINS)
+    assert isinstance(out, TaskClassified)
+    assert (out.queue, out.domain, out.priority, out.rule) == ("finance", "backoffice", 750, "finance-gold")
+    assert out.skills == [SkillRequirement(skill="finance", min_level=50)]
+    assert out.due_at == AT + timedelta(days=2)
+    assert out.expires_at == AT + timedelta(days=14)
+    assert out.sla_seconds == 4 * 3600
+    assert out.ruleset_version == rules.current.version
+
+
+def test_source_overrides_win_over_rules(rules: RulesHolder) -> None:
+    due = AT + timedelta(hours=3)
+    out = decide(
+        "t1", facts(priority=42, due_at=due.isoformat()), AT, ruleset=rules.current, base=None, domains=DOMAINS
+    )
+    assert isinstance(out, TaskClassified)
+    assert (out.priority, out.due_at) == (42, due)
+
+
+def test_a_queue_no_one_configured_holds_the_task_with_the_reason(rules: RulesHolder) -> None:
+    out = decide("t1", facts(), AT, ruleset=rules.current, base=None, domains={"general": "backoffice"})
+    assert isinstance(out, TaskErrorHeld)
+    assert "queue 'finance' (from rule 'finance-gold') is not configured" in out.reason
+
+
+def test_an_agent_can_send_a_task_to_another_queue(rules: RulesHolder) -> None:
+    forced = ReclassifyTask(task_id="t1", reason="wrong-department", queue="credit")
+    out = decide("t1", facts(), AT, ruleset=rules.current, base=None, domains=DOMAINS, forced=forced)
+    assert isinstance(out, TaskClassified)
+    assert (out.queue, out.rule) == ("credit", "reclassify:wrong-department")
+
+
+def envelope(payload: Payload, event_id: str | None = None) -> Envelope:
+    return make_event(payload, source="/test", key="t1", time=AT, event_id=event_id)
+
+
+def captured(**attributes: Any) -> TaskCaptured:
+    attrs = {"department": "Finance", "segment": "Bronze", "amount": 10} | attributes
+    return TaskCaptured(
+        task_id="t1", source="crm", external_id="X", type="invoice_dispute", title="Invoice", attributes=attrs
+    )
+
+
+async def test_capture_is_classified_onto_tasks_and_routing(catalog: Catalog, rules: RulesHolder) -> None:
+    bus = RecordingBus()
+    deps = PrioritiserDeps(MemoryTaskFactsStore(), catalog, rules, bus)
+    await handle(envelope(captured()), DELIVERY, deps)
+    assert bus.types() == ["workrouter.task.classified", "workrouter.task.classified"]
+    (tasks_topic, on_tasks), (routing_topic, on_routing) = bus.published
+    assert (tasks_topic, on_tasks.partitionkey) == ("wr.tasks", "t1")
+    assert (routing_topic, on_routing.partitionkey) == ("wr.routing", "backoffice")
+    assert on_tasks.id == on_routing.id
+    assert isinstance(on_tasks.data, TaskClassified)
+    assert on_tasks.data.priority == 500
+
+
+async def test_an_update_is_re_prioritised(catalog: Catalog, rules: RulesHolder) -> None:
+    bus = RecordingBus()
+    deps = PrioritiserDeps(MemoryTaskFactsStore(), catalog, rules, bus)
+    await handle(envelope(captured()), DELIVERY, deps)
+    attrs = {"department": "Finance", "segment": "Gold", "amount": 10}
+    update = TaskUpdated(task_id="t1", changed=["attributes"], title="Invoice", attributes=attrs)
+    await handle(envelope(update), DELIVERY, deps)
+    last = bus.published[-1][1].data
+    assert isinstance(last, TaskClassified)
+    assert (last.priority, last.rule) == (750, "finance-gold")
+
+
+async def test_redelivery_gives_the_same_event_id_and_other_events_are_ignored(
+    catalog: Catalog, rules: RulesHolder
+) -> None:
+    bus = RecordingBus()
+    deps = PrioritiserDeps(MemoryTaskFactsStore(), catalog, rules, bus)
+    event = envelope(captured())
+    await handle(event, DELIVERY, deps)
+    await handle(event, DELIVERY, deps)
+    assert bus.published[0][1].id == bus.published[2][1].id
+    await handle(envelope(TaskExpired(task_id="t1", expired_at=AT)), DELIVERY, deps)
+    assert len(bus.published) == 4
+
+
+async def test_reclassifying_an_unknown_task_is_refused(catalog: Catalog, rules: RulesHolder) -> None:
+    deps = PrioritiserDeps(MemoryTaskFactsStore(), catalog, rules, RecordingBus())
+    with pytest.raises(PermanentError, match="never captured"):
+        await handle(envelope(ReclassifyTask(task_id="t1", reason="x")), DELIVERY, deps)
+
+
+def test_a_bad_rule_file_is_refused_and_the_old_set_stays(tmp_path: Path, catalog: Catalog) -> None:
+    path = tmp_path / "rules.yaml"
+    shutil.copy(CONFIG_DIR / "rules.yaml", path)
+    holder = RulesHolder(path, known_queues=frozenset(catalog.queues))
+    before = holder.current
+    path.write_text(path.read_text().replace("priority: high", "priority: hihg", 1))
+    error = holder.reload()
+    assert error is not None
+    assert "set.priority" in error
+    assert "hihg" in error
+    assert holder.current is before
+    path.write_text(
+        path.read_text().replace("priority: hihg", "priority: high").replace("2026-11-23.1", "2026-11-24.1")
+    )
+    assert holder.reload() is None
+    assert holder.current.version == "2026-11-24.1"
+
+
+def test_a_rule_naming_an_unknown_queue_is_refused(tmp_path: Path, catalog: Catalog) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text((CONFIG_DIR / "rules.yaml").read_text().replace("queue: finance", "queue: finanse", 1))
+    with pytest.raises(ValueError, match=r"rule 'finance-gold' \(#\d+\): set\.queue: unknown queue 'finanse'"):
+        RulesHolder(path, known_queues=frozenset(catalog.queues))
