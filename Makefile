@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: help install infra-install infra-up infra-down infra-status test test-unit test-integration lint format asyncapi run bench-bus clean
+.PHONY: help install infra-install infra-up infra-down infra-status test test-unit test-integration lint format asyncapi run bench-bus bench-capture bench-rules clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -59,6 +59,12 @@ run: install ## run workrouter (embedded mode)
 
 bench-bus: install infra-up ## benchmark the Kafka bus against raw aiokafka (prints msg/s)
 	$(BIN)/python -m tests.bench.bench_bus --messages 20000
+
+bench-capture: install infra-up ## capture + classify throughput through real Kafka and PostgreSQL (prints tasks/s)
+	$(BIN)/python -m tests.bench.bench_capture --tasks 5000
+
+bench-rules: install ## rule evaluation cost per task for 10 and 1,000 rules (prints microseconds)
+	$(BIN)/python -m tests.bench.bench_rules
 
 clean: ## remove caches (keeps .venv and .local data)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache
