@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: help install infra-install infra-up infra-down infra-status test test-unit test-integration lint format asyncapi run bench-bus bench-capture bench-rules clean
+.PHONY: help install infra-install infra-up infra-down infra-status test test-unit test-integration lint format asyncapi run bench-bus bench-capture bench-rules reclassify clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -65,6 +65,10 @@ bench-capture: install infra-up ## capture + classify throughput through real Ka
 
 bench-rules: install ## rule evaluation cost per task for 10 and 1,000 rules (prints microseconds)
 	$(BIN)/python -m tests.bench.bench_rules
+
+reclassify: install ## TASK=<id> [QUEUE=<q>]: run a task through the rules again (releases an error_held task)
+	@test -n "$(TASK)" || { echo "usage: make reclassify TASK=<task id> [QUEUE=<queue>]"; exit 2; }
+	$(BIN)/workrouter reclassify "$(TASK)" $(if $(QUEUE),--queue "$(QUEUE)")
 
 clean: ## remove caches (keeps .venv and .local data)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache

@@ -8,12 +8,16 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
+from workrouter.adapters.bus_factory import build_bus
 from workrouter.config.sources import hash_api_key
 from workrouter.contracts import asyncapi
-from workrouter.contracts.topics import ALL_TOPICS
+from workrouter.contracts.commands import ReclassifyTask
+from workrouter.contracts.envelope import make_event
+from workrouter.contracts.topics import ALL_TOPICS, TopicNames
 from workrouter.services.api import service as api
 from workrouter.services.capture import service as capture
 from workrouter.services.prioritiser import service as prioritiser
+from workrouter.settings import ProcessSettings
 
 SERVICES = ("capture", "prioritiser", "router", "escalation", "reporting", "notifier", "api")
 NOT_BUILT = """workrouter up: the one-process embedded mode is not built yet (issue #7).
@@ -61,6 +65,26 @@ def _hash_key(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _publish_reclassify(command: ReclassifyTask) -> str:
+    settings = ProcessSettings()
+    topics = TopicNames(settings.topic_prefix)
+    bus = build_bus(settings, client_id="wr-cli")
+    await bus.start()
+    try:
+        await bus.publish(topics.tasks, make_event(command, source="/workrouter/cli", key=command.task_id))
+    finally:
+        await bus.stop()
+    return topics.tasks
+
+
+def _reclassify(args: argparse.Namespace) -> int:
+    command = ReclassifyTask(task_id=args.task_id, reason=args.reason, queue=args.queue)
+    topic = asyncio.run(_publish_reclassify(command))
+    target = f"to queue {args.queue}" if args.queue else "through the current rules"
+    print(f"asked the prioritiser (on {topic}) to reclassify {args.task_id} {target}")
+    return 0
+
+
 def _up(_: argparse.Namespace) -> int:
     print(NOT_BUILT)
     return 0
@@ -79,6 +103,13 @@ def parser() -> argparse.ArgumentParser:
     key = commands.add_parser("hash-key", help="print the sources.yaml api_key_sha256 of an API key")
     key.add_argument("key")
     key.set_defaults(run=_hash_key)
+    again = commands.add_parser(
+        "reclassify", help="run a task through the rules again (releases an error_held task after a rule fix)"
+    )
+    again.add_argument("task_id")
+    again.add_argument("--reason", default="released by supervisor", help="recorded as the deciding rule's reason")
+    again.add_argument("--queue", help="send it to this queue instead of the rules' choice")
+    again.set_defaults(run=_reclassify)
     gen = commands.add_parser("asyncapi", help="write (or --check) the AsyncAPI document")
     gen.add_argument("--output", default="docs/asyncapi.yaml")
     gen.add_argument("--check", action="store_true", help="fail if the file differs from the code")

@@ -149,3 +149,28 @@ def test_a_rule_naming_an_unknown_queue_is_refused(tmp_path: Path, catalog: Cata
     path.write_text((CONFIG_DIR / "rules.yaml").read_text().replace("queue: finance", "queue: finanse", 1))
     with pytest.raises(ValueError, match=r"rule 'finance-gold' \(#\d+\): set\.queue: unknown queue 'finanse'"):
         RulesHolder(path, known_queues=frozenset(catalog.queues))
+
+
+async def test_a_held_task_is_released_by_reclassify_after_the_rules_are_fixed(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    """queues.yaml lost the finance queue while a rule still names it: held; fix the rule, reclassify."""
+    path = tmp_path / "rules.yaml"
+    shutil.copy(CONFIG_DIR / "rules.yaml", path)
+    holder = RulesHolder(path, known_queues=frozenset(catalog.queues))
+    without_finance = Catalog(
+        catalog.sources, catalog.worktypes, {k: v for k, v in catalog.queues.items() if k != "finance"}
+    )
+    bus = RecordingBus()
+    deps = PrioritiserDeps(MemoryTaskFactsStore(), without_finance, holder, bus)
+    await handle(envelope(captured(segment="Gold")), DELIVERY, deps)
+    held = bus.published[-1][1].data
+    assert isinstance(held, TaskErrorHeld)
+    assert "'finance'" in held.reason
+
+    path.write_text(path.read_text().replace("queue: finance", "queue: general").replace("2026-11-23.1", "fix.2"))
+    assert holder.reload() is None
+    await handle(envelope(ReclassifyTask(task_id="t1", reason="rules fixed"), event_id="release-1"), DELIVERY, deps)
+    released = bus.published[-1][1].data
+    assert isinstance(released, TaskClassified)
+    assert (released.queue, released.ruleset_version) == ("general", "fix.2")
