@@ -1,0 +1,77 @@
+"""An agent as the engine sees it live: presence, load, the clocks the strategies read (pure)."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from workrouter.domain.routing.buckets import Bucket
+from workrouter.domain.routing.model import AgentProfile, Presence, SkillNeeds, Strategy, channel_free
+
+
+@dataclass(slots=True, eq=False)
+class AgentState:
+    """Live routing state of one agent."""
+
+    profile: AgentProfile
+    presence: Presence = Presence.OFFLINE
+    reason: str | None = None
+    load: dict[str, int] = field(default_factory=dict)  # channel -> tasks held (offers included)
+    tasks: set[str] = field(default_factory=set)
+    idle_since: float = 0.0  # last time the agent became ready, was given a task or finished one
+    last_offered_at: float = float("-inf")  # for round robin
+    effort: deque[tuple[float, float]] = field(default_factory=deque)  # (finished_at, handle seconds)
+    effort_total: float = 0.0
+    eligible: list[Bucket] = field(default_factory=list)  # push buckets it may take from, cached
+    eligible_generation: int = -1
+    channels: set[str] | None = None  # channels of its queues, cached
+
+    @property
+    def agent_id(self) -> str:
+        """The agent's id."""
+        return self.profile.agent_id
+
+    def free_on(self, channel: str) -> bool:
+        """Ready and with capacity for one more task on the channel."""
+        return self.presence is Presence.READY and channel_free(self.profile, self.load, channel)
+
+    def add_effort(self, finished_at: float, seconds: float) -> None:
+        """Record handle time worked (for the balanced-effort strategy and fairness reports)."""
+        self.effort.append((finished_at, seconds))
+        self.effort_total += seconds
+
+    def effort_since(self, start: float) -> float:
+        """Handle seconds finished at or after `start` (older records are forgotten)."""
+        while self.effort and self.effort[0][0] < start:
+            self.effort_total -= self.effort.popleft()[1]
+        return self.effort_total
+
+
+def strategy_key(
+    agent: AgentState, strategy: Strategy, *, channel: str, needs: SkillNeeds, now: float, window: float
+) -> tuple[float, float, str]:
+    """Smaller is better: the strategy's own measure, then longest idle, then agent id."""
+    match strategy:
+        case Strategy.LEAST_OCCUPIED:
+            cap = agent.profile.capacity.get(channel, 0) or 1
+            first = agent.load.get(channel, 0) / cap
+        case Strategy.MOST_SKILLED:
+            first = -float(sum(agent.profile.skills.get(skill, 0) for skill, _ in needs))
+        case Strategy.ROUND_ROBIN:
+            return (agent.last_offered_at, agent.idle_since, agent.agent_id)
+        case Strategy.BALANCED_EFFORT:
+            first = agent.effort_since(now - window)
+        case _:
+            first = 0.0
+    return (first, agent.idle_since, agent.agent_id)
+
+
+def score_of(key: tuple[float, float, str], strategy: Strategy) -> float:
+    """The number a TaskOffered records as the agent's score under the strategy."""
+    match strategy:
+        case Strategy.MOST_SKILLED:
+            return -key[0]
+        case Strategy.LONGEST_IDLE:
+            return -key[1]
+        case _:
+            return key[0]
