@@ -1,0 +1,193 @@
+"""The router's configuration: queues.yaml, agents.yaml and codes.yaml, loaded and cross-checked together.
+
+python -m workrouter.config.routing --schema docs
+python -m workrouter.config.routing --check deploy/config
+"""
+
+from __future__ import annotations
+
+import argparse
+import hmac
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from workrouter.config.catalog import ConfigError
+from workrouter.config.routing_agents import AgentConfig, AgentsConfigFile
+from workrouter.config.routing_codes import Code, CodesConfigFile, NotReadyReason
+from workrouter.config.routing_queues import QueueConfig, QueuesConfigFile
+from workrouter.config.rules_file import read_rule_file
+from workrouter.config.sources import hash_api_key
+from workrouter.domain.routing.model import AgentProfile, QueuePolicy
+from workrouter.domain.rules import RuleSetError
+
+M = TypeVar("M", bound=BaseModel)
+SCHEMAS: dict[str, type[BaseModel]] = {
+    "queues.schema.json": QueuesConfigFile,
+    "agents.schema.json": AgentsConfigFile,
+    "codes.schema.json": CodesConfigFile,
+}
+_ENTRIES = {
+    "queues": ("queue", "name"),
+    "agents": ("agent", "id"),
+    "not_ready_reasons": ("reason", "id"),
+    "wrap_up_codes": ("code", "id"),
+}
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    """Queue policies and agent profiles by name, token hashes by agent, and the codes agents pick from."""
+
+    queues: dict[str, QueuePolicy]
+    agents: dict[str, AgentProfile]
+    agent_tokens: dict[str, str]
+    not_ready_reasons: dict[str, NotReadyReason]
+    wrap_up_codes: dict[str, Code]
+
+    def domains(self) -> dict[str, tuple[str, ...]]:
+        """Each routing domain's queue names, in file order."""
+        domains: dict[str, tuple[str, ...]] = {}
+        for queue in self.queues.values():
+            domains[queue.domain] = (*domains.get(queue.domain, ()), queue.name)
+        return domains
+
+    def agent_for_token(self, token: str) -> str | None:
+        """The id of the agent whose API token this is, if any (constant-time compare)."""
+        digest = hash_api_key(token)
+        return next((a for a, h in self.agent_tokens.items() if hmac.compare_digest(digest, h)), None)
+
+
+@dataclass(frozen=True)
+class _Document:
+    """A file as read: its path and raw data, to name the entry at fault in errors."""
+
+    path: Path
+    data: Any
+
+    def problem(self, loc: Sequence[int | str], message: str) -> str:
+        """`path: entries[i].field (kind 'id'): message`."""
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc if p != "[key]").lstrip(".")
+        if loc and loc[-1] == "[key]":
+            message = f"key: {message}"
+        return f"{self.path}: {where or '<root>'}{self._entry(loc)}: {message}"
+
+    def _entry(self, loc: Sequence[int | str]) -> str:
+        if len(loc) < 2 or loc[0] not in _ENTRIES or not isinstance(loc[1], int) or not isinstance(self.data, dict):
+            return ""
+        kind, key = _ENTRIES[str(loc[0])]
+        entries = self.data.get(loc[0])
+        entry = entries[loc[1]] if isinstance(entries, list) and 0 <= loc[1] < len(entries) else None
+        ident = entry.get(key) if isinstance(entry, dict) else None
+        return f" ({kind} {ident!r})" if isinstance(ident, str) else ""
+
+    def error_line(self, error: ErrorDetails) -> str:
+        """One pydantic error, located down to the item named in its context."""
+        at = (error.get("ctx") or {}).get("at", ())
+        return self.problem((*error["loc"], *at), error["msg"])
+
+
+def _read(path: Path, model: type[M]) -> tuple[M, _Document]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the file: {exc}") from None
+    try:
+        doc = _Document(path, read_rule_file(text, str(path)))
+    except RuleSetError as exc:
+        raise ConfigError(str(exc)) from None
+    if doc.data is None:
+        raise ConfigError(f"{path}: the file is empty")
+    try:
+        return model.model_validate(doc.data), doc
+    except ValidationError as exc:
+        raise ConfigError("\n".join(doc.error_line(e) for e in exc.errors())) from None
+
+
+def _agent_problems(doc: _Document, agents: list[AgentConfig], queues: dict[str, QueueConfig]) -> list[str]:
+    known = ", ".join(sorted(queues))
+    problems: list[str] = []
+    for i, agent in enumerate(agents):
+        home: QueueConfig | None = None
+        for j, name in enumerate(agent.queues):
+            loc = ("agents", i, "queues", j)
+            queue = queues.get(name)
+            if queue is None:
+                problems.append(doc.problem(loc, f"unknown queue {name!r}; known: {known}"))
+                continue
+            home = home or queue
+            if queue.domain != home.domain:
+                message = f"queue {name!r} is in domain {queue.domain!r} but {home.name!r} is in {home.domain!r}"
+                problems.append(doc.problem(loc, message + "; an agent works in one domain"))
+            if queue.channel not in agent.capacity:
+                message = f"queue {name!r} is on channel {queue.channel!r}, where the agent has no capacity"
+                problems.append(doc.problem(loc, message))
+    return problems
+
+
+def load_routing_config(config_dir: Path) -> RoutingConfig:
+    """Read queues.yaml, agents.yaml and codes.yaml from `config_dir` and cross-check them."""
+    queues = {q.name: q for q in _read(config_dir / "queues.yaml", QueuesConfigFile)[0].queues}
+    agents_file, agents_doc = _read(config_dir / "agents.yaml", AgentsConfigFile)
+    codes = _read(config_dir / "codes.yaml", CodesConfigFile)[0]
+    problems = _agent_problems(agents_doc, agents_file.agents, queues)
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return RoutingConfig(
+        queues={name: q.to_policy() for name, q in queues.items()},
+        agents={a.id: a.to_profile() for a in agents_file.agents},
+        agent_tokens={a.id: a.token_sha256 for a in agents_file.agents},
+        not_ready_reasons={r.id: r for r in codes.not_ready_reasons},
+        wrap_up_codes={c.id: c for c in codes.wrap_up_codes},
+    )
+
+
+def schemas() -> dict[str, str]:
+    """Each file's JSON Schema text, by its file name in docs/."""
+    draft = "https://json-schema.org/draft/2020-12/schema"
+    return {
+        name: json.dumps({"$schema": draft, **model.model_json_schema()}, indent=2, ensure_ascii=False) + "\n"
+        for name, model in SCHEMAS.items()
+    }
+
+
+def summary(config: RoutingConfig) -> str:
+    """One line: how many queues, domains, agents and codes."""
+    return (
+        f"{len(config.queues)} queues in {len(config.domains())} domains, {len(config.agents)} agents, "
+        f"{len(config.not_ready_reasons)} not-ready reasons, {len(config.wrap_up_codes)} wrap-up codes"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the JSON Schemas, or check a configuration directory and print a summary."""
+    parser = argparse.ArgumentParser(prog="python -m workrouter.config.routing", description=__doc__.splitlines()[0])
+    action = parser.add_mutually_exclusive_group(required=True)
+    action.add_argument("--schema", type=Path, metavar="DIR", help="write the three *.schema.json files into DIR")
+    action.add_argument("--check", type=Path, metavar="CONFIG_DIR", help="validate the files in CONFIG_DIR")
+    args = parser.parse_args(argv)
+    if args.schema:
+        args.schema.mkdir(parents=True, exist_ok=True)
+        for name, text in schemas().items():
+            (args.schema / name).write_text(text, encoding="utf-8")
+            print(args.schema / name)
+        return 0
+    try:
+        config = load_routing_config(args.check)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(summary(config))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
