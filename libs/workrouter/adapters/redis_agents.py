@@ -1,0 +1,229 @@
+"""Live agent state in Redis: profiles, presence, capacity load and task holders, changed by atomic Lua scripts.
+
+Key layout under `prefix` (default "wr"); `{agent_id}` is a Redis Cluster hash tag:
+    {p}:agent:{a}         hash  capacity, exclusive (JSON), skills, queues (JSON), auto_answer,
+                                presence, reason, since, version
+    {p}:agent:{a}:load    hash  channel -> tasks held on it (no zero fields)
+    {p}:agent:{a}:held    set   task ids held by the agent
+    {p}:holder:<task>     hash  agent, channel, kind, since  (exists only while the task is held)
+    {p}:agents            set   agent ids with a profile (for rebuilds)
+    {p}:heartbeats        zset  agents not offline, scored by last heartbeat
+    {p}:tasks:<domain>    hash  task id -> JSON queue entry (for rebuilds)
+
+A reserve touches the agent's keys and the task's holder key in one script, and a presence change touches
+the agent and the heartbeat set, so this store needs a single Redis node (a primary, with replicas for
+failover), not a Redis Cluster. The hash tags keep per-agent keys together should that ever change.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from importlib.resources import files
+from typing import Any
+
+import redis.asyncio as redis
+from redis.typing import EncodableT, FieldT
+
+from workrouter.adapters.redis_agent_records import (
+    NO_PRESENCE,
+    AgentSnapshot,
+    Holder,
+    HoldKind,
+    PresenceState,
+    ReserveResult,
+    decoded,
+    hold_kind,
+    holder_from,
+    presence_from,
+    profile_from,
+    text,
+)
+from workrouter.domain.routing.model import AgentProfile, Presence
+
+__all__ = ["NO_PRESENCE", "AgentSnapshot", "HoldKind", "Holder", "PresenceState", "RedisAgentStore", "ReserveResult"]
+
+_CHUNK = 500
+
+
+def _lua(name: str) -> str:
+    return files("workrouter.adapters").joinpath("lua", f"{name}.lua").read_text(encoding="utf-8")
+
+
+class RedisAgentStore:
+    """Agent presence, load and task holders in Redis; works with clients with or without decode_responses."""
+
+    def __init__(self, client: redis.Redis, prefix: str = "wr") -> None:
+        self._client = client
+        self._prefix = prefix
+        self._reserve = client.register_script(_lua("reserve"))
+        self._release = client.register_script(_lua("release"))
+        self._convert = client.register_script(_lua("convert"))
+        self._set_presence = client.register_script(_lua("presence"))
+
+    # keys
+
+    def _agent(self, agent_id: str) -> str:
+        return f"{self._prefix}:agent:{{{agent_id}}}"
+
+    def _load(self, agent_id: str) -> str:
+        return f"{self._prefix}:agent:{{{agent_id}}}:load"
+
+    def _held(self, agent_id: str) -> str:
+        return f"{self._prefix}:agent:{{{agent_id}}}:held"
+
+    def _holder_key(self, task_id: str) -> str:
+        return f"{self._prefix}:holder:{task_id}"
+
+    def _tasks(self, domain: str) -> str:
+        return f"{self._prefix}:tasks:{domain}"
+
+    @property
+    def _agents(self) -> str:
+        return f"{self._prefix}:agents"
+
+    @property
+    def _heartbeats(self) -> str:
+        return f"{self._prefix}:heartbeats"
+
+    # profiles and presence
+
+    async def put_profile(self, profile: AgentProfile) -> None:
+        """Store (or replace) an agent's profile; presence, load and holds are kept."""
+        fields: dict[FieldT, EncodableT] = {
+            "capacity": json.dumps(dict(sorted(profile.capacity.items()))),
+            "exclusive": json.dumps(sorted(profile.exclusive_channels)),
+            "skills": json.dumps(dict(sorted(profile.skills.items()))),
+            "queues": json.dumps(sorted(profile.queues)),
+            "auto_answer": "1" if profile.auto_answer else "0",
+        }
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.hset(self._agent(profile.agent_id), mapping=fields)
+            pipe.sadd(self._agents, profile.agent_id)
+            await pipe.execute()
+
+    async def get_profile(self, agent_id: str) -> AgentProfile | None:
+        """The agent's profile, or None when none is stored."""
+        return profile_from(agent_id, decoded(await self._client.hgetall(self._agent(agent_id))))
+
+    async def set_presence(self, agent_id: str, presence: Presence, reason: str | None, now: float) -> int:
+        """Set the presence; returns its version, bumped by 1 when presence or reason changed (else unchanged).
+
+        A change resets `since` to `now`. Going offline removes the agent from the heartbeat set; coming
+        online adds it with `now` as its last heartbeat.
+        """
+        args: list[EncodableT] = [Presence(presence).value, "0" if reason is None else "1", reason or "", now, agent_id]
+        return int(await self._set_presence(keys=[self._agent(agent_id), self._heartbeats], args=args))
+
+    async def get_presence(self, agent_id: str) -> PresenceState:
+        """(presence, reason, since, version); (OFFLINE, None, 0.0, 0) when never set."""
+        values = await self._client.hmget(self._agent(agent_id), ["presence", "reason", "since", "version"])
+        return presence_from(dict(zip(("presence", "reason", "since", "version"), values, strict=True)))
+
+    # holds
+
+    async def reserve(
+        self, agent_id: str, task_id: str, channel: str, kind: HoldKind, now: float, *, require_ready: bool = True
+    ) -> ReserveResult:
+        """Atomically hold the task for the agent on the channel, or say why not.
+
+        Checked in this order: UNKNOWN_AGENT (no profile), TAKEN (any agent, this one included, holds the
+        task), NOT_READY (`require_ready` and presence is not READY), NO_CAPACITY (`channel_free()` says no).
+        On OK the channel load is incremented, the holder record written and the task added to the agent's
+        held set, all in one Lua script, so racing claims and offers can never double-hold or overfill.
+        """
+        keys = [self._agent(agent_id), self._load(agent_id), self._held(agent_id), self._holder_key(task_id)]
+        args: list[EncodableT] = [task_id, channel, hold_kind(kind), now, "1" if require_ready else "0", agent_id]
+        return ReserveResult(text(await self._reserve(keys=keys, args=args)))
+
+    async def convert(self, task_id: str, agent_id: str, kind: HoldKind) -> bool:
+        """Change the kind of the hold (e.g. offer -> assign) if this agent holds the task; `since` is kept."""
+        return bool(await self._convert(keys=[self._holder_key(task_id)], args=[agent_id, hold_kind(kind)]))
+
+    async def release(self, task_id: str, agent_id: str) -> bool:
+        """Atomically drop the hold if this agent holds the task (load never below 0); False and no change else."""
+        keys = [self._holder_key(task_id), self._load(agent_id), self._held(agent_id)]
+        return bool(await self._release(keys=keys, args=[agent_id, task_id]))
+
+    async def holder(self, task_id: str) -> Holder | None:
+        """Who holds the task, or None."""
+        return holder_from(decoded(await self._client.hgetall(self._holder_key(task_id))))
+
+    async def holders(self, task_ids: Iterable[str]) -> dict[str, Holder]:
+        """The holders of those of the tasks that are held (one round trip per 500 tasks)."""
+        ids = list(task_ids)
+        found: dict[str, Holder] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            async with self._client.pipeline(transaction=False) as pipe:
+                for task_id in chunk:
+                    pipe.hgetall(self._holder_key(task_id))
+                rows = await pipe.execute()
+            for task_id, row in zip(chunk, rows, strict=True):
+                if (held := holder_from(decoded(row))) is not None:
+                    found[task_id] = held
+        return found
+
+    async def load(self, agent_id: str) -> dict[str, int]:
+        """Channel -> tasks the agent holds on it (channels at 0 are absent)."""
+        return {k: int(v) for k, v in decoded(await self._client.hgetall(self._load(agent_id))).items()}
+
+    async def held(self, agent_id: str) -> set[str]:
+        """The ids of the tasks the agent holds."""
+        return {text(m) for m in await self._client.smembers(self._held(agent_id))}
+
+    # liveness
+
+    async def heartbeat(self, agent_id: str, now: float) -> bool:
+        """Record a heartbeat (never moving it back in time); False when the agent is offline (not recorded)."""
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.zadd(self._heartbeats, {agent_id: now}, xx=True, gt=True)
+            pipe.zscore(self._heartbeats, agent_id)
+            _, score = await pipe.execute()
+        return score is not None
+
+    async def stale_agents(self, now: float, timeout_seconds: float) -> list[str]:
+        """Agents not offline whose last heartbeat is older than `now - timeout_seconds`, oldest first."""
+        members = await self._client.zrangebyscore(self._heartbeats, "-inf", f"({now - timeout_seconds!r}")
+        return [text(m) for m in members]
+
+    # rebuild after failover
+
+    async def save_task(self, domain: str, task_id: str, entry: dict[str, Any]) -> None:
+        """Store (or replace) a queued task's entry (JSON) in its domain's hash."""
+        await self._client.hset(self._tasks(domain), task_id, json.dumps(entry, separators=(",", ":")))
+
+    async def drop_task(self, domain: str, task_id: str) -> bool:
+        """Remove a task's entry; True when there was one."""
+        return bool(await self._client.hdel(self._tasks(domain), task_id))
+
+    async def load_tasks(self, domain: str) -> dict[str, dict[str, Any]]:
+        """Every entry of the domain (read with HSCAN, so a large domain does not block Redis)."""
+        entries: dict[str, dict[str, Any]] = {}
+        async for task_id, value in self._client.hscan_iter(self._tasks(domain), count=1000):
+            entries[text(task_id)] = json.loads(value)
+        return entries
+
+    async def load_agents(self) -> list[AgentSnapshot]:
+        """(profile, presence, load, held) of every agent with a profile, sorted by agent id.
+
+        Each batch of 500 agents is read in one MULTI/EXEC, so an agent's load and held set agree.
+        """
+        ids = sorted({text(m) async for m in self._client.sscan_iter(self._agents, count=1000)})
+        snapshots: list[AgentSnapshot] = []
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            async with self._client.pipeline(transaction=True) as pipe:
+                for agent_id in chunk:
+                    pipe.hgetall(self._agent(agent_id))
+                    pipe.hgetall(self._load(agent_id))
+                    pipe.smembers(self._held(agent_id))
+                rows = await pipe.execute()
+            for i, agent_id in enumerate(chunk):
+                fields = decoded(rows[3 * i])
+                profile = profile_from(agent_id, fields)
+                if profile is None:  # profile key deleted since the id was listed
+                    continue
+                load = {k: int(v) for k, v in decoded(rows[3 * i + 1]).items()}
+                snapshots.append((profile, presence_from(fields), load, {text(m) for m in rows[3 * i + 2]}))
+        return snapshots
