@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: help install infra-install infra-up infra-down infra-status test test-unit test-integration lint format asyncapi run bench-bus bench-capture bench-rules reclassify clean
+.PHONY: help install infra-install infra-up infra-down infra-status test test-unit test-integration lint format asyncapi run bench-bus bench-capture bench-rules bench-router bench-redis reclassify clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -65,6 +65,12 @@ bench-capture: install infra-up ## capture + classify throughput through real Ka
 
 bench-rules: install ## rule evaluation cost per task for 10 and 1,000 rules (prints microseconds)
 	$(BIN)/python -m tests.bench.bench_rules
+
+bench-router: install ## matching engine: decisions/s and memory per queued task at 1k..1M queued (prints a table)
+	$(BIN)/python -m tests.bench.bench_router_engine
+
+bench-redis: install infra-up ## atomic capacity reservations in Redis (Lua): pairs/s and latency
+	$(BIN)/python -m tests.bench.bench_redis_reserve
 
 reclassify: install ## TASK=<id> [QUEUE=<q>]: run a task through the rules again (releases an error_held task)
 	@test -n "$(TASK)" || { echo "usage: make reclassify TASK=<task id> [QUEUE=<queue>]"; exit 2; }
