@@ -19,4 +19,4 @@ class AgentPresenceChanged(Payload):
     agent_id: str = Field(min_length=1)
     domain: str = Field(min_length=1, description="Routing domain the agent works in.")
     presence: Presence
-    reason: str | None = Field(default=None, description="Not-ready reason code, e.g. Lunch, RONA.")
+    reason: str | None = Field(default=None, description="Not-ready reason id from codes.yaml, e.g. lunch, rona.")
