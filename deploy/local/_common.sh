@@ -84,6 +84,17 @@ wr_wait_pid_exit() {
   done
 }
 
+# Sends SIGTERM to pid $1 and waits up to $2 s; then SIGKILL. $3 names it in the warning.
+wr_terminate() {
+  local pid="$1" timeout="$2" what="$3"
+  kill -TERM "${pid}" 2>/dev/null || true
+  if ! wr_wait_pid_exit "${pid}" "${timeout}"; then
+    wr_warn "${what} (pid ${pid}) did not stop within ${timeout} s; sending SIGKILL"
+    kill -KILL "${pid}" 2>/dev/null || true
+    wr_wait_pid_exit "${pid}" 10 || wr_die "pid ${pid} survived SIGKILL"
+  fi
+}
+
 # Serializes concurrent invocations for one component: takes an exclusive
 # lock on $1 with fd 9. Launch daemons with `9>&-` so they do not inherit it.
 wr_lock() {

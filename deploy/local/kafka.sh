@@ -328,12 +328,7 @@ cmd_down() {
   local start
   start="$(wr_now_ms)"
   wr_log "stopping broker (pid ${pid}, controlled shutdown, up to ${STOP_TIMEOUT} s)"
-  kill -TERM "${pid}" 2>/dev/null || true
-  if ! wr_wait_pid_exit "${pid}" "${STOP_TIMEOUT}"; then
-    wr_warn "broker did not stop within ${STOP_TIMEOUT} s; sending SIGKILL (next start will recover its logs)"
-    kill -KILL "${pid}" 2>/dev/null || true
-    wr_wait_pid_exit "${pid}" 10 || wr_die "pid ${pid} survived SIGKILL"
-  fi
+  wr_terminate "${pid}" "${STOP_TIMEOUT}" "broker (next start recovers its logs)"
   rm -f -- "${PIDFILE}"
   wr_log "stopped in $(wr_elapsed "${start}") s"
 }

@@ -104,12 +104,7 @@ cmd_down() {
     cli shutdown >/dev/null 2>&1 || true
   fi
   if ! wr_wait_pid_exit "${pid}" 5; then
-    kill -TERM "${pid}" 2>/dev/null || true
-    if ! wr_wait_pid_exit "${pid}" "${STOP_TIMEOUT}"; then
-      wr_warn "redis-server (pid ${pid}) did not stop within ${STOP_TIMEOUT} s; sending SIGKILL"
-      kill -KILL "${pid}" 2>/dev/null || true
-      wr_wait_pid_exit "${pid}" 10 || wr_die "pid ${pid} survived SIGKILL"
-    fi
+    wr_terminate "${pid}" "${STOP_TIMEOUT}" "redis-server"
   fi
   rm -f -- "${PIDFILE}"
   wr_log "stopped in $(wr_elapsed "${start}") s"

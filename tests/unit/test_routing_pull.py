@@ -84,6 +84,10 @@ def test_a_parked_task_waits_in_one_agents_personal_workbin() -> None:
     (offer,) = pull.claim(eng, "b0", "junior", T0 + 3)
     assert isinstance(offer, Offer)
     assert offer.how == "personal"
+    assert pull.personal_workbin(eng, "junior") == []
+    pull.park(eng, "b1", "junior", T0 + 4)
+    eng.withdraw("b1", T0 + 5)
+    assert pull.personal_workbin(eng, "junior") == []
 
 
 def test_explain_says_who_may_take_a_task_and_why_the_others_may_not() -> None:

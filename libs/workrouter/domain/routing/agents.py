@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from workrouter.domain.routing.buckets import Bucket
-from workrouter.domain.routing.model import AgentProfile, Presence, SkillNeeds, Strategy, channel_free
+from workrouter.domain.routing.buckets import Bucket, Waiting
+from workrouter.domain.routing.model import AgentProfile, Presence, QueuePolicy, SkillNeeds, Strategy, channel_free
 
 
 @dataclass(slots=True, eq=False)
@@ -64,6 +64,19 @@ def strategy_key(
         case _:
             first = 0.0
     return (first, agent.idle_since, agent.agent_id)
+
+
+def rank(agent: AgentState, policy: QueuePolicy, task: Waiting, now: float) -> tuple[float, float, str]:
+    """The agent's strategy key for this task under its queue's policy (smaller is better)."""
+    return strategy_key(
+        agent, policy.strategy, channel=task.channel, needs=task.needs, now=now, window=policy.effort_window_seconds
+    )
+
+
+def load_text(agent: AgentState) -> str:
+    """The agent's load against capacity, e.g. `workitem 2/3, voice 0/1`, for error messages."""
+    held = ", ".join(f"{ch} {n}/{agent.profile.capacity.get(ch, 0)}" for ch, n in sorted(agent.load.items()))
+    return held or "no capacity"
 
 
 def score_of(key: tuple[float, float, str], strategy: Strategy) -> float:

@@ -26,7 +26,7 @@ from workrouter.domain.routing.actions import (
     RoutingError,
     TaskSpec,
 )
-from workrouter.domain.routing.agents import AgentState, score_of, strategy_key
+from workrouter.domain.routing.agents import AgentState, rank, score_of
 from workrouter.domain.routing.buckets import Waiting
 from workrouter.domain.routing.model import RONA, AgentProfile, Mode, Presence, can_serve
 from workrouter.domain.routing.placement import (
@@ -121,13 +121,14 @@ class Engine(Placement):
             return actions
         task.stamp = next(self._stamps)
         if task.state == "parked":
+            self.parked[task.agent_id or ""].pop(task_id, None)
             return actions
         agent = self.agents[task.agent_id] if task.agent_id else None
         if agent is None:
             return actions
         if task.state != "assigned":
             actions.append(Revoke(task_id, agent.agent_id, "withdrawn", now))
-        return actions + self._release(agent, task, now)
+        return actions + self._release(agent, task.channel, task.task_id, now)
 
     def accept(self, task_id: str, agent_id: str, now: float) -> list[Action]:
         """The agent accepted its offer (or started its claimed task): the task is assigned."""
@@ -164,7 +165,7 @@ class Engine(Placement):
             self._after_work[(agent_id, task_id)] = task.channel
             self._timer(now + after_work, AFTER_WORK, f"{agent_id}\x00{task_id}", 0)
             return actions
-        return actions + self._release(agent, task, now)
+        return actions + self._release(agent, task.channel, task.task_id, now)
 
     # --------------------------------------------------------------- timers
 
@@ -179,7 +180,7 @@ class Engine(Placement):
                 agent = self.agents.get(agent_id)
                 if agent is not None and task_id in agent.tasks:
                     actions.append(CapacityFreed(agent_id, task_id, at))
-                    actions += self._release(agent, None, at, task_id=task_id)
+                    actions += self._release(agent, self._after_work.pop((agent_id, task_id)), task_id, at)
                 continue
             task = self.tasks.get(key)
             if task is None or task.stamp != stamp:
@@ -234,14 +235,7 @@ class Engine(Placement):
             if task is None:
                 return actions
             policy = self.queues[task.queue]
-            key = strategy_key(
-                agent,
-                policy.strategy,
-                channel=task.channel,
-                needs=task.needs,
-                now=now,
-                window=policy.effort_window_seconds,
-            )
+            key = rank(agent, policy, task, now)
             actions.append(self._offer(task, agent, now, score_of(key, policy.strategy)))
         return actions
 
@@ -261,14 +255,7 @@ class Engine(Placement):
         for agent in self.available[task.queue].values():
             if not can_serve(agent.profile, task.needs, tier):
                 continue
-            key = strategy_key(
-                agent,
-                policy.strategy,
-                channel=task.channel,
-                needs=task.needs,
-                now=now,
-                window=policy.effort_window_seconds,
-            )
+            key = rank(agent, policy, task, now)
             if best is None or key < best[0]:
                 best = (key, agent)
         if best is None:
@@ -279,6 +266,8 @@ class Engine(Placement):
         policy = self.queues[task.queue]
         kind: How = how or ("auto_answer" if agent.profile.auto_answer else "offer")
         tier = -2 if kind in ("force", "personal") else task.tier
+        if task.state == "parked":
+            self.parked[task.agent_id or ""].pop(task.task_id, None)
         self._unfile(task)
         task.state = "offered" if kind == "offer" else ("claimed" if kind == "get_next" else "assigned")
         task.agent_id = agent.agent_id
@@ -309,10 +298,9 @@ class Engine(Placement):
             actions += self._route_agent(agent, now)
         return actions
 
-    def _release(self, agent: AgentState, task: Waiting | None, now: float, task_id: str = "") -> list[Action]:
+    def _release(self, agent: AgentState, channel: str, task_id: str, now: float) -> list[Action]:
         """Free the agent's capacity for a task that is gone, and offer it the next one."""
-        channel = task.channel if task is not None else self._channel_of_held(agent, task_id)
-        self._free(agent, channel, task.task_id if task is not None else task_id)
+        self._free(agent, channel, task_id)
         agent.idle_since = now
         return self._route_agent(agent, now)
 
@@ -321,6 +309,3 @@ class Engine(Placement):
             agent.tasks.discard(task_id)
             agent.load[channel] = max(0, agent.load.get(channel, 0) - 1)
         self._refresh(agent)
-
-    def _channel_of_held(self, agent: AgentState, task_id: str) -> str:
-        return self._after_work.pop((agent.agent_id, task_id), "workitem")

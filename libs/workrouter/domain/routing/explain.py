@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from workrouter.domain.routing.actions import RoutingError
-from workrouter.domain.routing.agents import AgentState, strategy_key
+from workrouter.domain.routing.agents import AgentState, load_text, rank
 from workrouter.domain.routing.buckets import Waiting
 from workrouter.domain.routing.engine import Engine
 from workrouter.domain.routing.model import Presence, QueuePolicy, Tier, channel_free
@@ -88,11 +88,8 @@ def _verdict(agent: AgentState | None, agent_id: str, task: Waiting, policy: Que
         why = f"not ready ({agent.reason})" if agent.reason else agent.presence.value
         return AgentVerdict(agent_id, False, why)
     if not channel_free(agent.profile, agent.load, task.channel):
-        load = ", ".join(f"{ch} {n}/{agent.profile.capacity.get(ch, 0)}" for ch, n in sorted(agent.load.items()))
-        return AgentVerdict(agent_id, False, f"no free capacity on {task.channel} ({load or 'no capacity'})")
-    key = strategy_key(
-        agent, policy.strategy, channel=task.channel, needs=task.needs, now=now, window=policy.effort_window_seconds
-    )
+        return AgentVerdict(agent_id, False, f"no free capacity on {task.channel} ({load_text(agent)})")
+    key = rank(agent, policy, task, now)
     return AgentVerdict(agent_id, True, f"eligible; {policy.strategy.value} key {key[0]:g}, idle since {key[1]:g}")
 
 

@@ -73,14 +73,6 @@ class QueuePolicy:
                     f"queue {self.name}: tiers must start later and ask no higher a level than the one before"
                 )
 
-    def tier_at(self, waited_seconds: float) -> int:
-        """The index of the widest tier reached after waiting this long."""
-        index = 0
-        for i, tier in enumerate(self.tiers):
-            if waited_seconds >= tier.after_seconds:
-                index = i
-        return index
-
 
 @dataclass(frozen=True, slots=True)
 class AgentProfile:

@@ -34,6 +34,7 @@ class Placement:
         self.preferred_buckets: dict[tuple[str, str, tuple[tuple[str, int], ...]], Bucket] = {}
         self.preferred_by_agent: dict[str, list[Bucket]] = {}
         self._after_work: dict[tuple[str, str], str] = {}  # (agent, task) -> channel held until after-work ends
+        self.parked: dict[str, dict[str, Waiting]] = {}  # agent -> its personal workbin
         self.available: dict[str, dict[str, AgentState]] = {name: {} for name in self.queues}
         self.generation = 0
         self._timers: list[tuple[float, int, int, str, int]] = []  # (when, seq, kind, id, stamp)

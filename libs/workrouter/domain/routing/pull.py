@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from workrouter.domain.routing.actions import Action, RoutingError
-from workrouter.domain.routing.agents import AgentState, score_of, strategy_key
+from workrouter.domain.routing.agents import AgentState, load_text, rank, score_of
 from workrouter.domain.routing.buckets import Bucket, Waiting
 from workrouter.domain.routing.engine import Engine
 from workrouter.domain.routing.model import Mode, Presence, can_serve, channel_free
@@ -59,9 +59,7 @@ def claim(engine: Engine, task_id: str, agent_id: str, now: float) -> list[Actio
     if task.tier >= 0 and not can_serve(agent.profile, task.needs, policy.tiers[task.tier]):
         raise RoutingError(f"agent {agent_id} is not in the task's current target tier {task.tier}")
     _need_free(agent, task, ready=True)
-    key = strategy_key(
-        agent, policy.strategy, channel=task.channel, needs=task.needs, now=now, window=policy.effort_window_seconds
-    )
+    key = rank(agent, policy, task, now)
     return [*actions, engine._offer(task, agent, now, score_of(key, policy.strategy), "pull")]
 
 
@@ -76,9 +74,7 @@ def get_next(engine: Engine, agent_id: str, now: float) -> list[Action]:
     if task is None:
         return actions
     policy = engine.queues[task.queue]
-    key = strategy_key(
-        agent, policy.strategy, channel=task.channel, needs=task.needs, now=now, window=policy.effort_window_seconds
-    )
+    key = rank(agent, policy, task, now)
     return [*actions, engine._offer(task, agent, now, score_of(key, policy.strategy), "get_next")]
 
 
@@ -106,14 +102,14 @@ def park(engine: Engine, task_id: str, agent_id: str, now: float) -> list[Action
         raise RoutingError(f"task {task_id} is {task.state}; only a waiting task can be parked")
     engine._unfile(task)
     task.state, task.agent_id = "parked", agent_id
+    engine.parked.setdefault(agent_id, {})[task_id] = task
     return actions
 
 
 def personal_workbin(engine: Engine, agent_id: str) -> list[Waiting]:
     """Tasks parked for the agent, oldest first."""
     engine._agent(agent_id)
-    parked = [t for t in engine.tasks.values() if t.state == "parked" and t.agent_id == agent_id]
-    return sorted(parked, key=lambda t: (t.enqueued_at, t.seq))
+    return sorted(engine.parked.get(agent_id, {}).values(), key=lambda t: (t.enqueued_at, t.seq))
 
 
 def _task(engine: Engine, task_id: str) -> Waiting:
@@ -127,5 +123,4 @@ def _need_free(agent: AgentState, task: Waiting, *, ready: bool) -> None:
     if agent.presence is Presence.OFFLINE or (ready and agent.presence is not Presence.READY):
         raise RoutingError(f"agent {agent.agent_id} is {agent.presence.value}")
     if not channel_free(agent.profile, agent.load, task.channel):
-        load = ", ".join(f"{ch} {n}/{agent.profile.capacity.get(ch, 0)}" for ch, n in sorted(agent.load.items()))
-        raise RoutingError(f"agent {agent.agent_id} has no free capacity on {task.channel} ({load})")
+        raise RoutingError(f"agent {agent.agent_id} has no free capacity on {task.channel} ({load_text(agent)})")
