@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -10,6 +11,7 @@ import pytest
 
 from tests.support.wait import wait_until
 from workrouter.bus.delivery import DeliveryPolicy
+from workrouter.bus.partitioning import partition_for
 from workrouter.bus.port import Bus, Delivery, PermanentError
 from workrouter.contracts.deadletter import DeadLettered
 from workrouter.contracts.envelope import Envelope, make_event
@@ -46,6 +48,29 @@ class Recorder:
             assert isinstance(env.data, TaskReprioritised)
             out.setdefault(env.partitionkey, []).append(env.data.priority)
         return out
+
+
+class OwnershipLog:
+    """Ownership callbacks and handler calls of one subscription, in the order they happened."""
+
+    def __init__(self, assign_takes: float = 0.0) -> None:
+        self.calls: list[tuple[str, frozenset[int]]] = []
+        self._assign_takes = assign_takes
+
+    async def on_assign(self, partitions: set[int]) -> None:
+        self.calls.append(("assigning", frozenset(partitions)))
+        await asyncio.sleep(self._assign_takes)  # a slow rebuild: messages must wait for it
+        self.calls.append(("assigned", frozenset(partitions)))
+
+    async def on_revoke(self, partitions: set[int]) -> None:
+        self.calls.append(("revoked", frozenset(partitions)))
+
+    async def handler(self, envelope: Envelope, delivery: Delivery) -> None:
+        self.calls.append(("message", frozenset({delivery.partition})))
+
+    def messages(self) -> int:
+        """How many messages the handler got."""
+        return sum(1 for what, _ in self.calls if what == "message")
 
 
 class BusContract:
@@ -218,3 +243,34 @@ class BusContract:
                 lambda: len(first.handled) == len(second.handled) == 20, timeout=self.timeout, what="both groups"
             )
         assert sorted(e.id for e in first.handled) == sorted(e.id for e in second.handled)
+
+    async def test_a_lone_subscriber_owns_every_partition_before_its_first_message(
+        self, running: Callable[..., AbstractAsyncContextManager[Bus]], topics: tuple[TopicSpec, TopicSpec]
+    ) -> None:
+        work, _ = topics
+        everything = frozenset(range(work.partitions))
+        log = OwnershipLog(assign_takes=0.3)
+        async with running() as bus:
+            bus.subscribe(work.name, "g-own", log.handler, on_assign=log.on_assign, on_revoke=log.on_revoke)
+            await bus.start()
+            for seq in range(12):
+                await bus.publish(work.name, event(f"task-{seq}", seq))
+            await wait_until(lambda: log.messages() == 12, timeout=self.timeout, what="12 messages")
+        assert log.calls[:2] == [("assigning", everything), ("assigned", everything)]
+        assert all(what == "message" for what, _ in log.calls[2:-1]), log.calls
+        assert log.calls[-1] == ("revoked", everything), "stopping the bus revokes what it owned"
+
+    async def test_a_key_lands_on_the_partition_kafka_s_default_partitioner_picks(
+        self, running: Callable[..., AbstractAsyncContextManager[Bus]], topics: tuple[TopicSpec, TopicSpec]
+    ) -> None:
+        work, _ = topics
+        recorder = Recorder()
+        keys = [f"domain-{i}" for i in range(24)]
+        async with running() as bus:
+            bus.subscribe(work.name, "g-keys", recorder)
+            await bus.start()
+            for seq, key in enumerate(keys):
+                await bus.publish(work.name, event(key, seq))
+            await wait_until(lambda: len(recorder.seen) == len(keys), timeout=self.timeout, what="every key")
+        placed = {delivery.key: delivery.partition for _, delivery in recorder.seen}
+        assert placed == {key: partition_for(key, work.partitions) for key in keys}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workrouter.bus.port import Handler
+from workrouter.bus.port import Handler, PartitionsCallback
 from workrouter.contracts.envelope import Envelope
 
 
@@ -13,7 +13,15 @@ class RecordingBus:
         self.published: list[tuple[str, Envelope]] = []
         self.raw: list[tuple[str, str | None, bytes]] = []
 
-    def subscribe(self, topic: str, group: str, handler: Handler) -> None:
+    def subscribe(
+        self,
+        topic: str,
+        group: str,
+        handler: Handler,
+        *,
+        on_assign: PartitionsCallback | None = None,
+        on_revoke: PartitionsCallback | None = None,
+    ) -> None:
         """Not used by these tests."""
 
     async def start(self) -> None:

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 
 import pytest
 
-from tests.contracts.bus_contract import FAST_RETRY, BusContract, BusFactory, Recorder, event
+from tests.contracts.bus_contract import FAST_RETRY, BusContract, BusFactory, OwnershipLog, Recorder, event
 from tests.support.wait import wait_until
 from workrouter.adapters.memory_bus import MemoryBus
 from workrouter.bus.delivery import DeliveryPolicy
+from workrouter.bus.partitioning import partition_for
 from workrouter.bus.port import Bus
 from workrouter.contracts.topics import TopicSpec
 
@@ -55,3 +56,24 @@ async def test_publishing_before_start_is_refused(topics: tuple[TopicSpec, Topic
     bus = MemoryBus(topics, deadletter_topic=topics[1].name)
     with pytest.raises(RuntimeError, match="not started"):
         await bus.publish(topics[0].name, event("k", 0))
+
+
+async def test_each_start_assigns_every_partition_and_each_stop_revokes_them(
+    topics: tuple[TopicSpec, TopicSpec],
+) -> None:
+    work, dead = topics
+    bus = MemoryBus(topics, deadletter_topic=dead.name)
+    log = OwnershipLog()
+    bus.subscribe(work.name, "g", log.handler, on_assign=log.on_assign, on_revoke=log.on_revoke)
+
+    async def run(messages: int) -> None:
+        await bus.start()
+        await bus.publish(work.name, event("k", messages))
+        await wait_until(lambda: log.messages() == messages, timeout=5, what=f"message {messages}")
+        await bus.stop()
+
+    await run(1)
+    await run(2)
+    everything = frozenset(range(work.partitions))
+    message = ("message", frozenset({partition_for("k", work.partitions)}))
+    assert log.calls == [("assigning", everything), ("assigned", everything), message, ("revoked", everything)] * 2

@@ -4,6 +4,10 @@ Offsets are committed only for messages whose handler succeeded (or that were
 dead-lettered), in batches (`OffsetCommitter`); a failed attempt seeks the partition
 back to the message, so it is redelivered in order, and a consumer that dies leaves
 everything after its last commit to the next member of its group.
+
+Partition ownership follows the group's assignment (`kafka_rebalance.OwnershipListener`):
+on a rebalance the handler is drained and the handled offsets committed before on_revoke,
+and a new assignment's messages wait for on_assign.
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ from faststream.kafka.message import KafkaMessage
 from faststream.message import StreamMessage
 
 from workrouter.adapters.kafka_commits import OffsetCommitter
+from workrouter.adapters.kafka_rebalance import OwnershipListener
 from workrouter.bus.delivery import DeliveryPolicy, Verdict, attempt, dead_letter
-from workrouter.bus.port import Delivery, Handler
+from workrouter.bus.ownership import PartitionOwnership
+from workrouter.bus.port import Delivery, Handler, PartitionsCallback
 from workrouter.contracts.codec import encode
 from workrouter.contracts.envelope import Envelope
 from workrouter.contracts.topics import ALL_TOPICS, DEADLETTER, TopicSpec
@@ -54,6 +60,7 @@ class KafkaOptions:
     request_timeout_ms: int = 30_000
     commit_every: int = 500
     commit_interval_s: float = 0.2
+    drain_timeout_s: float = 20.0  # how long a revoke waits for a running handler (below the rebalance timeout)
 
 
 class KafkaBus:
@@ -75,6 +82,7 @@ class KafkaBus:
         self._options = options or KafkaOptions()
         self._tries: dict[tuple[str, str, int, int], int] = {}
         self._committers: list[OffsetCommitter] = []
+        self._owners: list[tuple[PartitionOwnership, OffsetCommitter]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._stopping = False
         self._broker = KafkaBroker(
@@ -91,8 +99,23 @@ class KafkaBus:
             apply_types=False,
         )
 
-    def subscribe(self, topic: str, group: str, handler: Handler) -> None:
+    def subscribe(
+        self,
+        topic: str,
+        group: str,
+        handler: Handler,
+        *,
+        on_assign: PartitionsCallback | None = None,
+        on_revoke: PartitionsCallback | None = None,
+    ) -> None:
         """Join `group` on `topic`; a new group starts from the earliest offset, so nothing is missed."""
+        committer = OffsetCommitter(self._options.commit_every, self._options.commit_interval_s)
+        ownership = PartitionOwnership(topic, group, on_assign=on_assign, on_revoke=on_revoke, policy=self._policy)
+        listener = OwnershipListener(
+            topic, ownership, committer, drain_timeout=self._options.drain_timeout_s, stopping=lambda: self._stopping
+        )
+        self._committers.append(committer)
+        self._owners.append((ownership, committer))
         subscriber = self._broker.subscriber(
             topic,
             group_id=group,
@@ -100,15 +123,18 @@ class KafkaBus:
             auto_offset_reset="earliest",
             session_timeout_ms=self._options.session_timeout_ms,
             heartbeat_interval_ms=self._options.heartbeat_interval_ms,
+            listener=listener,
             decoder=_raw_body,
         )
 
-        committer = OffsetCommitter(self._options.commit_every, self._options.commit_interval_s)
-        self._committers.append(committer)
-
         async def on_message(_: bytes) -> None:
             message: KafkaMessage = self._broker.context.get_local("message")
-            await self._on_message(message, group, handler, committer)
+            record = message.raw_message
+            assert not isinstance(record, tuple)  # single-message subscribers only
+            async with ownership.admit(record.partition) as ours:
+                if ours:
+                    await self._on_message(message, group, handler, committer)
+                # else: fetched before a rebalance that gave the partition away: its new owner reads it
 
         subscriber(on_message)
 
@@ -120,13 +146,18 @@ class KafkaBus:
         self._flusher = asyncio.create_task(self._flush_periodically(), name="kafka-offset-flusher")
 
     async def stop(self) -> None:
-        """Finish in-flight handlers, commit what they handled, disconnect."""
+        """Finish in-flight handlers, commit what they handled, revoke every partition, disconnect."""
         self._stopping = True
         if self._flusher is not None:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
             self._flusher = None
+        # Leaving the group does not call the listener; revoke while still a member, so no
+        # one else owns the partitions before on_revoke has run.
+        for ownership, committer in self._owners:
+            await ownership.revoke(settle=committer.flush, drain_timeout=self._options.drain_timeout_s)
+            ownership.close()
         for committer in self._committers:
             await committer.flush()
         await self._broker.stop()

@@ -36,6 +36,11 @@ class OffsetCommitter:
         self._pending[TopicPartition(topic, partition)] = offset + 1
         self._count += 1
 
+    def forget(self, partitions: set[TopicPartition]) -> None:
+        """Drop what is pending for partitions this consumer no longer owns (their next owner redelivers it)."""
+        for tp in partitions:
+            self._pending.pop(tp, None)
+
     def due(self) -> bool:
         """True when a batch is full or old enough to commit."""
         return bool(self._pending) and (self._count >= self._every or time.monotonic() - self._last >= self._interval_s)

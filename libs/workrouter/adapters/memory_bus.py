@@ -1,9 +1,11 @@
 """In-process bus for the one-process mode: partitioned logs and consumer groups in memory.
 
-It keeps Kafka's semantics that services rely on: a key always maps to one partition,
-a partition is consumed in order by one consumer per group, an offset is committed only
-after the handler succeeded, and a consumer restarted in the same bus resumes from the
-committed offset. It is not durable: a process crash loses what was in it.
+It keeps Kafka's semantics that services rely on: a key always maps to the partition
+Kafka's default partitioner would pick, a partition is consumed in order by one consumer
+per group, an offset is committed only after the handler succeeded, and a consumer
+restarted in the same bus resumes from the committed offset. Each group has one consumer,
+so a subscription owns every partition of its topic from start to stop. It is not durable:
+a process crash loses what was in it.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from workrouter.bus.delivery import DeliveryPolicy, Verdict, attempt, dead_letter
-from workrouter.bus.port import Delivery, Handler
+from workrouter.bus.ownership import PartitionOwnership
+from workrouter.bus.partitioning import partition_for
+from workrouter.bus.port import Delivery, Handler, PartitionsCallback
 from workrouter.contracts.codec import encode
 from workrouter.contracts.envelope import Envelope
 from workrouter.contracts.topics import ALL_TOPICS, DEADLETTER, TopicSpec
@@ -36,6 +39,7 @@ class _Subscription:
     topic: str
     group: str
     handler: Handler
+    ownership: PartitionOwnership
     wakeups: list[asyncio.Event] = field(default_factory=list)
 
 
@@ -62,14 +66,23 @@ class MemoryBus:
         self._running = False  # consumers run
         self._open = False  # publishing allowed (stays open while in-flight handlers finish)
 
-    def subscribe(self, topic: str, group: str, handler: Handler) -> None:
-        """Register a handler; one subscription per (topic, group) in this bus."""
+    def subscribe(
+        self,
+        topic: str,
+        group: str,
+        handler: Handler,
+        *,
+        on_assign: PartitionsCallback | None = None,
+        on_revoke: PartitionsCallback | None = None,
+    ) -> None:
+        """Register a handler; one subscription per (topic, group) in this bus, owning all the topic's partitions."""
         if any(s.topic == topic and s.group == group for s in self._subs):
             raise ValueError(f"group {group!r} already subscribes to {topic!r} on this bus")
-        self._subs.append(_Subscription(topic, group, handler))
+        ownership = PartitionOwnership(topic, group, on_assign=on_assign, on_revoke=on_revoke, policy=self._policy)
+        self._subs.append(_Subscription(topic, group, handler, ownership))
 
     async def start(self) -> None:
-        """Create topics and start one consumer task per subscribed partition."""
+        """Create topics, assign each subscription all its topic's partitions, start one consumer task per partition."""
         if self._running:
             return
         for spec in self._specs.values():
@@ -81,14 +94,19 @@ class MemoryBus:
             if sub.topic not in self._logs:
                 raise ValueError(f"subscription to unknown topic {sub.topic!r}")
             sub.wakeups = [asyncio.Event() for _ in self._logs[sub.topic]]
+            # The topic's spec (the registry's, under the bus's prefix) sets its partition count.
+            sub.ownership.assign(set(range(len(self._logs[sub.topic]))))
             for partition in range(len(self._logs[sub.topic])):
                 task = asyncio.create_task(self._consume(sub, partition), name=f"{sub.group}:{sub.topic}[{partition}]")
                 self._tasks.append(task)
 
     async def stop(self) -> None:
-        """Let in-flight handlers finish (up to `stop_timeout` s), then stop consuming."""
+        """Let in-flight handlers finish (up to `stop_timeout` s), stop consuming, then revoke every partition."""
+        if not self._running:
+            return
         self._running = False
         for sub in self._subs:
+            sub.ownership.close()
             for event in sub.wakeups:
                 event.set()
         if self._tasks:
@@ -99,6 +117,8 @@ class MemoryBus:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._tasks = []
+        for sub in self._subs:
+            await sub.ownership.revoke()
         self._open = False
 
     async def publish(self, topic: str, event: Envelope) -> None:
@@ -126,7 +146,7 @@ class MemoryBus:
     def _partition(self, key: str | None, count: int) -> int:
         if key is None:
             return next(self._round_robin) % count
-        return zlib.crc32(key.encode()) % count
+        return partition_for(key, count)
 
     async def _consume(self, sub: _Subscription, partition: int) -> None:
         records = self._logs[sub.topic][partition]
@@ -139,8 +159,11 @@ class MemoryBus:
                 if offset >= len(records):
                     await wakeup.wait()
                 continue
-            if await self._deliver(sub, partition, offset, records[offset]):
-                self._committed[position] = offset + 1
+            async with sub.ownership.admit(partition) as ours:
+                if not ours:
+                    return
+                if await self._deliver(sub, partition, offset, records[offset]):
+                    self._committed[position] = offset + 1
 
     async def _deliver(self, sub: _Subscription, partition: int, offset: int, record: _Record) -> bool:
         """Try a record until it is handled or dead-lettered; False if stopped first."""

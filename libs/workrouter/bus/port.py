@@ -21,6 +21,8 @@ class Delivery:
 
 
 Handler = Callable[[Envelope, Delivery], Awaitable[None]]
+PartitionsCallback = Callable[[set[int]], Awaitable[None]]
+"""Told the partition numbers (of the subscribed topic) a subscription gained or lost."""
 
 
 class PermanentError(Exception):
@@ -33,10 +35,28 @@ class Bus(Protocol):
     A handler that returns normally commits the message. One that raises is retried
     (redelivered) up to the subscription's attempt limit, then dead-lettered; one that
     raises PermanentError, or a message that cannot be decoded, is dead-lettered at once.
+
+    Partition ownership: a subscription may pass `on_assign` and `on_revoke`. on_assign gets
+    the partitions it now owns; no message of those partitions reaches the handler before
+    on_assign has returned (a failing on_assign is retried with the delivery backoff, and the
+    handler waits). on_revoke gets the partitions it lost, once no handler is running and the
+    handled offsets are committed; it also comes when the bus stops. Neither is called with
+    an empty set. On Kafka every rebalance revokes the whole assignment before the group
+    re-forms, then assigns the new one (eager rebalancing), so a partition kept across a
+    rebalance is revoked and assigned again; a member that was cut off from its group (session
+    timeout) gets on_revoke only when it rejoins, when another member may already own them.
     """
 
-    def subscribe(self, topic: str, group: str, handler: Handler) -> None:
-        """Register a handler for a topic in a consumer group (before start)."""
+    def subscribe(
+        self,
+        topic: str,
+        group: str,
+        handler: Handler,
+        *,
+        on_assign: PartitionsCallback | None = None,
+        on_revoke: PartitionsCallback | None = None,
+    ) -> None:
+        """Register a handler for a topic in a consumer group (before start), with optional ownership callbacks."""
         ...
 
     async def start(self) -> None:
