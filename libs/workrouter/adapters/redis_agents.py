@@ -8,7 +8,8 @@ Key layout under `prefix` (default "wr"); `{agent_id}` is a Redis Cluster hash t
     {p}:holder:<task>     hash  agent, channel, kind, since  (exists only while the task is held)
     {p}:agents            set   agent ids with a profile (for rebuilds)
     {p}:heartbeats        zset  agents not offline, scored by last heartbeat
-    {p}:tasks:<domain>    hash  task id -> JSON queue entry (for rebuilds)
+    {p}:tasks:<domain>    hash  task id -> JSON queue entry (domain/routing/entry.py; rebuilds, workbins)
+    {p}:inbox:<agent>     pub/sub channel: what happened to the agent's work (offers, revokes, ...)
 
 A reserve touches the agent's keys and the task's holder key in one script, and a presence change touches
 the agent and the heartbeat set, so this store needs a single Redis node (a primary, with replicas for
@@ -196,6 +197,22 @@ class RedisAgentStore:
     async def drop_task(self, domain: str, task_id: str) -> bool:
         """Remove a task's entry; True when there was one."""
         return bool(await self._client.hdel(self._tasks(domain), task_id))
+
+    async def get_task(self, domain: str, task_id: str) -> dict[str, Any] | None:
+        """One task's entry, or None."""
+        value = await self._client.hget(self._tasks(domain), task_id)
+        return None if value is None else dict(json.loads(value))
+
+    # the agent's inbox (live notifications to its open event streams)
+
+    def inbox(self, agent_id: str) -> str:
+        """The pub/sub channel of the agent's notifications."""
+        return f"{self._prefix}:inbox:{agent_id}"
+
+    async def notify(self, agent_id: str, message: dict[str, Any]) -> None:
+        """Publish a notification to the agent's open streams (none listening: it is dropped; the
+        stream shows the agent's current holds when it connects, so nothing held is missed)."""
+        await self._client.publish(self.inbox(agent_id), json.dumps(message, separators=(",", ":")))
 
     async def load_tasks(self, domain: str) -> dict[str, dict[str, Any]]:
         """Every entry of the domain (read with HSCAN, so a large domain does not block Redis)."""

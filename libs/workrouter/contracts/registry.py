@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from workrouter.contracts import agent_events, commands, deadletter, task_events
+from workrouter.contracts import agent_commands, agent_events, commands, deadletter, task_events
 from workrouter.contracts.envelope import Payload
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
@@ -62,7 +62,7 @@ class PayloadRegistry:
 
 def _payload_classes() -> list[type[Payload]]:
     found: list[type[Payload]] = []
-    for module in (commands, task_events, agent_events, deadletter):
+    for module in (commands, task_events, agent_commands, agent_events, deadletter):
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, Payload) and "event_type" in vars(value):
                 found.append(value)

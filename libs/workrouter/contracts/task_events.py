@@ -67,6 +67,7 @@ class TaskClassified(TaskEvent):
     channel: str = "workitem"
     url: str | None = None
     title: str = ""
+    preferred_agents: list[str] = Field(default_factory=list, description="Agents tried first, best first.")
 
 
 class TaskUpdated(TaskEvent):
@@ -113,8 +114,12 @@ class TaskOffered(TaskEvent):
     offer_id: str
     agent_id: str
     queue: str
-    tier: int = Field(ge=0, description="Target tier the agent was chosen from (0 = primary).")
+    tier: int = Field(ge=-2, description="Target tier the agent was chosen from (0 = primary, -1 = preferred agent).")
+    strategy: str = Field(default="", description="The queue's strategy that chose the agent.")
+    score: float = Field(default=0.0, description="The agent's score under the strategy (audit).")
+    how: Literal["offer", "get_next"] = Field(default="offer", description="get_next: a claim to start in time.")
     url: str | None = None
+    title: str = ""
     offer_expires_at: AwareDatetime
 
 
@@ -125,7 +130,12 @@ class TaskAccepted(TaskEvent):
 
     offer_id: str | None = Field(default=None, description="None for pull claims and force-assign.")
     agent_id: str
-    how: Literal["offer", "auto_answer", "pull", "force"] = "offer"
+    how: Literal["offer", "auto_answer", "pull", "get_next", "force", "personal"] = "offer"
+    queue: str = ""
+    tier: int = Field(default=0, ge=-2, description="Tier the agent was chosen from; -2 = tiers bypassed.")
+    strategy: str = ""
+    score: float = 0.0
+    by: str | None = Field(default=None, description="The supervisor, for force-assign.")
 
 
 class TaskOfferRevoked(TaskEvent):
@@ -135,7 +145,7 @@ class TaskOfferRevoked(TaskEvent):
 
     offer_id: str
     agent_id: str
-    reason: Literal["rona", "rejected", "cancelled", "agent_offline"]
+    reason: Literal["rona", "rejected", "cancelled", "agent_offline", "claim_timeout"]
 
 
 class TaskParked(TaskEvent):
@@ -145,6 +155,7 @@ class TaskParked(TaskEvent):
 
     workbin: str
     agent_id: str | None = None
+    by: str | None = Field(default=None, description="The supervisor who parked it.")
 
 
 class TaskEscalated(TaskEvent):
@@ -181,6 +192,8 @@ class TaskWrapUpStarted(TaskEvent):
     event_type = "workrouter.task.wrap_up_started"
 
     agent_id: str
+    wrap_up_code: str | None = None
+    after_work_seconds: float = Field(default=0.0, ge=0, description="Capacity is held this long after.")
 
 
 class TaskPaused(TaskEvent):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from workrouter.contracts import agent_events, commands, deadletter, task_events
+from workrouter.contracts import agent_commands, agent_events, commands, deadletter, task_events
 from workrouter.contracts.envelope import Payload
 
 
@@ -67,14 +67,31 @@ ROUTING = TopicSpec(
     name="wr.routing",
     key="routing domain",
     partitions=6,
-    description="What the router must act on; one router instance owns a domain at a time.",
-    payloads=(task_events.TaskClassified, task_events.TaskCancelled, task_events.TaskCompleted),
+    description=(
+        "What the router must act on: classified and withdrawn tasks, agent and supervisor commands; "
+        "one router instance owns a domain at a time."
+    ),
+    payloads=(
+        task_events.TaskClassified,
+        task_events.TaskCancelled,
+        task_events.TaskCompleted,
+        task_events.TaskPaused,
+        task_events.TaskRescheduled,
+        task_events.TaskExpired,
+        agent_commands.ChangePresence,
+        agent_commands.AnswerOffer,
+        agent_commands.FinishTask,
+        agent_commands.HandBackTask,
+        agent_commands.TaskClaimed,
+        agent_commands.StartTask,
+        agent_commands.SupervisorAssign,
+    ),
 )
 AGENTS = TopicSpec(
     name="wr.agents",
-    key="routing domain (co-partitioned with wr.routing)",
+    key="routing domain",
     partitions=ROUTING.partitions,
-    description="Agent presence and actions, reaching the router that owns the agent's domain.",
+    description="Agent presence facts, announced by the router (agents' commands travel on wr.routing).",
     payloads=(agent_events.AgentPresenceChanged,),
 )
 DEADLETTER = TopicSpec(
