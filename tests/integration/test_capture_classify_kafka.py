@@ -14,7 +14,7 @@ from tests.support.pipeline import Pipeline, capture_pipeline, fresh_database
 from tests.support.wait import wait_until
 from workrouter.contracts import commands as c
 from workrouter.contracts.envelope import make_event
-from workrouter.contracts.task_events import TaskClassified
+from workrouter.contracts.task_events import TaskCancelled, TaskClassified
 from workrouter.contracts.topics import capture_key
 from workrouter.domain.capture import task_id_for
 
@@ -144,6 +144,17 @@ def latest_classification(p: Pipeline) -> dict[str, TaskClassified]:
     return latest
 
 
+def assert_cancels_reached_the_router(p: Pipeline, latest: dict[str, TaskClassified]) -> None:
+    """Each cancel is on wr.routing too: the same event, keyed by the domain the task was routed to."""
+    cancels = {e.id: e for e in p.tasks.of_type("workrouter.task.cancelled")}
+    forwarded = p.routing.of_type("workrouter.task.cancelled")
+    assert {e.id for e in forwarded} == set(cancels)
+    for event in forwarded:
+        assert isinstance(event.data, TaskCancelled)
+        assert event.data == cancels[event.id].data
+        assert event.partitionkey == latest[event.data.task_id].domain
+
+
 async def test_a_thousand_tasks_are_captured_once_and_classified_as_the_rules_say(pipeline: Pipeline) -> None:
     rng = random.Random(20261123)
     sources = list(KEYS)
@@ -186,7 +197,8 @@ async def test_a_thousand_tasks_are_captured_once_and_classified_as_the_rules_sa
         return (
             len(t.of_type("workrouter.task.classified")) >= 1050
             and len(t.of_type("workrouter.task.cancelled")) >= 30
-            and len(pipeline.routing.events) >= 1050
+            and len(pipeline.routing.of_type("workrouter.task.classified")) >= 1050
+            and len(pipeline.routing.of_type("workrouter.task.cancelled")) >= 30
         )
 
     try:
@@ -217,3 +229,4 @@ async def test_a_thousand_tasks_are_captured_once_and_classified_as_the_rules_sa
     assert pipeline.tasks.task_ids("workrouter.task.cancelled") == {s.task_id for s in cancelled}
     routed = {e.partitionkey for e in pipeline.routing.events}
     assert routed == {"backoffice", "support", "sales"}
+    assert_cancels_reached_the_router(pipeline, latest)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,9 +18,20 @@ from workrouter.config.catalog import Catalog
 from workrouter.contracts.commands import ReclassifyTask
 from workrouter.contracts.common import SkillRequirement
 from workrouter.contracts.envelope import Envelope, Payload, make_event
-from workrouter.contracts.task_events import TaskCaptured, TaskClassified, TaskErrorHeld, TaskExpired, TaskUpdated
-from workrouter.services.prioritiser.decide import decide
-from workrouter.services.prioritiser.handlers import PrioritiserDeps, handle
+from workrouter.contracts.task_events import (
+    TaskCancelled,
+    TaskCaptured,
+    TaskClassified,
+    TaskCompleted,
+    TaskErrorHeld,
+    TaskExpired,
+    TaskParked,
+    TaskPaused,
+    TaskRescheduled,
+    TaskUpdated,
+)
+from workrouter.services.prioritiser.decide import RULE_FACTS, decide
+from workrouter.services.prioritiser.handlers import ROUTING_DOMAIN, PrioritiserDeps, handle
 from workrouter.services.prioritiser.rules_holder import RulesHolder
 
 AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -75,10 +87,16 @@ def envelope(payload: Payload, event_id: str | None = None) -> Envelope:
     return make_event(payload, source="/test", key="t1", time=AT, event_id=event_id)
 
 
-def captured(**attributes: Any) -> TaskCaptured:
+def captured(requested_agent: str | None = None, **attributes: Any) -> TaskCaptured:
     attrs = {"department": "Finance", "segment": "Bronze", "amount": 10} | attributes
     return TaskCaptured(
-        task_id="t1", source="crm", external_id="X", type="invoice_dispute", title="Invoice", attributes=attrs
+        task_id="t1",
+        source="crm",
+        external_id="X",
+        type="invoice_dispute",
+        title="Invoice",
+        attributes=attrs,
+        requested_agent=requested_agent,
     )
 
 
@@ -116,7 +134,7 @@ async def test_redelivery_gives_the_same_event_id_and_other_events_are_ignored(
     await handle(event, DELIVERY, deps)
     await handle(event, DELIVERY, deps)
     assert bus.published[0][1].id == bus.published[2][1].id
-    await handle(envelope(TaskExpired(task_id="t1", expired_at=AT)), DELIVERY, deps)
+    await handle(envelope(TaskParked(task_id="t1", workbin="finance")), DELIVERY, deps)
     assert len(bus.published) == 4
 
 
@@ -174,3 +192,114 @@ async def test_a_held_task_is_released_by_reclassify_after_the_rules_are_fixed(
     released = bus.published[-1][1].data
     assert isinstance(released, TaskClassified)
     assert (released.queue, released.ruleset_version) == ("general", "fix.2")
+
+
+async def test_a_classified_task_s_domain_is_kept_out_of_the_rules_sight(catalog: Catalog, rules: RulesHolder) -> None:
+    store = MemoryTaskFactsStore()
+    deps = PrioritiserDeps(store, catalog, rules, RecordingBus())
+    await handle(envelope(captured()), DELIVERY, deps)
+    stored = await store.get("t1")
+    assert stored is not None
+    assert stored[0][ROUTING_DOMAIN] == "backoffice"
+    assert ROUTING_DOMAIN not in RULE_FACTS
+    without = {name: value for name, value in stored[0].items() if name != ROUTING_DOMAIN}
+    with_it = decide("t1", stored[0], AT, ruleset=rules.current, base=None, domains=DOMAINS)
+    assert with_it == decide("t1", without, AT, ruleset=rules.current, base=None, domains=DOMAINS)
+
+
+WITHDRAWN: list[Payload] = [
+    TaskCancelled(task_id="t1", by="source", reason="customer withdrew"),
+    TaskCancelled(task_id="t1", by="supervisor", reason="duplicate"),
+    TaskCompleted(task_id="t1", by="source"),
+    TaskCompleted(task_id="t1", by="supervisor"),
+    TaskPaused(task_id="t1", by="source", reason="waiting for the customer"),
+    TaskRescheduled(task_id="t1", wake_at=AT + timedelta(days=1), by="source"),
+    TaskRescheduled(task_id="t1", wake_at=AT + timedelta(days=1), by="supervisor"),
+    TaskExpired(task_id="t1", expired_at=AT),
+]
+
+
+@pytest.mark.parametrize("withdrawal", WITHDRAWN, ids=lambda p: f"{p.event_type}-by-{getattr(p, 'by', '')}")
+async def test_a_withdrawal_of_a_routed_task_is_forwarded_to_its_domain_as_the_same_event(
+    catalog: Catalog, rules: RulesHolder, withdrawal: Payload
+) -> None:
+    bus = RecordingBus()
+    deps = PrioritiserDeps(MemoryTaskFactsStore(), catalog, rules, bus)
+    await handle(envelope(captured()), DELIVERY, deps)
+    event = envelope(withdrawal)
+    await handle(event, DELIVERY, deps)
+    await handle(event, DELIVERY, deps)  # redelivered: forwarded again as the same event
+    first, second = bus.published[-2:]
+    assert first == second
+    topic, forwarded = first
+    assert (topic, forwarded.partitionkey) == ("wr.routing", "backoffice")
+    assert forwarded == event.model_copy(update={"partitionkey": "backoffice"})
+    assert len(bus.published) == 4
+
+
+@pytest.mark.parametrize(
+    "outcome",
+    [
+        TaskCompleted(task_id="t1", by="agent", agent_id="a1", wrap_up_code="resolved"),
+        TaskRescheduled(task_id="t1", wake_at=AT + timedelta(hours=2), by="agent"),
+    ],
+    ids=lambda p: p.event_type,
+)
+async def test_what_the_router_itself_reported_is_not_sent_back_to_it(
+    catalog: Catalog, rules: RulesHolder, outcome: Payload
+) -> None:
+    bus = RecordingBus()
+    deps = PrioritiserDeps(MemoryTaskFactsStore(), catalog, rules, bus)
+    await handle(envelope(captured()), DELIVERY, deps)
+    await handle(envelope(outcome), DELIVERY, deps)
+    assert len(bus.published) == 2
+
+
+async def test_a_withdrawal_of_a_task_never_routed_is_ignored_quietly(
+    catalog: Catalog, rules: RulesHolder, caplog: pytest.LogCaptureFixture
+) -> None:
+    bus = RecordingBus()
+    deps = PrioritiserDeps(MemoryTaskFactsStore(), catalog, rules, bus)
+    with caplog.at_level(logging.DEBUG, logger="workrouter.services.prioritiser.handlers"):
+        await handle(envelope(TaskCancelled(task_id="t1", by="source", reason="x")), DELIVERY, deps)
+    assert bus.published == []
+    assert [r.levelno for r in caplog.records] == [logging.DEBUG]
+    assert "never routed" in caplog.records[0].getMessage()
+
+
+async def test_a_held_task_that_was_never_routed_is_not_forwarded(catalog: Catalog, rules: RulesHolder) -> None:
+    without_finance = Catalog(
+        catalog.sources, catalog.worktypes, {k: v for k, v in catalog.queues.items() if k != "finance"}
+    )
+    bus = RecordingBus()
+    deps = PrioritiserDeps(MemoryTaskFactsStore(), without_finance, rules, bus)
+    await handle(envelope(captured(segment="Gold")), DELIVERY, deps)
+    assert bus.types() == ["workrouter.task.error_held"]
+    await handle(envelope(TaskExpired(task_id="t1", expired_at=AT)), DELIVERY, deps)
+    assert bus.types() == ["workrouter.task.error_held"]
+
+
+async def test_a_withdrawal_follows_the_task_to_the_domain_it_was_reclassified_to(
+    catalog: Catalog, rules: RulesHolder
+) -> None:
+    assert catalog.queues["technical"].domain == "support"
+    bus = RecordingBus()
+    deps = PrioritiserDeps(MemoryTaskFactsStore(), catalog, rules, bus)
+    await handle(envelope(captured()), DELIVERY, deps)
+    moved = ReclassifyTask(task_id="t1", reason="it-issue", queue="technical")
+    await handle(envelope(moved, event_id="move-1"), DELIVERY, deps)
+    await handle(envelope(TaskCancelled(task_id="t1", by="source", reason="x")), DELIVERY, deps)
+    topic, forwarded = bus.published[-1]
+    assert (topic, forwarded.type, forwarded.partitionkey) == ("wr.routing", "workrouter.task.cancelled", "support")
+
+
+@pytest.mark.parametrize(("requested", "preferred"), [("agent-7", ["agent-7"]), (None, [])])
+async def test_the_requested_agent_becomes_the_preferred_one(
+    catalog: Catalog, rules: RulesHolder, requested: str | None, preferred: list[str]
+) -> None:
+    bus = RecordingBus()
+    deps = PrioritiserDeps(MemoryTaskFactsStore(), catalog, rules, bus)
+    await handle(envelope(captured(requested_agent=requested)), DELIVERY, deps)
+    for _, classified in bus.published:
+        assert isinstance(classified.data, TaskClassified)
+        assert classified.data.preferred_agents == preferred

@@ -70,4 +70,5 @@ def decide(
         channel=facts.get("channel") or "workitem",
         url=facts.get("url"),
         title=facts.get("title") or "",
+        preferred_agents=[facts["requested_agent"]] if facts.get("requested_agent") else [],
     )

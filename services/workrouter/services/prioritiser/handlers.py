@@ -1,7 +1,13 @@
-"""Prioritiser handlers: keep each task's facts, classify on capture, update, reclassify and resume."""
+"""Prioritiser handlers: keep each task's facts, classify on capture, update, reclassify and resume.
+
+The prioritiser is the one service that knows each task's routing domain, so it also forwards
+what takes a queued task away from the router (cancel, complete, pause, reschedule, expiry)
+from `wr.tasks` to `wr.routing`, keyed by the domain it last routed the task to.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,15 +17,33 @@ from workrouter.bus.port import Bus, Delivery, PermanentError
 from workrouter.config.catalog import Catalog
 from workrouter.contracts.commands import ReclassifyTask
 from workrouter.contracts.envelope import Envelope, make_event
-from workrouter.contracts.task_events import TaskCaptured, TaskClassified, TaskResumed, TaskUpdated
+from workrouter.contracts.task_events import (
+    TaskCancelled,
+    TaskCaptured,
+    TaskClassified,
+    TaskCompleted,
+    TaskErrorHeld,
+    TaskExpired,
+    TaskPaused,
+    TaskRescheduled,
+    TaskResumed,
+    TaskUpdated,
+)
 from workrouter.contracts.topics import TopicNames
 from workrouter.domain.capture import FACT_FIELDS, derived_event_id
 from workrouter.ports.stores import TaskFactsStore
 from workrouter.services.prioritiser.decide import decide
 from workrouter.services.prioritiser.rules_holder import RulesHolder
 
+log = logging.getLogger(__name__)
 SOURCE = "/workrouter/prioritiser"
 UPDATED_FIELDS = ("title", "description", "url", "attributes", "priority", "due_at", "expires_at", "sla_seconds")
+WITHDRAWALS = (TaskCancelled, TaskCompleted, TaskPaused, TaskRescheduled, TaskExpired)
+Withdrawal = TaskCancelled | TaskCompleted | TaskPaused | TaskRescheduled | TaskExpired
+# The domain a task was last routed to, kept with its facts but out of the rules' sight: `decide`
+# hands rules only RULE_FACTS, and no source can set a top-level fact of this name (the facts
+# are TaskCaptured/TaskUpdated fields).
+ROUTING_DOMAIN = "_routing_domain"
 
 
 @dataclass(frozen=True)
@@ -38,25 +62,47 @@ class PrioritiserDeps:
 
 
 async def _facts_for(deps: PrioritiserDeps, envelope: Envelope) -> tuple[dict[str, Any], datetime] | None:
+    """The facts to classify on (as the event leaves them) and the capture time; None if it does not classify."""
     data = envelope.data
     if isinstance(data, TaskCaptured):
-        facts = data.model_dump(mode="json", include={"source", *FACT_FIELDS})
-        await deps.facts.put(data.task_id, facts, envelope.time)
-        return facts, envelope.time
+        return data.model_dump(mode="json", include={"source", *FACT_FIELDS}), envelope.time
     if not isinstance(data, TaskUpdated | ReclassifyTask | TaskResumed):
         return None
     stored = await deps.facts.get(data.task_id)
     if stored is None:
         raise PermanentError(f"{envelope.type} for task {data.task_id}, which was never captured")
     if isinstance(data, TaskUpdated):
-        facts = {**stored[0], **data.model_dump(mode="json", include=set(UPDATED_FIELDS))}
-        await deps.facts.put(data.task_id, facts, stored[1])
-        return facts, stored[1]
+        return {**stored[0], **data.model_dump(mode="json", include=set(UPDATED_FIELDS))}, stored[1]
     return stored
 
 
+def _remembered(facts: dict[str, Any], outcome: TaskClassified | TaskErrorHeld) -> dict[str, Any]:
+    """The facts to keep: with the domain the task is routed to; a held task keeps its last one."""
+    return {**facts, ROUTING_DOMAIN: outcome.domain} if isinstance(outcome, TaskClassified) else facts
+
+
+def _told_by_the_router(data: Withdrawal) -> bool:
+    """The router's own outcomes (an agent finished or rescheduled the task): it knows already."""
+    return isinstance(data, TaskCompleted | TaskRescheduled) and data.by == "agent"
+
+
+async def _forward_withdrawal(envelope: Envelope, data: Withdrawal, deps: PrioritiserDeps) -> None:
+    """Send a withdrawal to the router that has the task: the same envelope (same id), keyed by its domain."""
+    if _told_by_the_router(data):
+        return
+    stored = await deps.facts.get(data.task_id)
+    domain = stored[0].get(ROUTING_DOMAIN) if stored is not None else None
+    if domain is None:
+        log.debug("%s for task %s, which was never routed: nothing to forward", envelope.type, data.task_id)
+        return
+    await deps.bus.publish(deps.topics.routing, envelope.model_copy(update={"partitionkey": domain}))
+
+
 async def handle(envelope: Envelope, delivery: Delivery, deps: PrioritiserDeps) -> None:
-    """Entry point for `wr.tasks`: classify what needs (re)classifying, ignore the rest."""
+    """Entry point for `wr.tasks`: classify what needs (re)classifying, forward withdrawals, ignore the rest."""
+    if isinstance(envelope.data, WITHDRAWALS):
+        await _forward_withdrawal(envelope, envelope.data, deps)
+        return
     found = await _facts_for(deps, envelope)
     if found is None:
         return
@@ -67,6 +113,7 @@ async def handle(envelope: Envelope, delivery: Delivery, deps: PrioritiserDeps) 
     base = worktype.base(ruleset.version) if worktype else None
     forced = envelope.data if isinstance(envelope.data, ReclassifyTask) else None
     outcome = decide(task_id, facts, captured_at, ruleset=ruleset, base=base, domains=deps.domains(), forced=forced)
+    await deps.facts.put(task_id, _remembered(facts, outcome), captured_at)
     event_id = derived_event_id(envelope.id, outcome.event_type)
     await deps.bus.publish(
         deps.topics.tasks, make_event(outcome, source=SOURCE, key=task_id, subject=task_id, event_id=event_id)
