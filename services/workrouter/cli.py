@@ -17,6 +17,7 @@ from workrouter.contracts.topics import ALL_TOPICS, TopicNames
 from workrouter.services.api import service as api
 from workrouter.services.capture import service as capture
 from workrouter.services.prioritiser import service as prioritiser
+from workrouter.services.router import service as router
 from workrouter.settings import ProcessSettings
 
 SERVICES = ("capture", "prioritiser", "router", "escalation", "reporting", "notifier", "api")
@@ -52,6 +53,8 @@ def _service(args: argparse.Namespace) -> int:
         asyncio.run(capture.main(capture.CaptureSettings()))
     elif args.name == "prioritiser":
         asyncio.run(prioritiser.main(prioritiser.PrioritiserSettings()))
+    elif args.name == "router":
+        asyncio.run(router.main(router.RouterSettings()))
     elif args.name == "api":
         asyncio.run(api.main(api.ApiSettings()))
     else:
@@ -121,3 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the `workrouter` console script."""
     args = parser().parse_args(argv)
     sys.exit(args.run(args))
+
+
+if __name__ == "__main__":  # python -m workrouter.cli ...
+    main()

@@ -87,6 +87,14 @@ class Engine(Placement):
             raise RoutingError(f"task {spec.task_id} is {old.state}; withdraw it before queueing it again")
         if old is not None:
             self._unfile(old)
+        task = self.tasks[spec.task_id] = self.waiting(spec, old.seq if old is not None else None)
+        self._file(task, now)
+        return actions + self._route_task(task, now)
+
+    def waiting(self, spec: TaskSpec, seq: int | None = None) -> Waiting:
+        """The engine's record of a task (not filed, not held): its scores and place in arrival order."""
+        if spec.queue not in self.queues:
+            raise RoutingError(f"unknown queue {spec.queue!r}; known: {', '.join(sorted(self.queues))}")
         policy = self.policy
         static = static_score(spec.base, spec.business_value, policy)
         urgent = urgent_from = None
@@ -94,21 +102,18 @@ class Engine(Placement):
             hours_due = spec.due_at / 3600.0
             urgent = static + policy.urgency_per_hour * (policy.horizon_hours - hours_due)
             urgent_from = spec.due_at - policy.horizon_hours * 3600.0
-        task = Waiting(
+        return Waiting(
             task_id=spec.task_id,
             queue=spec.queue,
             channel=self.queues[spec.queue].channel,
             needs=spec.needs,
             enqueued_at=spec.enqueued_at,
-            seq=old.seq if old is not None else next(self._seq),
+            seq=seq if seq is not None else next(self._seq),
             static=static,
             urgent=urgent,
             urgent_from=urgent_from,
             preferred=spec.preferred,
         )
-        self.tasks[spec.task_id] = task
-        self._file(task, now)
-        return actions + self._route_task(task, now)
 
     def withdraw(self, task_id: str, now: float) -> list[Action]:
         """Take a task out of routing wherever it is (cancel, transfer out, pause, reschedule)."""

@@ -35,6 +35,7 @@ class Placement:
         self.preferred_by_agent: dict[str, list[Bucket]] = {}
         self._after_work: dict[tuple[str, str], str] = {}  # (agent, task) -> channel held until after-work ends
         self.parked: dict[str, dict[str, Waiting]] = {}  # agent -> its personal workbin
+        self.foreign: dict[tuple[str, str], str] = {}  # (agent, task) -> channel: holds Redis has, we cannot place
         self.available: dict[str, dict[str, AgentState]] = {name: {} for name in self.queues}
         self.generation = 0
         self._timers: list[tuple[float, int, int, str, int]] = []  # (when, seq, kind, id, stamp)

@@ -1,0 +1,183 @@
+"""Making the engine's decisions real: reserve in Redis first, then announce; follow Redis when it says no."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Iterable
+from typing import Literal
+
+from workrouter.adapters.redis_agents import HoldKind, RedisAgentStore, ReserveResult
+from workrouter.config.routing import RoutingConfig
+from workrouter.contracts.task_events import TaskAccepted, TaskOffered, TaskOfferRevoked
+from workrouter.domain.routing.actions import Action, AgentPaused, CapacityFreed, Offer, Revoke
+from workrouter.domain.routing.adopt import adopt, drop_foreign, hold_foreign
+from workrouter.domain.routing.engine import Engine
+from workrouter.domain.routing.entry import QueueEntry
+from workrouter.domain.routing.holds import HELD_STATE
+from workrouter.domain.routing.model import Presence
+from workrouter.services.router.announce import Announcer, at, event_id, offer_id
+
+log = logging.getLogger(__name__)
+
+HELD = HELD_STATE
+KIND: dict[str, HoldKind] = {"offer": "offer", "get_next": "claim"}  # any other way of giving a task is an assignment
+REVOKED: dict[str, Literal["rona", "rejected", "cancelled", "agent_offline", "claim_timeout"]] = {
+    "timeout": "rona",
+    "rejected": "rejected",
+    "agent_offline": "agent_offline",
+    "withdrawn": "cancelled",
+    "claim_timeout": "claim_timeout",
+}
+MAX_REFUSALS = 3  # per agent and batch: then the engine stops proposing the agent until it changes presence
+OUT_OF_SYNC = "out_of_sync"
+
+
+class DomainState:
+    """One routing domain as its owner holds it: the engine, the queue entries and the open offers."""
+
+    def __init__(self, domain: str, config: RoutingConfig, store: RedisAgentStore, announcer: Announcer) -> None:
+        self.domain = domain
+        self.config = config
+        self.queues = {name: q for name, q in config.queues.items() if q.domain == domain}
+        self.engine = Engine(self.queues)
+        self.store = store
+        self.announce = announcer
+        self.entries: dict[str, QueueEntry] = {}
+        self.offers: dict[str, str] = {}  # task -> id of its announced offer or get-next claim
+        self.force_by: dict[str, str] = {}  # task -> supervisor, while a force-assign is carried out
+        self.next_seq = 1
+        self.lock = asyncio.Lock()
+        self.wake = asyncio.Event()  # set when timers may have moved earlier
+
+    async def carry_out(self, actions: Iterable[Action], now: float) -> None:
+        """Carry out the engine's actions in order; a refused reservation feeds new actions back in."""
+        todo = deque(actions)
+        refusals: dict[str, int] = {}
+        while todo:
+            action = todo.popleft()
+            if isinstance(action, Offer):
+                todo.extend(await self._offer(action, refusals, now))
+            elif isinstance(action, Revoke):
+                await self._revoke(action)
+            elif isinstance(action, AgentPaused):
+                await self.store.set_presence(action.agent_id, Presence.NOT_READY, action.reason, action.at)
+                eid = event_id(action.agent_id, action.reason, action.at, "paused")
+                await self.announce.presence(action.agent_id, "not_ready", action.reason, action.at, eid)
+            elif isinstance(action, CapacityFreed):
+                await self.store.release(action.task_id, action.agent_id)
+                await self.store.drop_task(self.domain, action.task_id)
+                self.entries.pop(action.task_id, None)
+        self.wake.set()
+
+    async def _offer(self, offer: Offer, refusals: dict[str, int], now: float) -> list[Action]:
+        entry = self.entries[offer.task_id]
+        kind = KIND.get(offer.how, "assign")
+        result = await self.store.reserve(
+            offer.agent_id,
+            offer.task_id,
+            entry.channel,
+            kind,
+            offer.at,
+            require_ready=offer.how != "force",
+        )
+        if result is ReserveResult.OK:
+            await self.announce_hold(entry, offer, offer.at)
+            return []
+        engine = self.engine
+        if result is ReserveResult.TAKEN:
+            holder = await self.store.holder(offer.task_id)
+            if holder is not None:  # an api claim won the race: the engine follows Redis
+                log.info(
+                    "%s: %s was claimed by %s before our offer to %s",
+                    self.domain,
+                    offer.task_id,
+                    holder.agent_id,
+                    offer.agent_id,
+                )
+                return adopt(engine, entry.spec(), holder.agent_id, HELD[holder.kind], since=holder.since, now=now)
+        log.info("%s: Redis refused %s for %s (%s)", self.domain, offer.task_id, offer.agent_id, result.value)
+        actions = engine.refused(offer.task_id, offer.agent_id, now)
+        count = refusals[offer.agent_id] = refusals.get(offer.agent_id, 0) + 1
+        if count >= MAX_REFUSALS:
+            log.error(
+                "%s: Redis keeps refusing %s; not routing to it until its presence changes", self.domain, offer.agent_id
+            )
+            return actions + engine.set_presence(offer.agent_id, Presence.NOT_READY, OUT_OF_SYNC, now)
+        return actions + await self.resync(offer.agent_id, now)
+
+    async def announce_hold(self, entry: QueueEntry, offer: Offer, since: float, eid: str | None = None) -> None:
+        """Announce that the agent holds the task: an offer (or get-next claim) to answer, or an assignment."""
+        policy = self.queues[entry.queue]
+        if offer.how in KIND:
+            oid = self.offers[entry.task_id] = offer_id(entry.task_id, offer.agent_id, since)
+            timeout = policy.offer_timeout_seconds if offer.how == "offer" else policy.claim_timeout_seconds
+            expires = since + timeout
+            payload = TaskOffered(
+                task_id=entry.task_id,
+                offer_id=oid,
+                agent_id=offer.agent_id,
+                queue=entry.queue,
+                tier=offer.tier,
+                strategy=offer.strategy,
+                score=offer.score,
+                how=offer.how,
+                url=entry.url,
+                title=entry.title,
+                offer_expires_at=at(expires),
+            )
+            await self.announce.task(payload, offer.at, eid=eid or event_id(oid, "offered"))
+            await self.announce.note(
+                offer.agent_id, "offered", entry, offer_id=oid, how=offer.how, expires_at=at(expires).isoformat()
+            )
+            return
+        accepted = TaskAccepted(
+            task_id=entry.task_id,
+            agent_id=offer.agent_id,
+            how=offer.how,
+            queue=entry.queue,
+            tier=offer.tier,
+            strategy=offer.strategy,
+            score=offer.score,
+            by=self.force_by.get(entry.task_id),
+        )
+        await self.announce.task(
+            accepted, offer.at, eid=eid or event_id(entry.task_id, offer.agent_id, since, "assigned")
+        )
+        await self.announce.note(offer.agent_id, "assigned", entry, how=offer.how)
+
+    async def _revoke(self, revoke: Revoke) -> None:
+        if revoke.reason == "refused":  # never reserved, never announced
+            return
+        await self.store.release(revoke.task_id, revoke.agent_id)
+        oid = self.offers.pop(revoke.task_id, None)
+        if oid is None:
+            return
+        reason = REVOKED[revoke.reason]
+        payload = TaskOfferRevoked(task_id=revoke.task_id, offer_id=oid, agent_id=revoke.agent_id, reason=reason)
+        await self.announce.task(payload, revoke.at, eid=event_id(oid, "revoked"))
+        await self.announce.note(revoke.agent_id, "revoked", None, task_id=revoke.task_id, offer_id=oid, reason=reason)
+
+    async def resync(self, agent_id: str, now: float) -> list[Action]:
+        """Bring the engine's view of an agent in line with Redis: its presence and what it holds."""
+        engine = self.engine
+        agent = engine.agents.get(agent_id)
+        if agent is None:
+            return []
+        actions: list[Action] = []
+        held = await self.store.held(agent_id)
+        for task_id in sorted(held - agent.tasks):
+            holder = await self.store.holder(task_id)
+            if holder is None or holder.agent_id != agent_id:
+                continue
+            entry = self.entries.get(task_id)
+            if entry is not None and entry.after_work_until is None:
+                actions += adopt(engine, entry.spec(), agent_id, HELD[holder.kind], since=holder.since, now=now)
+            else:
+                hold_foreign(engine, agent_id, task_id, holder.channel)
+        actions += drop_foreign(engine, agent_id, held, now)
+        state = await self.store.get_presence(agent_id)
+        if (state.presence, state.reason) != (agent.presence, agent.reason):
+            actions += engine.set_presence(agent_id, state.presence, state.reason, now)
+        return actions

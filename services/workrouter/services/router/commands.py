@@ -1,0 +1,255 @@
+"""What the router does with each message on `wr.routing`, for the domain it owns (state in Redis first)."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+
+from workrouter.bus.port import PermanentError
+from workrouter.contracts import agent_commands as ac
+from workrouter.contracts.commands import ReclassifyTask
+from workrouter.contracts.envelope import Envelope
+from workrouter.contracts.task_events import (
+    TaskAccepted,
+    TaskClassified,
+    TaskCompleted,
+    TaskParked,
+    TaskQueued,
+    TaskRescheduled,
+    TaskWrapUpStarted,
+)
+from workrouter.domain.routing import pull
+from workrouter.domain.routing.actions import Action, Offer, RoutingError
+from workrouter.domain.routing.adopt import adopt, start
+from workrouter.domain.routing.entry import QueueEntry
+from workrouter.domain.routing.model import Presence, needs
+from workrouter.services.router.announce import event_id
+from workrouter.services.router.carry_out import HELD, DomainState
+
+log = logging.getLogger(__name__)
+
+
+class DomainRouter(DomainState):
+    """Handles the domain's classified tasks, withdrawals and agent and supervisor commands."""
+
+    # ------------------------------------------------------------------ tasks
+
+    async def classified(self, data: TaskClassified, envelope: Envelope, now: float) -> None:
+        """Queue a classified task, or re-file a waiting one with its new facts."""
+        if data.queue not in self.queues:
+            raise PermanentError(f"queue {data.queue!r} is not in routing domain {self.domain!r} (queues.yaml)")
+        old = self.entries.get(data.task_id)
+        if old is not None and old.classified_id == envelope.id:
+            return  # redelivered
+        same_queue = old is not None and old.queue == data.queue
+        entry = QueueEntry(
+            task_id=data.task_id,
+            queue=data.queue,
+            domain=self.domain,
+            channel=self.queues[data.queue].channel,
+            needs=needs([(s.skill, s.min_level) for s in data.skills]),
+            base=data.priority,
+            business_value=data.business_value,
+            due_at=data.due_at.timestamp() if data.due_at else None,
+            enqueued_at=old.enqueued_at if old is not None and same_queue else envelope.time.timestamp(),
+            seq=old.seq if old is not None else self._seq(),
+            preferred=tuple(data.preferred_agents),
+            url=data.url,
+            title=data.title,
+            classified_id=envelope.id,
+        )
+        task = self.engine.tasks.get(data.task_id)
+        if task is not None and task.state not in ("waiting",):
+            # held or parked: keep it where it is; the new facts apply if it comes back to the queue
+            entry = dataclasses.replace(entry, parked_for=old.parked_for if old else None)
+            await self._save(entry)
+            return
+        await self._save(entry)
+        waiting = self.engine.waiting(entry.spec(), entry.seq)
+        sort_key = f"static={waiting.static:.3f};urgent={waiting.urgent};since={entry.enqueued_at:.3f};seq={entry.seq}"
+        queued = TaskQueued(
+            task_id=data.task_id, queue=data.queue, domain=self.domain, priority=data.priority, sort_key=sort_key
+        )
+        await self.announce.task(queued, now, eid=event_id(envelope.id, "queued"))
+        await self.carry_out(self.engine.enqueue(entry.spec(), now), now)
+
+    async def withdraw(self, task_id: str, why: str, now: float) -> None:
+        """Cancelled, completed by its source, paused, rescheduled or expired: out of routing, hold released."""
+        await self.carry_out(self.engine.withdraw(task_id, now), now)
+        held = await self.store.holder(task_id)  # Redis may know of a claim the router has not heard of yet
+        if held is not None:
+            await self.store.release(task_id, held.agent_id)
+            await self.announce.note(held.agent_id, "withdrawn", self.entries.get(task_id), reason=why)
+        await self._drop(task_id)
+
+    # ----------------------------------------------------------------- agents
+
+    async def presence(self, cmd: ac.ChangePresence, envelope: Envelope, now: float) -> None:
+        """The agent logged in or out or changed its reason (Redis has it already): follow, announce."""
+        self._need_agent(cmd.agent_id)
+        actions = self.engine.set_presence(cmd.agent_id, Presence(cmd.presence), cmd.reason, now)
+        await self.carry_out(actions, now)
+        eid = event_id(envelope.id, "presence")
+        await self.announce.presence(cmd.agent_id, cmd.presence, cmd.reason, now, eid)
+        await self.carry_out(await self.resync(cmd.agent_id, now), now)
+
+    async def answer(self, cmd: ac.AnswerOffer, envelope: Envelope, now: float) -> None:
+        """Accept: assigned. Reject: RONA, and the task goes back to its place."""
+        if self.offers.get(cmd.task_id) != cmd.offer_id:
+            log.info("%s: answer to offer %s of %s, which is no longer open", self.domain, cmd.offer_id, cmd.task_id)
+            return
+        if not cmd.accept:
+            await self.carry_out(self._engine(lambda: self.engine.reject(cmd.task_id, cmd.agent_id, now)), now)
+            return
+        await self.carry_out(self._engine(lambda: self.engine.accept(cmd.task_id, cmd.agent_id, now)), now)
+        await self.store.convert(cmd.task_id, cmd.agent_id, "assign")
+        self.offers.pop(cmd.task_id, None)
+        entry = self.entries[cmd.task_id]
+        accepted = TaskAccepted(
+            task_id=cmd.task_id, offer_id=cmd.offer_id, agent_id=cmd.agent_id, how="offer", queue=entry.queue
+        )
+        await self.announce.task(accepted, now, eid=event_id(envelope.id, "accepted"))
+        await self.announce.note(cmd.agent_id, "assigned", entry, how="offer")
+
+    async def finish(self, cmd: ac.FinishTask, envelope: Envelope, now: float) -> None:
+        """Completed with a wrap-up code; capacity is free now or after the queue's after-work time."""
+        if cmd.wrap_up_code is not None and cmd.wrap_up_code not in self.config.wrap_up_codes:
+            known = ", ".join(sorted(self.config.wrap_up_codes))
+            raise PermanentError(f"unknown wrap-up code {cmd.wrap_up_code!r}; known: {known}")
+        entry = self.entries.get(cmd.task_id)
+        task = self.engine.tasks.get(cmd.task_id)
+        if entry is None or task is None or task.state != "assigned" or task.agent_id != cmd.agent_id:
+            log.info(
+                "%s: %s finished %s, which it does not hold assigned; ignored", self.domain, cmd.agent_id, cmd.task_id
+            )
+            return
+        after = self.queues[entry.queue].after_work_seconds
+        await self.carry_out(self.engine.complete(cmd.task_id, cmd.agent_id, now), now)
+        if after > 0:
+            await self._save(dataclasses.replace(entry, after_work_until=now + after))
+            wrap = TaskWrapUpStarted(
+                task_id=cmd.task_id, agent_id=cmd.agent_id, wrap_up_code=cmd.wrap_up_code, after_work_seconds=after
+            )
+            await self.announce.task(wrap, now, eid=event_id(envelope.id, "wrap_up"))
+        else:
+            await self.store.release(cmd.task_id, cmd.agent_id)
+            await self._drop(cmd.task_id)
+        done = TaskCompleted(task_id=cmd.task_id, by="agent", agent_id=cmd.agent_id, wrap_up_code=cmd.wrap_up_code)
+        await self.announce.task(done, now, eid=event_id(envelope.id, "completed"))
+        await self.announce.note(cmd.agent_id, "completed", entry, wrap_up_code=cmd.wrap_up_code)
+
+    async def hand_back(self, cmd: ac.HandBackTask, envelope: Envelope, now: float) -> None:
+        """Transfer, reclassify or reschedule the agent's task: out of this queue, history kept on `wr.tasks`."""
+        task = self.engine.tasks.get(cmd.task_id)
+        if task is None or task.agent_id != cmd.agent_id or task.state not in ("assigned", "claimed", "offered"):
+            log.info("%s: %s handed back %s, which it does not hold; ignored", self.domain, cmd.agent_id, cmd.task_id)
+            return
+        if cmd.action == "transfer" and cmd.queue not in self.config.queues:
+            raise PermanentError(f"unknown queue {cmd.queue!r} to transfer {cmd.task_id} to")
+        await self.withdraw(cmd.task_id, cmd.action, now)
+        reason = cmd.reason or f"{cmd.action} by agent {cmd.agent_id}"
+        if cmd.action == "reschedule":
+            if cmd.wake_at is None:
+                raise PermanentError("a reschedule needs wake_at")
+            later = TaskRescheduled(task_id=cmd.task_id, wake_at=cmd.wake_at, by="agent")
+            await self.announce.task(later, now, eid=event_id(envelope.id, "rescheduled"))
+            return
+        again = ReclassifyTask(
+            task_id=cmd.task_id, reason=reason, queue=cmd.queue if cmd.action == "transfer" else None
+        )
+        await self.announce.command(again, cmd.task_id, now, event_id(envelope.id, "reclassify"))
+
+    async def claimed(self, cmd: ac.TaskClaimed, envelope: Envelope, now: float) -> None:
+        """The api reserved a pull task for the agent in Redis: the engine follows, the world hears."""
+        entry = self.entries.get(cmd.task_id)
+        holder = await self.store.holder(cmd.task_id)
+        if holder is None or holder.agent_id != cmd.agent_id:
+            log.info("%s: claim of %s by %s is no longer held; ignored", self.domain, cmd.task_id, cmd.agent_id)
+            return
+        if entry is None:  # the claim raced a withdrawal: the task is gone, give the agent its capacity back
+            log.info("%s: %s claimed %s after it left the queue; hold released", self.domain, cmd.agent_id, cmd.task_id)
+            await self.store.release(cmd.task_id, cmd.agent_id)
+            await self.announce.note(cmd.agent_id, "withdrawn", None, task_id=cmd.task_id, reason="gone")
+            return
+        self._need_agent(cmd.agent_id)
+        if entry.parked_for is not None:
+            entry = dataclasses.replace(entry, parked_for=None)
+            await self._save(entry)
+        await self.carry_out(
+            adopt(self.engine, entry.spec(), cmd.agent_id, HELD[holder.kind], since=holder.since, now=now), now
+        )
+        tier = self.engine.tasks[cmd.task_id].tier
+        offer = Offer(
+            cmd.task_id,
+            cmd.agent_id,
+            entry.queue,
+            tier,
+            self.queues[entry.queue].strategy.value,
+            0.0,
+            cmd.how,
+            holder.since,
+        )
+        await self.announce_hold(entry, offer, holder.since, eid=event_id(envelope.id, "claimed"))
+
+    async def started(self, cmd: ac.StartTask, envelope: Envelope, now: float) -> None:
+        """The agent started its get-next claim before the timeout: assigned."""
+        await self.carry_out(self._engine(lambda: start(self.engine, cmd.task_id, cmd.agent_id, now)), now)
+        await self.store.convert(cmd.task_id, cmd.agent_id, "assign")
+        oid = self.offers.pop(cmd.task_id, None)
+        entry = self.entries[cmd.task_id]
+        accepted = TaskAccepted(
+            task_id=cmd.task_id, offer_id=oid, agent_id=cmd.agent_id, how="get_next", queue=entry.queue
+        )
+        await self.announce.task(accepted, now, eid=event_id(envelope.id, "accepted"))
+
+    async def supervise(self, cmd: ac.SupervisorAssign, envelope: Envelope, now: float) -> None:
+        """Force-assign (bypassing tiers, recorded as such) or park in the agent's personal workbin."""
+        self._need_agent(cmd.agent_id)
+        entry = self.entries.get(cmd.task_id)
+        if entry is None:
+            raise PermanentError(f"{cmd.action}: domain {self.domain} holds no task {cmd.task_id}")
+        if cmd.action == "park":
+            await self.carry_out(self._engine(lambda: pull.park(self.engine, cmd.task_id, cmd.agent_id, now)), now)
+            await self._save(dataclasses.replace(entry, parked_for=cmd.agent_id))
+            parked = TaskParked(
+                task_id=cmd.task_id, workbin=f"personal:{cmd.agent_id}", agent_id=cmd.agent_id, by=cmd.supervisor
+            )
+            await self.announce.task(parked, now, eid=event_id(envelope.id, "parked"))
+            await self.announce.note(cmd.agent_id, "parked", entry, by=cmd.supervisor)
+            return
+        self.force_by[cmd.task_id] = cmd.supervisor
+        try:
+            actions = self._engine(lambda: pull.force_assign(self.engine, cmd.task_id, cmd.agent_id, now))
+            if entry.parked_for is not None:
+                await self._save(dataclasses.replace(entry, parked_for=None))
+            await self.carry_out(actions, now)
+        finally:
+            self.force_by.pop(cmd.task_id, None)
+
+    # --------------------------------------------------------------- helpers
+
+    @staticmethod
+    def _engine(call: Callable[[], list[Action]]) -> list[Action]:
+        """Run an engine call; a refusal is final (the message is dead-lettered with the reason)."""
+        try:
+            return call()
+        except RoutingError as exc:
+            raise PermanentError(str(exc)) from None
+
+    def _need_agent(self, agent_id: str) -> None:
+        if agent_id not in self.engine.agents:
+            raise PermanentError(f"agent {agent_id!r} does not work in routing domain {self.domain!r} (agents.yaml)")
+
+    def _seq(self) -> int:
+        seq, self.next_seq = self.next_seq, self.next_seq + 1
+        return seq
+
+    async def _save(self, entry: QueueEntry) -> None:
+        self.entries[entry.task_id] = entry
+        await self.store.save_task(self.domain, entry.task_id, entry.to_json())
+
+    async def _drop(self, task_id: str) -> None:
+        self.entries.pop(task_id, None)
+        self.offers.pop(task_id, None)
+        await self.store.drop_task(self.domain, task_id)

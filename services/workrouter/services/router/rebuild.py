@@ -1,0 +1,124 @@
+"""Taking a routing domain over: the engine rebuilt from Redis, in the order the tasks arrived.
+
+Profiles come from agents.yaml (and are written to Redis for the api); presence, holds and queue
+entries come from Redis. Tasks are loaded before any agent is made ready, so when the agents come
+back each is offered its best task by priority then age, exactly as if nothing had happened; holds
+keep their start time, so an offer made by the previous owner times out when it would have.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from workrouter.adapters.redis_agents import Holder
+from workrouter.domain.routing import pull
+from workrouter.domain.routing.actions import Action, AgentPaused, How, Offer
+from workrouter.domain.routing.adopt import adopt, after_work, hold_foreign
+from workrouter.domain.routing.entry import QueueEntry
+from workrouter.domain.routing.model import Presence
+from workrouter.services.router.announce import offer_id
+from workrouter.services.router.carry_out import HELD
+from workrouter.services.router.commands import DomainRouter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Rebuilt:
+    """What a takeover found."""
+
+    domain: str
+    agents: int
+    waiting: int
+    held: int
+    parked: int
+    after_work: int
+
+
+async def rebuild(state: DomainRouter, now: float) -> Rebuilt:
+    """Load the domain's agents and tasks from Redis into a fresh engine, then carry out what follows."""
+    engine, store = state.engine, state.store
+    members = [p for p in state.config.agents.values() if p.queues & set(state.queues)]
+    for profile in members:
+        await store.put_profile(profile)
+        engine.put_agent(profile, now)
+    live = {snap[0].agent_id: snap for snap in await store.load_agents()}
+    raw = await store.load_tasks(state.domain)
+    entries = sorted((QueueEntry.from_json(v) for v in raw.values()), key=lambda e: (e.seq, e.enqueued_at))
+    holders = await store.holders([e.task_id for e in entries])
+    state.next_seq = max((e.seq for e in entries), default=0) + 1
+    actions: list[Action] = []
+    counts = {"waiting": 0, "held": 0, "parked": 0, "after_work": 0, "dropped": 0}
+    for entry in entries:
+        counts[await _load(state, entry, holders, actions, now)] += 1
+    paused = {a.agent_id for a in actions if isinstance(a, AgentPaused)}
+    for agent_id, (_, presence, _, held) in sorted(live.items()):
+        if agent_id not in engine.agents:
+            continue
+        for task_id in sorted(held - set(state.entries)):
+            holder = await store.holder(task_id)
+            if holder is not None:
+                hold_foreign(engine, agent_id, task_id, holder.channel)
+        if agent_id not in paused and presence.presence is not Presence.OFFLINE:
+            actions += engine.set_presence(agent_id, presence.presence, presence.reason, now)
+    await state.carry_out(actions, now)
+    await _announce_open_offers(state, holders)
+    report = Rebuilt(
+        state.domain, len(members), counts["waiting"], counts["held"], counts["parked"], counts["after_work"]
+    )
+    log.info("%s: taken over: %s", state.domain, report)
+    return report
+
+
+async def _load(
+    state: DomainRouter, entry: QueueEntry, holders: dict[str, Holder], actions: list[Action], now: float
+) -> str:
+    """Put one entry back into the engine as it was; returns what it was (waiting, held, ...)."""
+    engine, store = state.engine, state.store
+    holder = holders.get(entry.task_id)
+    if holder is not None and holder.agent_id not in engine.agents:
+        log.warning(
+            "%s: %s is held by %s, who is no longer in agents.yaml; queued again",
+            state.domain,
+            entry.task_id,
+            holder.agent_id,
+        )
+        await store.release(entry.task_id, holder.agent_id)
+        holder = None
+    if entry.queue not in state.queues or (entry.after_work_until is not None and holder is None):
+        await store.drop_task(state.domain, entry.task_id)  # queue gone, or after-work over
+        return "dropped"
+    state.entries[entry.task_id] = entry
+    if entry.after_work_until is not None and holder is not None:
+        after_work(engine, holder.agent_id, entry.task_id, holder.channel, entry.after_work_until)
+        return "after_work"
+    if holder is not None:
+        actions += adopt(engine, entry.spec(), holder.agent_id, HELD[holder.kind], since=holder.since, now=now)
+        if holder.kind != "assign":
+            state.offers[entry.task_id] = offer_id(entry.task_id, holder.agent_id, holder.since)
+        return "held"
+    actions += engine.enqueue(entry.spec(), now)  # no agent is ready yet: nothing is offered
+    if entry.parked_for is not None and entry.parked_for in engine.agents:
+        actions += pull.park(engine, entry.task_id, entry.parked_for, now)
+        return "parked"
+    return "waiting"
+
+
+async def _announce_open_offers(state: DomainRouter, holders: dict[str, Holder]) -> None:
+    """Announce again the offers the previous owner made, under the same ids: if it died between the
+    reservation and the announcement, the agent hears of the offer now; if not, consumers dedupe."""
+    for task_id in list(state.offers):
+        holder = holders.get(task_id)
+        task = state.engine.tasks.get(task_id)
+        if (
+            holder is None
+            or task is None
+            or task.agent_id != holder.agent_id
+            or task.state not in ("offered", "claimed")
+        ):
+            continue
+        how: How = "offer" if holder.kind == "offer" else "get_next"
+        policy = state.queues[task.queue]
+        offer = Offer(task_id, holder.agent_id, task.queue, task.tier, policy.strategy.value, 0.0, how, holder.since)
+        await state.announce_hold(state.entries[task_id], offer, holder.since)

@@ -1,0 +1,205 @@
+"""The router process's core: which domains it owns, one lock and one timer loop per domain, dispatch.
+
+Ownership follows Kafka: the router owns the domains whose `wr.routing` partition its consumer is
+assigned (the domain is the message key). On assignment it rebuilds each new domain from Redis
+before any of its messages are handled; on revocation it lets the running handler finish and drops
+the domain. Redis reservations keep two owners that overlap during a rebalance from ever holding one
+task twice. A heartbeat sweep sets agents whose api stream went silent offline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from workrouter.adapters.redis_agents import RedisAgentStore
+from workrouter.bus.partitioning import partition_for
+from workrouter.bus.port import Bus, Delivery, PermanentError
+from workrouter.config.routing import RoutingConfig
+from workrouter.contracts import agent_commands as ac
+from workrouter.contracts import task_events as te
+from workrouter.contracts.envelope import Envelope
+from workrouter.contracts.topics import ROUTING, TopicNames
+from workrouter.domain.routing.model import Presence
+from workrouter.services.router.announce import Announcer, event_id
+from workrouter.services.router.commands import DomainRouter
+from workrouter.services.router.rebuild import Rebuilt, rebuild
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], float]
+WITHDRAWN = (te.TaskCancelled, te.TaskCompleted, te.TaskPaused, te.TaskRescheduled, te.TaskExpired)
+
+
+@dataclass(frozen=True, slots=True)
+class RouterOptions:
+    """Tuning of one router process."""
+
+    partitions: int = ROUTING.partitions  # of `wr.routing`: which partition carries which domain
+    heartbeat_timeout_seconds: float = 30.0  # agents silent this long go offline
+    sweep_seconds: float = 5.0  # how often to look for them
+    max_timer_sleep_seconds: float = 1.0
+
+
+class Router:
+    """Owns routing domains and handles their messages; time comes from `clock`."""
+
+    def __init__(
+        self,
+        config: RoutingConfig,
+        store: RedisAgentStore,
+        bus: Bus,
+        topics: TopicNames,
+        *,
+        clock: Clock = time.time,
+        options: RouterOptions | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.bus = bus
+        self.topics = topics
+        self.clock = clock
+        self.options = options or RouterOptions()
+        self.domains: dict[str, DomainRouter] = {}
+        self.rebuilt: list[Rebuilt] = []
+        self._loops: dict[str, asyncio.Task[None]] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+
+    def subscribe(self, group: str) -> None:
+        """Consume `wr.routing` in `group`, with ownership following partition assignment."""
+        self.bus.subscribe(self.topics.routing, group, self.handle, on_assign=self.on_assign, on_revoke=self.on_revoke)
+
+    def domain_partition(self, domain: str) -> int:
+        """The `wr.routing` partition that carries the domain."""
+        return partition_for(domain, self.options.partitions)
+
+    async def on_assign(self, partitions: set[int]) -> None:
+        """Take over every configured domain carried by the new partitions."""
+        for domain in sorted(self.config.domains()):
+            if domain in self.domains or self.domain_partition(domain) not in partitions:
+                continue
+            state = DomainRouter(domain, self.config, self.store, Announcer(self.bus, self.topics, self.store, domain))
+            async with state.lock:
+                self.domains[domain] = state
+                self.rebuilt.append(await rebuild(state, self.clock()))
+            self._loops[domain] = asyncio.create_task(self._timers(state), name=f"router-timers-{domain}")
+        if self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep(), name="router-heartbeat-sweep")
+
+    async def on_revoke(self, partitions: set[int]) -> None:
+        """Give up the domains of the revoked partitions (after their running handler finishes)."""
+        for domain in [d for d in self.domains if self.domain_partition(d) in partitions]:
+            state = self.domains[domain]
+            async with state.lock:
+                del self.domains[domain]
+                await _cancel(self._loops.pop(domain, None))
+            log.info("%s: given up (partition revoked)", domain)
+
+    async def close(self) -> None:
+        """Stop the timer loops and the sweep."""
+        await _cancel(self._sweeper)
+        self._sweeper = None
+        for domain in list(self._loops):
+            await _cancel(self._loops.pop(domain))
+        self.domains.clear()
+
+    async def handle(self, envelope: Envelope, delivery: Delivery) -> None:
+        """One `wr.routing` message: find its domain's state and act under the domain's lock."""
+        domain = envelope.partitionkey
+        state = self.domains.get(domain)
+        if state is None:
+            if domain in self.config.domains():
+                raise RuntimeError(
+                    f"domain {domain!r} is not owned by this router yet (partition {delivery.partition})"
+                )
+            raise PermanentError(
+                f"unknown routing domain {domain!r}; known: {', '.join(sorted(self.config.domains()))}"
+            )
+        async with state.lock:
+            await self._dispatch(state, envelope, self.clock())
+
+    async def _dispatch(self, state: DomainRouter, envelope: Envelope, now: float) -> None:
+        data = envelope.data
+        if isinstance(data, ac.AgentCommand) and data.domain != state.domain:
+            raise PermanentError(f"command for domain {data.domain!r} arrived keyed {state.domain!r}")
+        if isinstance(data, te.TaskClassified):
+            await state.classified(data, envelope, now)
+        elif isinstance(data, WITHDRAWN):
+            await state.withdraw(data.task_id, envelope.type.rsplit(".", 1)[-1], now)
+        elif isinstance(data, ac.ChangePresence):
+            await state.presence(data, envelope, now)
+        elif isinstance(data, ac.AnswerOffer):
+            await state.answer(data, envelope, now)
+        elif isinstance(data, ac.FinishTask):
+            await state.finish(data, envelope, now)
+        elif isinstance(data, ac.HandBackTask):
+            await state.hand_back(data, envelope, now)
+        elif isinstance(data, ac.TaskClaimed):
+            await state.claimed(data, envelope, now)
+        elif isinstance(data, ac.StartTask):
+            await state.started(data, envelope, now)
+        elif isinstance(data, ac.SupervisorAssign):
+            await state.supervise(data, envelope, now)
+        else:
+            raise PermanentError(f"the router does not handle {envelope.type} on {self.topics.routing}")
+
+    async def _timers(self, state: DomainRouter) -> None:
+        """Fire the domain's timers (tier widening, offer and claim timeouts, after-work) when due."""
+        while True:
+            state.wake.clear()
+            due = state.engine.next_timer()
+            delay = self.options.max_timer_sleep_seconds
+            if due is not None:
+                delay = max(0.0, min(delay, due - self.clock()))
+            # asyncio.timeout, not wait_for: in 3.11 wait_for can swallow a cancel that meets a wake-up
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await state.wake.wait()
+            try:
+                await self.tick(state)
+            except Exception:
+                log.exception("%s: timer step failed; trying again", state.domain)
+                await asyncio.sleep(0.5)
+
+    async def tick(self, state: DomainRouter) -> None:
+        """Fire what is due now in one domain."""
+        async with state.lock:
+            now = self.clock()
+            due = state.engine.next_timer()
+            if due is not None and due <= now:
+                await state.carry_out(state.engine.advance(now), now)
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(self.options.sweep_seconds)
+            try:
+                await self.sweep_once()
+            except Exception:
+                log.exception("heartbeat sweep failed; trying again")
+
+    async def sweep_once(self) -> list[str]:
+        """Set agents of owned domains whose heartbeats stopped offline; their offers go to others."""
+        now = self.clock()
+        gone: list[str] = []
+        for agent_id in await self.store.stale_agents(now, self.options.heartbeat_timeout_seconds):
+            state = next((s for s in self.domains.values() if agent_id in s.engine.agents), None)
+            if state is None:
+                continue
+            async with state.lock:
+                await self.store.set_presence(agent_id, Presence.OFFLINE, None, now)
+                await state.carry_out(state.engine.set_presence(agent_id, Presence.OFFLINE, None, now), now)
+                eid = event_id(agent_id, "heartbeat_lost", now)
+                await state.announce.presence(agent_id, "offline", "heartbeat_lost", now, eid)
+            gone.append(agent_id)
+        return gone
+
+
+async def _cancel(task: asyncio.Task[None] | None) -> None:
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -1,0 +1,51 @@
+"""The router service process: settings, wiring, run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import redis.asyncio as redis
+
+from workrouter.adapters.bus_factory import build_bus
+from workrouter.adapters.redis_agents import RedisAgentStore
+from workrouter.config.routing import load_routing_config
+from workrouter.contracts.topics import TopicNames
+from workrouter.runtime import configure_logging, serve
+from workrouter.services.router.router import Router, RouterOptions
+from workrouter.settings import ProcessSettings
+
+
+class RouterSettings(ProcessSettings):
+    """Settings of the router process (WR_*)."""
+
+    config_dir: Path = Path("deploy/config")
+    router_group: str = "wr-router"
+    redis_prefix: str = "wr"
+    heartbeat_timeout_seconds: float = 30.0
+    heartbeat_sweep_seconds: float = 5.0
+
+
+def connect_redis(url: str | None) -> redis.Redis:
+    """A Redis client for the live state, or a clear error when none is configured."""
+    if not url:
+        raise SystemExit("the router needs Redis: set WR_REDIS_URL=redis://host:port/0 (`make infra-up` starts one)")
+    return redis.from_url(url)
+
+
+async def main(settings: RouterSettings) -> None:
+    """Run the router until a signal."""
+    configure_logging(settings.log_level)
+    config = load_routing_config(settings.config_dir)
+    client = connect_redis(settings.redis_url)
+    store = RedisAgentStore(client, settings.redis_prefix)
+    bus = build_bus(settings, client_id="wr-router")
+    options = RouterOptions(
+        heartbeat_timeout_seconds=settings.heartbeat_timeout_seconds, sweep_seconds=settings.heartbeat_sweep_seconds
+    )
+    router = Router(config, store, bus, TopicNames(settings.topic_prefix), options=options)
+    router.subscribe(settings.router_group)
+
+    async def close_redis() -> None:
+        await client.aclose()
+
+    await serve("router", bus, cleanup=[router.close, close_redis])

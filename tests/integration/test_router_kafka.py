@@ -1,0 +1,155 @@
+"""The router as its own process over real Kafka and Redis: RONA, racing claims, and a kill -9 under load."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.infra import Infra
+from tests.support.router_world import (
+    CAPACITY,
+    DOMAIN,
+    Agents,
+    World,
+    capacity_breaches,
+    overlapping_offers,
+    write_config,
+)
+from tests.support.wait import wait_until
+from workrouter.contracts import agent_commands as ac
+
+pytestmark = pytest.mark.timeout(240)
+
+
+@pytest.fixture
+async def world(infra: Infra, tmp_path: Path) -> AsyncIterator[World]:
+    """A fresh set of topics, a consumer group, a Redis prefix and a config folder."""
+    w = World(infra, write_config(tmp_path / "config"), tmp_path)
+    await w.open()
+    try:
+        yield w
+    finally:
+        await w.close()
+
+
+async def sample_loads(world: World, stop: asyncio.Event, worst: dict[str, int]) -> None:
+    """Read every agent's load from Redis until stopped, keeping the highest seen."""
+    assert world.store is not None
+    while not stop.is_set():
+        for agent in CAPACITY:
+            load = (await world.store.load(agent)).get("workitem", 0)
+            worst[agent] = max(worst.get(agent, 0), load)
+        await asyncio.sleep(0.01)
+
+
+async def test_rona_sets_not_ready_and_the_task_goes_to_another_agent(world: World) -> None:
+    world.start_router("router-1")
+    await world.ready("a6")  # the most skilled (80): offered first
+    await world.classify("t1")
+    await wait_until(lambda: len(world.of("offered")) >= 1, timeout=60, what="the first offer")
+    first = world.of("offered")[0]
+    assert first.agent_id == "a6"
+    assert first.strategy == "longest_idle"
+    assert first.tier == 0
+    await world.ready("a5")
+    # a6 never answers: after the 2 s offer timeout it is RONA'd and the task goes to a5
+    await wait_until(lambda: len(world.of("offered")) >= 2, timeout=30, what="the re-offer")
+    assert [(o.task_id, o.agent_id) for o in world.of("offered")] == [("t1", "a6"), ("t1", "a5")]
+    assert [r.reason for r in world.of("offer_revoked")] == ["rona"]
+    assert world.store is not None
+    presence = await world.store.get_presence("a6")
+    assert (presence.presence.value, presence.reason) == ("not_ready", "rona")
+    assert ("a6", "not_ready", "rona") in [(p.agent_id, p.presence, p.reason) for p in world.of("presence_changed")]
+
+
+async def test_racing_pull_claims_and_push_offers_never_over_commit(world: World) -> None:
+    store = world.store
+    assert store is not None
+    world.start_router("router-1")
+    for agent in CAPACITY:
+        await world.ready(agent)
+    for i in range(40):
+        await world.classify(f"pull-{i}", queue="p")
+    await wait_until(lambda: len(world.of("queued")) >= 40, timeout=60, what="the pull tasks queued")
+    stop, worst = asyncio.Event(), {}  # type: ignore[var-annotated]
+    sampler = asyncio.create_task(sample_loads(world, stop, worst))
+    rng = random.Random(3)
+
+    async def claim(n: int) -> bool:
+        # what POST /v1/agent/workbins/p/claim does: reserve in Redis, then tell the router
+        agent, task = rng.choice(list(CAPACITY)), f"pull-{rng.randrange(40)}"
+        result = await store.reserve(agent, task, "workitem", "assign", time.time())
+        if result.ok:
+            await world.send(ac.TaskClaimed(agent_id=agent, domain=DOMAIN, task_id=task, how="pull"))
+        return result.ok
+
+    pushes = [world.classify(f"push-{i}") for i in range(30)]
+    outcomes = await asyncio.gather(*(claim(n) for n in range(50)), *pushes)
+    claimed = sum(1 for ok in outcomes[:50] if ok)
+    await wait_until(lambda: len(world.of("accepted")) >= claimed, timeout=60, what="claims announced")
+    await asyncio.sleep(1.0)
+    stop.set()
+    await sampler
+    assert claimed > 0
+    assert all(worst[a] <= cap for a, cap in CAPACITY.items()), worst
+    assert capacity_breaches(world.events, CAPACITY) == []
+    assert overlapping_offers(world.events) == []
+    for agent, cap in CAPACITY.items():  # and what Redis holds now agrees with its own load count
+        held = await store.held(agent)
+        assert len(held) == (await store.load(agent)).get("workitem", 0) <= cap
+
+
+async def test_killing_the_router_under_load_loses_and_doubles_nothing(world: World) -> None:
+    total = 240
+    first = world.start_router("router-1")
+    for agent in CAPACITY:
+        await world.ready(agent)
+    agents = Agents(world)
+    stop, worst = asyncio.Event(), {}  # type: ignore[var-annotated]
+    sampler = asyncio.create_task(sample_loads(world, stop, worst))
+
+    async def drive() -> None:
+        for i in range(total):
+            await world.classify(f"t{i:03d}", priority=100 + (i % 7) * 50)
+            await asyncio.sleep(0.01)
+
+    async def simulate(until: float) -> None:
+        while time.monotonic() < until and len({c.task_id for c in world.of("completed")}) < total:
+            await agents.step()
+            await asyncio.sleep(0.01)
+
+    deadline = time.monotonic() + 180
+    feeder = asyncio.create_task(drive())
+    agents_loop = asyncio.create_task(simulate(deadline))
+    await wait_until(lambda: len(world.of("completed")) >= 60, timeout=90, what="60 tasks done before the kill")
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=10)
+    completed_at_kill = len(world.of("completed"))
+    world.start_router("router-2")
+    await feeder
+    await agents_loop
+    stop.set()
+    await sampler
+
+    done = [c.task_id for c in world.of("completed")]
+    revoked = [r.reason for r in world.of("offer_revoked")]
+    print(  # the figures for the notes, shown with -s
+        f"kill test: {completed_at_kill}/{total} done at the kill, {len(world.of('offered'))} offers, "
+        f"{revoked.count('rona')} RONA timeouts, {revoked.count('rejected')} rejects, worst Redis load {worst}"
+    )
+    assert len(done) == len(set(done)), "a task was completed twice"
+    missing = sorted({f"t{i:03d}" for i in range(total)} - set(done))
+    assert missing == [], f"{len(missing)} tasks never completed: {missing[:10]}"
+    assert completed_at_kill < total, "the kill came too late to prove anything"
+    assert "taken over" in world.log_text("router-2")
+    assert overlapping_offers(world.events) == []
+    assert capacity_breaches(world.events, CAPACITY) == []
+    assert all(worst[a] <= cap for a, cap in CAPACITY.items()), worst
+    assert world.store is not None
+    assert await world.store.load_tasks(DOMAIN) == {}
