@@ -316,7 +316,8 @@ def test_seed_loads(seed: RoutingConfig) -> None:
     assert seed.queues["claims"].mode is Mode.PULL
     assert seed.queues["technical"].strategy is Strategy.MOST_SKILLED
     assert seed.queues["sales"].strategy is Strategy.BALANCED_EFFORT
-    assert len(seed.agents) == 12
+    assert len(seed.agents) == 13
+    assert seed.supervisors == {"sam"}
     assert seed.not_ready_reasons["rona"].system
     assert {"processed", "transferred", "not_right_skill"} <= set(seed.wrap_up_codes)
 
@@ -325,6 +326,25 @@ def test_seed_demo_tokens_are_id_dash_demo_token(seed: RoutingConfig) -> None:
     assert "<id>-demo-token" in (SEED / "agents.yaml").read_text()
     for agent_id in seed.agents:
         assert seed.agent_for_token(f"{agent_id}-demo-token") == agent_id
+
+
+def test_supervisors_and_domains_of_agents(tmp_path: Path) -> None:
+    docs = valid_docs()
+    docs["agents.yaml"]["agents"][1]["supervisor"] = True
+    config = load_routing_config(write(tmp_path, docs))
+    assert config.supervisors == {"bob"}
+    assert (config.domain_of("ann"), config.domain_of("bob"), config.domain_of("nobody")) == (
+        "backoffice",
+        "sales",
+        None,
+    )
+
+
+def test_supervisor_is_a_strict_boolean(tmp_path: Path) -> None:
+    docs = valid_docs()
+    docs["agents.yaml"]["agents"][1]["supervisor"] = "yes"
+    with pytest.raises(ConfigError, match=r"agents\[1\]\.supervisor \(agent 'bob'\): Input should be a valid boolean"):
+        load_routing_config(write(tmp_path, docs))
 
 
 def test_seed_queues_are_the_prioritisers(seed: RoutingConfig) -> None:
@@ -366,7 +386,7 @@ def test_cli_writes_the_schemas(tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_cli_check_prints_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--check", str(SEED)]) == 0
     out = capsys.readouterr().out
-    assert out == "7 queues in 3 domains, 12 agents, 7 not-ready reasons, 7 wrap-up codes\n"
+    assert out == "7 queues in 3 domains, 13 agents (1 supervisor), 7 not-ready reasons, 7 wrap-up codes\n"
 
 
 def test_cli_check_prints_the_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

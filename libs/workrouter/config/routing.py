@@ -50,6 +50,7 @@ class RoutingConfig:
     agent_tokens: dict[str, str]
     not_ready_reasons: dict[str, NotReadyReason]
     wrap_up_codes: dict[str, Code]
+    supervisors: frozenset[str] = frozenset()
 
     def domains(self) -> dict[str, tuple[str, ...]]:
         """Each routing domain's queue names, in file order."""
@@ -62,6 +63,13 @@ class RoutingConfig:
         """The id of the agent whose API token this is, if any (constant-time compare)."""
         digest = hash_api_key(token)
         return next((a for a, h in self.agent_tokens.items() if hmac.compare_digest(digest, h)), None)
+
+    def domain_of(self, agent_id: str) -> str | None:
+        """The routing domain an agent works in (all its queues share it), or None for an unknown agent."""
+        profile = self.agents.get(agent_id)
+        if profile is None:
+            return None
+        return next((self.queues[q].domain for q in sorted(profile.queues) if q in self.queues), None)
 
 
 @dataclass(frozen=True)
@@ -147,6 +155,7 @@ def load_routing_config(config_dir: Path) -> RoutingConfig:
         agent_tokens={a.id: a.token_sha256 for a in agents_file.agents},
         not_ready_reasons={r.id: r for r in codes.not_ready_reasons},
         wrap_up_codes={c.id: c for c in codes.wrap_up_codes},
+        supervisors=frozenset(a.id for a in agents_file.agents if a.supervisor),
     )
 
 
@@ -160,9 +169,11 @@ def schemas() -> dict[str, str]:
 
 
 def summary(config: RoutingConfig) -> str:
-    """One line: how many queues, domains, agents and codes."""
+    """One line: how many queues, domains, agents (supervisors among them) and codes."""
+    plural = "" if len(config.supervisors) == 1 else "s"
     return (
-        f"{len(config.queues)} queues in {len(config.domains())} domains, {len(config.agents)} agents, "
+        f"{len(config.queues)} queues in {len(config.domains())} domains, {len(config.agents)} agents "
+        f"({len(config.supervisors)} supervisor{plural}), "
         f"{len(config.not_ready_reasons)} not-ready reasons, {len(config.wrap_up_codes)} wrap-up codes"
     )
 

@@ -47,6 +47,10 @@ class AgentConfig(BaseModel):
         default_factory=list, description="Channels taken only alone, blocking the others (e.g. voice)."
     )
     auto_answer: StrictBool = Field(default=_DEFAULT.auto_answer, description="Offers are accepted without a click.")
+    supervisor: StrictBool = Field(
+        default=False,
+        description="May use the supervisor API in its domain: force-assign, park, explain any task.",
+    )
     token_sha256: str = Field(
         pattern=r"^[0-9a-f]{64}$", description="SHA-256 (hex) of the agent API token: `workrouter hash-key <token>`."
     )

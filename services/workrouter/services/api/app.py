@@ -1,28 +1,38 @@
-"""The FastAPI application: task intake and source lifecycle commands over REST."""
+"""The FastAPI application: task intake and source lifecycle commands over REST, and the agent API."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 
 from workrouter.bus.port import Bus
 from workrouter.config.catalog import Catalog
+from workrouter.config.routing import RoutingConfig
 from workrouter.config.sources import SourceSystem
 from workrouter.contracts import commands as c
 from workrouter.contracts.common import FieldError
 from workrouter.contracts.envelope import make_event
 from workrouter.contracts.topics import TopicNames, capture_key
 from workrouter.domain.capture import task_id_for
+from workrouter.services.api.agent_context import AgentApi, Clock, StreamTimings
+from workrouter.services.api.agent_ports import AgentStore, Inbox
+from workrouter.services.api.agent_tasks import task_routes
+from workrouter.services.api.agents import agent_routes
 from workrouter.services.api.errors import HttpError, field_errors, problem
+from workrouter.services.api.json_body import read_json
+from workrouter.services.api.streams import stream_routes
+from workrouter.services.api.supervisor import supervisor_routes
+from workrouter.services.api.workbins import workbin_routes
 
 SOURCE = "/workrouter/api"
-MAX_BODY_BYTES = 1_000_000
 MAX_BULK_ITEMS = 1000
 CommandT = TypeVar("CommandT", c.CaptureTask, c.UpdateTask, c.SourceCommand)
 LIFECYCLE: dict[str, type[c.SourceCommand]] = {
@@ -55,15 +65,7 @@ class TaskIntake:
     @staticmethod
     async def read_json(request: Request, *, empty: Any = None) -> Any:
         """The parsed body; 413 when too large, 400 when not JSON."""
-        body = await request.body()
-        if not body and empty is not None:
-            return empty
-        if len(body) > MAX_BODY_BYTES:
-            raise HttpError(problem(413, f"body is {len(body)} bytes, over the {MAX_BODY_BYTES} byte limit"))
-        try:
-            return json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise HttpError(problem(400, f"body is not valid JSON: {exc}")) from None
+        return await read_json(request, empty=empty)
 
     def command(self, model: type[CommandT], doc: Any, source: SourceSystem, prefix: str, **fixed: Any) -> CommandT:
         """Validate `doc` as `model` for `source`: 422 with field paths, 403 for another source's task."""
@@ -127,15 +129,37 @@ def source_of(
 Source = Annotated[SourceSystem, Depends(source_of)]
 
 
-def create_app(catalog: Catalog, bus: Bus, topics: TopicNames | None = None) -> FastAPI:
-    """The api application over a started bus."""
+def create_app(
+    catalog: Catalog,
+    bus: Bus,
+    topics: TopicNames | None = None,
+    *,
+    routing: RoutingConfig | None = None,
+    store: AgentStore | None = None,
+    inbox: Inbox | None = None,
+    clock: Clock = time.time,
+    timings: StreamTimings | None = None,
+) -> FastAPI:
+    """The api application over a started bus; with a routing config and a live store, the agent API too."""
     app = FastAPI(title="workrouter api", version="1")
-    intake = TaskIntake(catalog, bus, topics or TopicNames())
+    topics = topics or TopicNames()
+    intake = TaskIntake(catalog, bus, topics)
     app.state.intake = intake
 
     @app.exception_handler(HttpError)
     async def _http_error(_: Request, exc: HttpError) -> JSONResponse:
         return exc.response
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [FieldError(loc=".".join(str(p) for p in e["loc"]), msg=e["msg"]) for e in exc.errors()]
+        return problem(422, "invalid request", errors)
+
+    if routing is not None and store is not None:
+        agents = AgentApi(routing, store, bus, topics, inbox=inbox, clock=clock, timings=timings)
+        app.state.agent_api = agents
+        for routes in (agent_routes, task_routes, workbin_routes, stream_routes, supervisor_routes):
+            app.include_router(routes(agents))
 
     @app.post("/v1/tasks", status_code=202)
     async def create_tasks(request: Request, source: Source) -> JSONResponse:

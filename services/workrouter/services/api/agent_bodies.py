@@ -1,0 +1,59 @@
+"""Request bodies of the agent and supervisor API (unknown fields are refused, like the capture API's)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from workrouter.contracts.agent_commands import Presence
+from workrouter.contracts.common import Timestamp
+
+
+class Body(BaseModel):
+    """Base of the request bodies."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PresenceBody(Body):
+    """Log in (ready / not_ready), log out (offline), or change the not-ready reason."""
+
+    presence: Presence
+    reason: str | None = Field(default=None, description="A not-ready reason id from codes.yaml (not a system one).")
+
+
+class OfferAnswerBody(Body):
+    """Accept or reject an offer; the offer id is optional (the one the agent holds now is answered)."""
+
+    offer_id: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class CompleteBody(Body):
+    """Finish an assigned task."""
+
+    wrap_up_code: str | None = Field(default=None, description="A wrap-up code id from codes.yaml.")
+
+
+class TransferBody(Body):
+    """Give the task to another queue."""
+
+    queue: str = Field(min_length=1, max_length=64)
+    reason: str = Field(default="", max_length=500)
+
+
+class RescheduleBody(Body):
+    """Put the task aside until `wake_at`."""
+
+    wake_at: Timestamp
+    reason: str = Field(default="", max_length=500)
+
+
+class ReclassifyBody(Body):
+    """Send the task back through the rules."""
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class AgentRefBody(Body):
+    """The agent a supervisor gives or parks a task for."""
+
+    agent_id: str = Field(min_length=1, max_length=64)

@@ -1,0 +1,191 @@
+"""What every agent and supervisor route shares: who calls, the clock, bodies, tasks, holds and publishing."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Header, Request
+from pydantic import ValidationError
+
+from workrouter.adapters.redis_agent_records import Holder
+from workrouter.bus.port import Bus
+from workrouter.config.routing import RoutingConfig
+from workrouter.contracts.agent_commands import AgentCommand
+from workrouter.contracts.common import FieldError
+from workrouter.contracts.envelope import make_event
+from workrouter.contracts.topics import TopicNames
+from workrouter.domain.priority import PriorityPolicy
+from workrouter.domain.routing.entry import QueueEntry
+from workrouter.domain.routing.holds import HELD_STATE
+from workrouter.domain.routing.model import AgentProfile
+from workrouter.services.api.agent_bodies import Body
+from workrouter.services.api.agent_ports import AgentStore, Inbox
+from workrouter.services.api.errors import HttpError, field_errors, problem
+from workrouter.services.api.json_body import read_json
+
+SOURCE = "/workrouter/api"
+BodyT = TypeVar("BodyT", bound=Body)
+Clock = Callable[[], float]
+
+log = logging.getLogger(__name__)
+
+_NEXT_STEP = {
+    "offer": "accept or reject the offer first",
+    "claim": "start the claimed task first (POST .../start)",
+    "assign": "it is already assigned to you",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The authenticated agent (or supervisor) and the routing domain it works in."""
+
+    agent_id: str
+    domain: str
+    profile: AgentProfile
+    supervisor: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StreamTimings:
+    """How often an open event stream sends a keep-alive comment and records a heartbeat (seconds)."""
+
+    keepalive_seconds: float = 15.0
+    heartbeat_seconds: float = 5.0
+
+
+class AgentApi:
+    """The agent API's dependencies: routing configuration, live store, inboxes, bus and clock."""
+
+    def __init__(
+        self,
+        routing: RoutingConfig,
+        store: AgentStore,
+        bus: Bus,
+        topics: TopicNames,
+        *,
+        inbox: Inbox | None = None,
+        clock: Clock = time.time,
+        priority: PriorityPolicy | None = None,
+        timings: StreamTimings | None = None,
+    ) -> None:
+        self.routing = routing
+        self.store = store
+        self.bus = bus
+        self.topics = topics
+        self.inbox = inbox
+        self.clock = clock
+        self.priority = priority or PriorityPolicy()
+        self.timings = timings or StreamTimings()
+
+    # who calls
+
+    def authenticate(self, authorization: str | None) -> Caller:
+        """The agent owning the bearer token, or 401."""
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise HttpError(problem(401, "missing agent token: send it as Authorization: Bearer <token>"))
+        agent_id = self.routing.agent_for_token(token.strip())
+        domain = self.routing.domain_of(agent_id) if agent_id else None
+        if agent_id is None or domain is None:
+            raise HttpError(problem(401, "unknown agent token"))
+        supervisor = agent_id in self.routing.supervisors
+        return Caller(agent_id, domain, self.routing.agents[agent_id], supervisor)
+
+    @staticmethod
+    def require_supervisor(caller: Caller) -> Caller:
+        """The caller, if a supervisor; 403 otherwise."""
+        if not caller.supervisor:
+            raise HttpError(problem(403, f"{caller.agent_id} is not a supervisor; this needs a supervisor's token"))
+        return caller
+
+    # requests
+
+    def now(self) -> float:
+        """The clock's time (epoch seconds)."""
+        return self.clock()
+
+    async def body(self, request: Request, model: type[BodyT], *, optional: bool = False) -> BodyT:
+        """The request body as `model`: 400 when not JSON, 422 with field paths when invalid."""
+        doc = await read_json(request, empty={} if optional else None)
+        if not isinstance(doc, dict):
+            raise HttpError(problem(422, "expected a JSON object", [FieldError(loc="body", msg="not an object")]))
+        try:
+            return model.model_validate(doc)
+        except ValidationError as exc:
+            raise HttpError(problem(422, "invalid request", field_errors(exc, "body"))) from None
+
+    @staticmethod
+    def invalid(loc: str, msg: str) -> HttpError:
+        """A 422 naming one field."""
+        return HttpError(problem(422, f"{loc}: {msg}", [FieldError(loc=loc, msg=msg)]))
+
+    # tasks and holds
+
+    async def entry(self, domain: str, task_id: str) -> tuple[QueueEntry | None, dict[str, Any] | None]:
+        """The task's queue entry in the domain (parsed, and as stored), or (None, None)."""
+        raw = await self.store.get_task(domain, task_id)
+        if raw is None:
+            return None, None
+        try:
+            return QueueEntry.from_json(raw), raw
+        except (KeyError, TypeError, ValueError) as exc:
+            log.warning("queue entry of task %s is unreadable: %r", task_id, exc)
+            return None, raw
+
+    async def own_hold(self, caller: Caller, task_id: str, kinds: tuple[str, ...], action: str) -> Holder:
+        """The caller's hold on the task, of one of `kinds`: 404 unknown, 403 someone else's, 409 wrong state."""
+        holder = await self.store.holder(task_id)
+        if holder is None:
+            entry, raw = await self.entry(caller.domain, task_id)
+            if raw is None:
+                raise HttpError(problem(404, f"unknown task {task_id!r}: not queued in {caller.domain} and not held"))
+            where = f"parked in {entry.parked_for}'s personal workbin" if entry and entry.parked_for else "waiting"
+            raise HttpError(problem(409, f"task {task_id} is {where}, not held by you; cannot {action} it"))
+        if holder.agent_id != caller.agent_id:
+            raise HttpError(
+                problem(403, f"task {task_id} is held by another agent; an agent acts only on its own offers and tasks")
+            )
+        if holder.kind not in kinds:
+            state, step = HELD_STATE[holder.kind], _NEXT_STEP[holder.kind]
+            raise HttpError(problem(409, f"task {task_id} is {state} to you; to {action} it, {step}"))
+        return holder
+
+    async def holds(self, caller: Caller) -> list[tuple[str, Holder, QueueEntry | None]]:
+        """The caller's holds (offers, claims, assignments) with their queue entries, by task id."""
+        held = sorted(await self.store.held(caller.agent_id))
+        holders = await self.store.holders(held)
+        found: list[tuple[str, Holder, QueueEntry | None]] = []
+        for task_id in held:
+            holder = holders.get(task_id)
+            if holder is not None and holder.agent_id == caller.agent_id:
+                found.append((task_id, holder, (await self.entry(caller.domain, task_id))[0]))
+        return found
+
+    # publishing
+
+    async def publish(self, command: AgentCommand, subject: str) -> None:
+        """Put the command on `wr.routing`, keyed by the agent's routing domain."""
+        when = datetime.fromtimestamp(self.now(), UTC)
+        event = make_event(command, source=SOURCE, key=command.domain, subject=subject, time=when)
+        await self.bus.publish(self.topics.routing, event)
+
+
+def current_agent(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
+    """FastAPI dependency: the agent owning the bearer token."""
+    api: AgentApi = request.app.state.agent_api
+    return api.authenticate(authorization)
+
+
+def current_supervisor(caller: Annotated[Caller, Depends(current_agent)]) -> Caller:
+    """FastAPI dependency: the supervisor owning the bearer token (403 for an agent who is not one)."""
+    return AgentApi.require_supervisor(caller)
+
+
+AgentCaller = Annotated[Caller, Depends(current_agent)]
+SupervisorCaller = Annotated[Caller, Depends(current_supervisor)]

@@ -1,0 +1,84 @@
+"""What the agent API needs from the live store and from the agents' inboxes (RedisAgentStore, RedisInbox)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+
+from workrouter.adapters.redis_agent_records import AgentSnapshot, Holder, HoldKind, PresenceState, ReserveResult
+from workrouter.domain.routing.model import AgentProfile, Presence
+
+
+class AgentStore(Protocol):
+    """Agent presence, load and task holders, and the router's queue entries (RedisAgentStore)."""
+
+    async def put_profile(self, profile: AgentProfile) -> None:
+        """Store (or replace) an agent's profile."""
+        ...
+
+    async def get_profile(self, agent_id: str) -> AgentProfile | None:
+        """The agent's stored profile, or None."""
+        ...
+
+    async def set_presence(self, agent_id: str, presence: Presence, reason: str | None, now: float) -> int:
+        """Set the presence; returns its version."""
+        ...
+
+    async def get_presence(self, agent_id: str) -> PresenceState:
+        """(presence, reason, since, version)."""
+        ...
+
+    async def reserve(
+        self, agent_id: str, task_id: str, channel: str, kind: HoldKind, now: float, *, require_ready: bool = True
+    ) -> ReserveResult:
+        """Atomically hold the task for the agent, or say why not."""
+        ...
+
+    async def holder(self, task_id: str) -> Holder | None:
+        """Who holds the task, or None."""
+        ...
+
+    async def holders(self, task_ids: Iterable[str]) -> dict[str, Holder]:
+        """The holders of those of the tasks that are held."""
+        ...
+
+    async def load(self, agent_id: str) -> dict[str, int]:
+        """Channel -> tasks the agent holds on it."""
+        ...
+
+    async def held(self, agent_id: str) -> set[str]:
+        """The ids of the tasks the agent holds."""
+        ...
+
+    async def heartbeat(self, agent_id: str, now: float) -> bool:
+        """Record a heartbeat; False when the agent is offline."""
+        ...
+
+    async def get_task(self, domain: str, task_id: str) -> dict[str, Any] | None:
+        """One queue entry (JSON), or None."""
+        ...
+
+    async def load_tasks(self, domain: str) -> dict[str, dict[str, Any]]:
+        """Every queue entry of the domain."""
+        ...
+
+    async def load_agents(self) -> list[AgentSnapshot]:
+        """(profile, presence, load, held) of every agent with a profile."""
+        ...
+
+
+class Subscription(Protocol):
+    """An open subscription to one agent's inbox."""
+
+    async def get(self, wait_seconds: float) -> dict[str, Any] | None:
+        """The next notification, or None when none came within `wait_seconds`."""
+        ...
+
+
+class Inbox(Protocol):
+    """Live notifications to an agent's open event streams."""
+
+    def subscribe(self, agent_id: str) -> AbstractAsyncContextManager[Subscription]:
+        """Subscribe to the agent's inbox; the subscription is live once entered, and dropped on exit."""
+        ...

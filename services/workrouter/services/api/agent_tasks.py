@@ -1,0 +1,111 @@
+"""Agent routes on its own work: answering offers, starting, completing and handing back tasks.
+
+An agent acts only on what it holds: the task's holder record in Redis must name it (403 when it
+names another agent, 404 when nobody holds the task and it is not queued, 409 in the wrong state).
+The router carries the command out and announces the outcome.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from workrouter.contracts.agent_commands import AnswerOffer, FinishTask, HandBackTask, StartTask
+from workrouter.domain.routing.holds import offer_id
+from workrouter.services.api.agent_bodies import (
+    CompleteBody,
+    OfferAnswerBody,
+    ReclassifyBody,
+    RescheduleBody,
+    TransferBody,
+)
+from workrouter.services.api.agent_context import AgentApi, AgentCaller, Caller
+from workrouter.services.api.agent_views import iso
+from workrouter.services.api.errors import HttpError, problem
+
+HANDED_BACK = ("assign", "claim")  # a task may be handed back once assigned, or while claimed with get-next
+
+
+def task_routes(api: AgentApi) -> APIRouter:
+    """The `/v1/agent/offers` and `/v1/agent/tasks` routes of one app."""
+    router = APIRouter(prefix="/v1/agent", tags=["agent"])
+    routing = api.routing
+
+    @router.post("/offers/{task_id}/{answer}", status_code=202)
+    async def answer_offer(task_id: str, answer: str, request: Request, caller: AgentCaller) -> JSONResponse:
+        if answer not in ("accept", "reject"):
+            return problem(404, f"unknown answer {answer!r}; one of: accept, reject")
+        body = await api.body(request, OfferAnswerBody, optional=True)
+        holder = await api.own_hold(caller, task_id, ("offer",), answer)
+        oid = body.offer_id or offer_id(task_id, caller.agent_id, holder.since)
+        accept = answer == "accept"
+        command = AnswerOffer(
+            agent_id=caller.agent_id, domain=caller.domain, task_id=task_id, offer_id=oid, accept=accept
+        )
+        await api.publish(command, task_id)
+        return _accepted(task_id, offer_id=oid, answer=answer)
+
+    @router.post("/tasks/{task_id}/start", status_code=202)
+    async def start(task_id: str, caller: AgentCaller) -> JSONResponse:
+        await api.own_hold(caller, task_id, ("claim",), "start")
+        await api.publish(StartTask(agent_id=caller.agent_id, domain=caller.domain, task_id=task_id), task_id)
+        return _accepted(task_id)
+
+    @router.post("/tasks/{task_id}/complete", status_code=202)
+    async def complete(task_id: str, request: Request, caller: AgentCaller) -> JSONResponse:
+        body = await api.body(request, CompleteBody, optional=True)
+        code = body.wrap_up_code
+        if code is not None and code not in routing.wrap_up_codes:
+            known = _ids(routing.wrap_up_codes)
+            raise api.invalid("body.wrap_up_code", f"unknown wrap-up code {code!r}; one of: {known}")
+        await api.own_hold(caller, task_id, ("assign",), "complete")
+        _, raw = await api.entry(caller.domain, task_id)
+        if raw is not None and raw.get("after_work_until") is not None:
+            raise HttpError(problem(409, f"task {task_id} is completed already (in after-work)"))
+        command = FinishTask(agent_id=caller.agent_id, domain=caller.domain, task_id=task_id, wrap_up_code=code)
+        await api.publish(command, task_id)
+        return _accepted(task_id)
+
+    @router.post("/tasks/{task_id}/transfer", status_code=202)
+    async def transfer(task_id: str, request: Request, caller: AgentCaller) -> JSONResponse:
+        body = await api.body(request, TransferBody)
+        if body.queue not in routing.queues:
+            raise api.invalid("body.queue", f"unknown queue {body.queue!r}; one of: {_ids(routing.queues)}")
+        await api.own_hold(caller, task_id, HANDED_BACK, "transfer")
+        await _hand_back(api, caller, task_id, "transfer", queue=body.queue, reason=body.reason)
+        return _accepted(task_id, queue=body.queue)
+
+    @router.post("/tasks/{task_id}/reschedule", status_code=202)
+    async def reschedule(task_id: str, request: Request, caller: AgentCaller) -> JSONResponse:
+        body = await api.body(request, RescheduleBody)
+        if body.wake_at.timestamp() <= api.now():
+            raise api.invalid("body.wake_at", f"must be in the future (now is {iso(api.now())})")
+        await api.own_hold(caller, task_id, HANDED_BACK, "reschedule")
+        await _hand_back(api, caller, task_id, "reschedule", wake_at=body.wake_at, reason=body.reason)
+        return _accepted(task_id, wake_at=iso(body.wake_at.timestamp()))
+
+    @router.post("/tasks/{task_id}/reclassify", status_code=202)
+    async def reclassify(task_id: str, request: Request, caller: AgentCaller) -> JSONResponse:
+        body = await api.body(request, ReclassifyBody)
+        await api.own_hold(caller, task_id, HANDED_BACK, "reclassify")
+        await _hand_back(api, caller, task_id, "reclassify", reason=body.reason)
+        return _accepted(task_id)
+
+    return router
+
+
+async def _hand_back(api: AgentApi, caller: Caller, task_id: str, action: str, **fields: Any) -> None:
+    command = HandBackTask.model_validate(
+        {"agent_id": caller.agent_id, "domain": caller.domain, "task_id": task_id, "action": action, **fields}
+    )
+    await api.publish(command, task_id)
+
+
+def _accepted(task_id: str, **fields: Any) -> JSONResponse:
+    return JSONResponse(status_code=202, content={"task_id": task_id, **fields, "status": "accepted"})
+
+
+def _ids(codes: dict[str, Any]) -> str:
+    return ", ".join(sorted(codes))

@@ -1,0 +1,88 @@
+"""Supervisor routes (force-assign, park) and the explanation of a task, answered from Redis alone."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from workrouter.contracts.agent_commands import SupervisorAssign
+from workrouter.domain.routing.explain_snapshot import AgentView, HoldView, explain_held, explain_waiting
+from workrouter.domain.routing.holds import HELD_STATE
+from workrouter.domain.routing.workbin import is_waiting
+from workrouter.services.api.agent_bodies import AgentRefBody
+from workrouter.services.api.agent_context import AgentApi, AgentCaller, Caller, SupervisorCaller
+from workrouter.services.api.agent_views import explanation_view
+from workrouter.services.api.errors import HttpError, problem
+
+ACTIONS: dict[str, Literal["force_assign", "park"]] = {"assign": "force_assign", "park": "park"}
+
+
+def supervisor_routes(api: AgentApi) -> APIRouter:
+    """The supervisor routes and `GET /v1/tasks/{id}/explain` of one app."""
+    router = APIRouter(tags=["supervisor"])
+    store, routing = api.store, api.routing
+
+    @router.post("/v1/supervisor/tasks/{task_id}/{action}", status_code=202)
+    async def assign(task_id: str, action: str, request: Request, caller: SupervisorCaller) -> JSONResponse:
+        if action not in ACTIONS:
+            return problem(404, f"unknown action {action!r}; one of: {', '.join(ACTIONS)}")
+        body = await api.body(request, AgentRefBody)
+        target = body.agent_id
+        if target not in routing.agents:
+            raise api.invalid("body.agent_id", f"unknown agent {target!r}")
+        if routing.domain_of(target) != caller.domain:
+            msg = f"agent {target} works in domain {routing.domain_of(target)}; you supervise {caller.domain}"
+            raise HttpError(problem(403, msg))
+        entry, raw = await api.entry(caller.domain, task_id)
+        if raw is None:
+            raise HttpError(problem(404, f"unknown task {task_id!r}: not queued in {caller.domain}"))
+        holder = await store.holder(task_id)
+        if holder is not None:
+            msg = f"task {task_id} is {HELD_STATE[holder.kind]} to {holder.agent_id}; only a waiting task can be"
+            raise HttpError(problem(409, f"{msg} {'parked' if action == 'park' else 'assigned'}"))
+        if action == "park" and entry is not None and entry.parked_for is not None:
+            raise HttpError(problem(409, f"task {task_id} is parked in {entry.parked_for}'s personal workbin already"))
+        command = SupervisorAssign(
+            agent_id=target,
+            domain=caller.domain,
+            task_id=task_id,
+            action=ACTIONS[action],
+            supervisor=caller.agent_id,
+        )
+        await api.publish(command, task_id)
+        content = {"task_id": task_id, "agent_id": target, "action": ACTIONS[action], "status": "accepted"}
+        return JSONResponse(status_code=202, content=content)
+
+    @router.get("/v1/tasks/{task_id}/explain")
+    async def explain(task_id: str, caller: AgentCaller) -> dict[str, Any]:
+        holder = await store.holder(task_id)
+        if not caller.supervisor and (holder is None or holder.agent_id != caller.agent_id):
+            raise HttpError(problem(403, "only a supervisor, or the agent holding the task, may explain it"))
+        entry, raw = await api.entry(caller.domain, task_id)
+        if raw is None and holder is None:
+            raise HttpError(problem(404, f"unknown task {task_id!r}: not queued in {caller.domain} and not held"))
+        now = api.now()
+        if raw is None or entry is None or not is_waiting(raw, held=holder is not None):
+            hold = None if holder is None else HoldView(holder.agent_id, holder.kind, holder.channel, holder.since)
+            after_work = raw is not None and raw.get("after_work_until") is not None
+            done = explain_held(task_id, entry, hold, now, in_after_work=after_work, priority=api.priority)
+            return explanation_view(done)
+        policy = routing.queues.get(entry.queue)
+        if policy is None:
+            raise HttpError(problem(409, f"task {task_id} is in queue {entry.queue!r}, unknown to this api's config"))
+        agents = await _domain_agents(api, caller)
+        return explanation_view(explain_waiting(entry, policy, agents, now, api.priority))
+
+    return router
+
+
+async def _domain_agents(api: AgentApi, caller: Caller) -> dict[str, AgentView]:
+    """The live view of every agent of the caller's domain (profiles as the router stored them)."""
+    queues = api.routing.queues
+    views: dict[str, AgentView] = {}
+    for profile, state, load, _ in await api.store.load_agents():
+        if any(q in queues and queues[q].domain == caller.domain for q in profile.queues):
+            views[profile.agent_id] = AgentView(profile, state.presence, state.reason, load)
+    return views

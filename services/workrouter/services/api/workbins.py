@@ -1,0 +1,188 @@
+"""Pull routes: workbins (a pull queue's tasks an agent may take), claims, personal workbins and "get next".
+
+The api reads the router's queue entries in Redis and reserves the agent's capacity there atomically
+(the same Lua reservation the router uses), then tells the router with `TaskClaimed`. Racing claims,
+offers and get-nexts can therefore never give one task to two agents or overfill an agent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import JSONResponse
+
+from workrouter.adapters.redis_agent_records import HoldKind, ReserveResult
+from workrouter.contracts.agent_commands import TaskClaimed
+from workrouter.domain.routing.entry import QueueEntry
+from workrouter.domain.routing.explain_snapshot import load_text
+from workrouter.domain.routing.holds import offer_id
+from workrouter.domain.routing.model import Mode, Presence, QueuePolicy, channel_free
+from workrouter.domain.routing.workbin import (
+    is_waiting,
+    next_candidates,
+    next_tier_in,
+    parse_entries,
+    personal_workbin,
+    pull_refusal,
+    workbin,
+)
+from workrouter.services.api.agent_context import AgentApi, AgentCaller, Caller
+from workrouter.services.api.agent_views import iso, task_view
+from workrouter.services.api.errors import HttpError, problem
+
+MAX_NEXT_ATTEMPTS = 20  # get-next tries this many of the best candidates when others take them first
+Limit = Annotated[int, Query(ge=1, le=500, description="At most this many tasks, best first.")]
+
+
+def workbin_routes(api: AgentApi) -> APIRouter:
+    """The pull routes of one app."""
+    router = APIRouter(prefix="/v1/agent", tags=["agent"])
+    routing = api.routing
+
+    @router.get("/workbins/{queue}")
+    async def list_workbin(queue: str, caller: AgentCaller, limit: Limit = 50) -> dict[str, Any]:
+        policy = _pull_queue(api, caller, queue)
+        now = api.now()
+        entries = await _waiting(api, caller.domain, lambda d: d.get("queue") == queue)
+        tasks = workbin(caller.profile, policy, entries, now, limit=limit, priority=api.priority)
+        return {"queue": queue, "tasks": [task_view(e, routing, now, api.priority) for e in tasks]}
+
+    @router.get("/workbin")
+    async def list_personal(caller: AgentCaller, limit: Limit = 50) -> dict[str, Any]:
+        now = api.now()
+        entries = await _waiting(api, caller.domain, lambda d: d.get("parked_for") == caller.agent_id, parked=True)
+        tasks = personal_workbin(caller.agent_id, entries)[:limit]
+        return {"agent_id": caller.agent_id, "tasks": [task_view(e, routing, now, api.priority) for e in tasks]}
+
+    @router.post("/workbins/{queue}/claim/{task_id}")
+    async def claim_from(queue: str, task_id: str, caller: AgentCaller) -> JSONResponse:
+        _pull_queue(api, caller, queue)
+        return await _claim(api, caller, task_id, queue)
+
+    @router.post("/claim/{task_id}")
+    async def claim(task_id: str, caller: AgentCaller) -> JSONResponse:
+        return await _claim(api, caller, task_id, None)
+
+    @router.post("/next", response_model=None)
+    async def get_next(caller: AgentCaller) -> JSONResponse | Response:
+        state = await api.store.get_presence(caller.agent_id)
+        if state.presence is not Presence.READY:
+            raise _refused(ReserveResult.NOT_READY, caller, "", "")
+        profile, now = caller.profile, api.now()
+        pull = {q for q in profile.queues if q in routing.queues and routing.queues[q].mode is Mode.PULL}
+        entries = await _waiting(api, caller.domain, lambda d: d.get("queue") in pull)
+        candidates = next_candidates(
+            profile, routing.queues, entries, now, limit=MAX_NEXT_ATTEMPTS, priority=api.priority
+        )
+        load = await api.store.load(caller.agent_id)
+        fitting = [e for e in candidates if channel_free(profile, load, e.channel)]
+        if candidates and not fitting:
+            raise _refused(ReserveResult.NO_CAPACITY, caller, candidates[0].channel, load_text(profile, load))
+        for entry in fitting:
+            result = await api.store.reserve(caller.agent_id, entry.task_id, entry.channel, "claim", now)
+            if result is ReserveResult.TAKEN:
+                continue
+            if not result.ok:
+                raise _refused(result, caller, entry.channel, load_text(profile, await api.store.load(caller.agent_id)))
+            claim_timeout = routing.queues[entry.queue].claim_timeout_seconds
+            extra = {"offer_id": offer_id(entry.task_id, caller.agent_id, now), "expires_at": iso(now + claim_timeout)}
+            return await _claimed(api, caller, entry, "get_next", kind="claim", now=now, extra=extra)
+        if fitting:
+            msg = f"the {len(fitting)} best tasks for you were all taken by others meanwhile; ask again"
+            raise HttpError(problem(409, msg))
+        return Response(status_code=204)
+
+    return router
+
+
+def _pull_queue(api: AgentApi, caller: Caller, queue: str) -> QueuePolicy:
+    policy = api.routing.queues.get(queue)
+    if policy is None or policy.domain != caller.domain:
+        raise HttpError(problem(404, f"unknown queue {queue!r} in domain {caller.domain}"))
+    if queue not in caller.profile.queues:
+        raise HttpError(problem(403, f"{caller.agent_id} is not a member of queue {queue}"))
+    if policy.mode is not Mode.PULL:
+        raise HttpError(problem(409, f"queue {queue} is a push queue: its tasks are offered, not listed or claimed"))
+    return policy
+
+
+async def _waiting(
+    api: AgentApi, domain: str, keep: Callable[[dict[str, Any]], bool], *, parked: bool = False
+) -> list[QueueEntry]:
+    """The domain's entries that `keep` selects, nobody holds, and (unless `parked`) are not parked."""
+    raw = await api.store.load_tasks(domain)
+    chosen = {
+        task_id: data
+        for task_id, data in raw.items()
+        if keep(data) and (is_waiting(data, held=False) or (parked and data.get("after_work_until") is None))
+    }
+    holders = await api.store.holders(chosen)
+    return parse_entries({task_id: data for task_id, data in chosen.items() if task_id not in holders})
+
+
+async def _claim(api: AgentApi, caller: Caller, task_id: str, queue: str | None) -> JSONResponse:
+    entry, _ = await api.entry(caller.domain, task_id)
+    if entry is None or (queue is not None and entry.queue != queue):
+        where = f"workbin {queue}" if queue else f"domain {caller.domain}"
+        raise HttpError(problem(404, f"unknown task {task_id!r} in {where}"))
+    if (holder := await api.store.holder(task_id)) is not None:  # the reserve checks again, atomically
+        raise _refused(ReserveResult.TAKEN, caller, "", "", task_id=task_id, mine=holder.agent_id == caller.agent_id)
+    now = api.now()
+    how: Literal["pull", "personal"] = "pull"
+    if entry.parked_for is not None:
+        if entry.parked_for != caller.agent_id:
+            msg = f"task {task_id} is parked in {entry.parked_for}'s personal workbin; only they may claim it"
+            raise HttpError(problem(403, msg))
+        how = "personal"
+    else:
+        policy = api.routing.queues[entry.queue]
+        if entry.queue not in caller.profile.queues:
+            raise HttpError(problem(403, f"{caller.agent_id} is not a member of queue {entry.queue}"))
+        refusal = pull_refusal(caller.profile, entry, policy, now)
+        if refusal:
+            widens = next_tier_in(entry, policy, now)
+            later = f"; its target widens in {widens:.0f} s" if widens is not None else ""
+            raise HttpError(problem(409, f"you may not claim task {task_id} now: {refusal}{later}"))
+    result = await api.store.reserve(caller.agent_id, task_id, entry.channel, "assign", now)
+    if not result.ok:
+        holder = await api.store.holder(task_id) if result is ReserveResult.TAKEN else None
+        mine = holder is not None and holder.agent_id == caller.agent_id
+        load = load_text(caller.profile, await api.store.load(caller.agent_id))
+        raise _refused(result, caller, entry.channel, load, task_id=task_id, mine=mine)
+    return await _claimed(api, caller, entry, how, kind="assign", now=now, extra={})
+
+
+async def _claimed(
+    api: AgentApi,
+    caller: Caller,
+    entry: QueueEntry,
+    how: Literal["pull", "get_next", "personal"],
+    *,
+    kind: HoldKind,
+    now: float,
+    extra: dict[str, Any],
+) -> JSONResponse:
+    command = TaskClaimed(agent_id=caller.agent_id, domain=caller.domain, task_id=entry.task_id, how=how)
+    await api.publish(command, entry.task_id)
+    state = "claimed" if kind == "claim" else "assigned"
+    task = task_view(entry, api.routing, now, api.priority)
+    return JSONResponse(status_code=200, content={"task": task, "how": how, "state": state, **extra})
+
+
+def _refused(
+    result: ReserveResult, caller: Caller, channel: str, load: str, *, task_id: str = "", mine: bool = False
+) -> HttpError:
+    match result:
+        case ReserveResult.TAKEN if mine:
+            msg = f"you hold task {task_id} already"
+        case ReserveResult.TAKEN:
+            msg = f"task {task_id} was just taken by another agent; list the workbin again and pick another"
+        case ReserveResult.NOT_READY:
+            msg = f"{caller.agent_id} is not ready: set presence ready (POST /v1/agent/presence) to take work"
+        case ReserveResult.NO_CAPACITY:
+            msg = f"no free capacity on {channel} ({load}); complete a task first"
+        case _:
+            msg = "the live store has no profile for you yet: log in with POST /v1/agent/presence"
+    return HttpError(problem(409, msg))

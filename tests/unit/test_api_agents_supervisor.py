@@ -1,0 +1,116 @@
+"""Supervisor commands (force-assign, park) and task explanations built from the live store."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from tests.support.agent_api import T0, Harness, auth, entry, harness
+from workrouter.adapters.redis_agent_records import Holder
+from workrouter.config.catalog import Catalog
+from workrouter.contracts import agent_commands as ac
+from workrouter.domain.routing.model import Presence, needs
+
+SAM, EMMA, FARID = auth("sam"), auth("emma"), auth("farid")
+
+
+@pytest.fixture
+async def h(catalog: Catalog) -> AsyncIterator[Harness]:
+    async with harness(catalog) as built:
+        yield built
+
+
+@pytest.mark.parametrize(("action", "command"), [("assign", "force_assign"), ("park", "park")])
+async def test_a_supervisor_assigns_or_parks_a_waiting_task(h: Harness, action: str, command: Any) -> None:
+    h.store.queue(entry("t1"))
+    response = await h.client.post(f"/v1/supervisor/tasks/t1/{action}", json={"agent_id": "farid"}, headers=SAM)
+    assert response.status_code == 202
+    assert response.json() == {"task_id": "t1", "agent_id": "farid", "action": command, "status": "accepted"}
+    (event,) = h.commands()
+    assert (event.partitionkey, event.subject) == ("backoffice", "t1")
+    assert event.data == ac.SupervisorAssign(
+        agent_id="farid", domain="backoffice", task_id="t1", action=command, supervisor="sam"
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "body", "expected"),
+    [
+        ("/v1/supervisor/tasks/t1/assign", EMMA, {"agent_id": "farid"}, (403, "emma is not a supervisor")),
+        ("/v1/supervisor/tasks/t1/assign", {}, {"agent_id": "farid"}, (401, "missing agent token")),
+        ("/v1/supervisor/tasks/t1/steal", SAM, {"agent_id": "farid"}, (404, "unknown action 'steal'")),
+        ("/v1/supervisor/tasks/t1/assign", SAM, {"agent_id": "zed"}, (422, "body.agent_id: unknown agent 'zed'")),
+        ("/v1/supervisor/tasks/t1/assign", SAM, {}, (422, "invalid request")),
+        ("/v1/supervisor/tasks/t1/assign", SAM, {"agent_id": "hugo"}, (403, "hugo works in domain support")),
+        ("/v1/supervisor/tasks/nope/assign", SAM, {"agent_id": "farid"}, (404, "unknown task 'nope'")),
+        ("/v1/supervisor/tasks/t2/assign", SAM, {"agent_id": "farid"}, (409, "t2 is offered to emma")),
+        ("/v1/supervisor/tasks/t3/park", SAM, {"agent_id": "farid"}, (409, "in emma's personal workbin already")),
+    ],
+)
+async def test_supervisor_refusals(
+    h: Harness, path: str, headers: dict[str, str], body: dict[str, Any], expected: tuple[int, str]
+) -> None:
+    status, detail = expected
+    h.store.queue(entry("t1"))
+    h.store.queue(entry("t2"))
+    h.store.holds["t2"] = Holder("emma", "workitem", "offer", T0)
+    h.store.queue(entry("t3", parked_for="emma"))
+    response = await h.client.post(path, json=body, headers=headers)
+    assert response.status_code == status
+    assert detail in response.json()["detail"]
+    assert h.commands() == []
+
+
+async def test_explain_a_waiting_task_names_every_agents_standing(h: Harness) -> None:
+    await h.ready("emma", "farid", "grace", "alice")
+    await h.store.set_presence("grace", Presence.NOT_READY, "lunch", T0)
+    h.store.loads["emma"] = {"workitem": 5}
+    h.store.queue(entry("t1", needs=needs({"claims": 30, "lang:no": 50}), preferred=("zed",), enqueued_at=T0 - 60))
+    h.store.queue(entry("t2", enqueued_at=T0 - 30))
+    h.clock.now = T0
+    body = (await h.client.get("/v1/tasks/t1/explain", headers=SAM)).json()
+    assert (body["state"], body["queue"], body["tier"], body["tier_min_level"]) == ("waiting", "claims", 0, 70)
+    assert (body["waited_seconds"], body["next_tier_in_seconds"], body["priority_now"]) == (60.0, 540.0, 100.0)
+    assert {a["agent_id"]: a["reason"] for a in body["agents"]} == {
+        "emma": "no free capacity on workitem (workitem 5/5)",
+        "farid": "claims level 55 < 70 needed in tier 0",  # the first gap, in skill name order
+        "grace": "lacks skill lang:no",
+        "zed": "unknown agent (named as preferred but not configured)",
+    }
+    body = (await h.client.get("/v1/tasks/t2/explain", headers=SAM)).json()
+    assert [(a["agent_id"], a["eligible"], a["reason"]) for a in body["agents"]] == [
+        ("emma", False, "no free capacity on workitem (workitem 5/5)"),
+        ("farid", False, "claims level 55 < 70 needed in tier 0"),
+        ("grace", False, "not ready (lunch)"),
+    ]
+    h.store.loads["emma"] = {}
+    body = (await h.client.get("/v1/tasks/t2/explain", headers=SAM)).json()
+    assert body["agents"][0] == {"agent_id": "emma", "eligible": True, "reason": "eligible"}
+
+
+async def test_explain_a_held_task_says_who_how_and_since(h: Harness) -> None:
+    h.store.queue(entry("t1"))
+    h.store.holds["t1"] = Holder("emma", "workitem", "claim", T0 - 20)
+    for headers in (SAM, EMMA):
+        body = (await h.client.get("/v1/tasks/t1/explain", headers=headers)).json()
+        assert (body["state"], body["agent_id"], body["how"], body["since"], body["held_seconds"]) == (
+            "claimed",
+            "emma",
+            "claim",
+            T0 - 20,
+            20.0,
+        )
+    h.store.queue(entry("t2", parked_for="farid"))
+    body = (await h.client.get("/v1/tasks/t2/explain", headers=SAM)).json()
+    assert (body["state"], body["agent_id"]) == ("parked", "farid")
+
+
+async def test_explain_is_for_supervisors_and_the_holder(h: Harness) -> None:
+    h.store.queue(entry("t1"))
+    response = await h.client.get("/v1/tasks/t1/explain", headers=FARID)
+    assert response.status_code == 403
+    assert "only a supervisor, or the agent holding the task" in response.json()["detail"]
+    response = await h.client.get("/v1/tasks/nope/explain", headers=SAM)
+    assert response.status_code == 404
