@@ -9,9 +9,10 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.support.infra import Infra
+from tests.support.infra import ROOT, Infra
 from tests.support.router_world import (
     CAPACITY,
     DOMAIN,
@@ -22,7 +23,12 @@ from tests.support.router_world import (
     write_config,
 )
 from tests.support.wait import wait_until
-from workrouter.contracts import agent_commands as ac
+from workrouter.adapters.redis_inbox import RedisInbox
+from workrouter.config.catalog import load_catalog
+from workrouter.config.routing import load_routing_config
+from workrouter.services.api.app import create_app
+
+SEED = ROOT / "deploy" / "config"
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -71,6 +77,7 @@ async def test_rona_sets_not_ready_and_the_task_goes_to_another_agent(world: Wor
 async def test_racing_pull_claims_and_push_offers_never_over_commit(world: World) -> None:
     store = world.store
     assert store is not None
+    assert world.bus is not None
     world.start_router("router-1")
     for agent in CAPACITY:
         await world.ready(agent)
@@ -80,23 +87,44 @@ async def test_racing_pull_claims_and_push_offers_never_over_commit(world: World
     stop, worst = asyncio.Event(), {}  # type: ignore[var-annotated]
     sampler = asyncio.create_task(sample_loads(world, stop, worst))
     rng = random.Random(3)
+    # the real api application (in process), on the same Redis and Kafka as the router process
+    routing = load_routing_config(world.config_dir)
+    inbox = RedisInbox(world.client, store.inbox)
+    app = create_app(load_catalog(SEED), world.bus, world.topics, routing=routing, store=store, inbox=inbox)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as api:
 
-    async def claim(n: int) -> bool:
-        # what POST /v1/agent/workbins/p/claim does: reserve in Redis, then tell the router
-        agent, task = rng.choice(list(CAPACITY)), f"pull-{rng.randrange(40)}"
-        result = await store.reserve(agent, task, "workitem", "assign", time.time())
-        if result.ok:
-            await world.send(ac.TaskClaimed(agent_id=agent, domain=DOMAIN, task_id=task, how="pull"))
-        return result.ok
+        async def claim(n: int) -> int:
+            await asyncio.sleep(rng.uniform(0.0, 1.0))  # spread over the second the push offers are made in
+            agent = rng.choice(list(CAPACITY))
+            headers = {"Authorization": f"Bearer {agent}-token"}
+            if n % 5 == 0:  # some ask for "get next", the rest pick from the workbin
+                return (await api.post("/v1/agent/next", headers=headers)).status_code
+            url = f"/v1/agent/workbins/p/claim/pull-{rng.randrange(40)}"
+            return (await api.post(url, headers=headers)).status_code
 
-    pushes = [world.classify(f"push-{i}") for i in range(30)]
-    outcomes = await asyncio.gather(*(claim(n) for n in range(50)), *pushes)
-    claimed = sum(1 for ok in outcomes[:50] if ok)
-    await wait_until(lambda: len(world.of("accepted")) >= claimed, timeout=60, what="claims announced")
+        async def push(i: int) -> None:
+            await asyncio.sleep(rng.uniform(0.0, 1.0))
+            await world.classify(f"push-{i}")
+
+        pushes = [push(i) for i in range(30)]
+        outcomes = await asyncio.gather(*(claim(n) for n in range(50)), *pushes)
+    codes = [code for code in outcomes[:50] if isinstance(code, int)]
+    claimed = codes.count(200)
+    assert set(codes) <= {200, 204, 409}, codes
+    await wait_until(
+        lambda: len(world.of("accepted")) + len(world.of("offered")) >= claimed, timeout=60, what="claims announced"
+    )
     await asyncio.sleep(1.0)
     stop.set()
     await sampler
-    assert claimed > 0
+    print(
+        f"racing claims: {codes.count(200)} granted, {codes.count(409)} refused (409), {codes.count(204)} empty; "
+        f"{sum(o.how == 'offer' for o in world.of('offered'))} push offers; worst Redis load {worst}"
+    )
+    assert claimed > 0, "no claim succeeded: the race was not run"
+    pushed = [o for o in world.of("offered") if o.how == "offer"]
+    assert pushed, "no push offer was made: the race was not run"
     assert all(worst[a] <= cap for a, cap in CAPACITY.items()), worst
     assert capacity_breaches(world.events, CAPACITY) == []
     assert overlapping_offers(world.events) == []
