@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: help install infra-install infra-up infra-down infra-status test test-unit test-integration lint format asyncapi run bench-bus bench-capture bench-rules bench-router bench-redis reclassify clean
+.PHONY: help install infra-install infra-up infra-down infra-status test test-unit test-integration lint format asyncapi run bench-bus bench-capture bench-rules bench-router bench-redis reclassify service clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -75,6 +75,11 @@ bench-redis: install infra-up ## atomic capacity reservations in Redis (Lua): pa
 reclassify: install ## TASK=<id> [QUEUE=<q>]: run a task through the rules again (releases an error_held task)
 	@test -n "$(TASK)" || { echo "usage: make reclassify TASK=<task id> [QUEUE=<queue>]"; exit 2; }
 	$(BIN)/workrouter reclassify "$(TASK)" $(if $(QUEUE),--queue "$(QUEUE)")
+
+service: install infra-up ## NAME=capture|prioritiser|router|api: run one service over the local Kafka, Redis and PostgreSQL
+	@test -n "$(NAME)" || { echo "usage: make service NAME=capture|prioritiser|router|api"; exit 2; }
+	@eval "$$(bash deploy/local/infra.sh env)" && export WR_BROKER_URL=kafka://$$WR_KAFKA_BOOTSTRAP && \
+		exec $(BIN)/workrouter service "$(NAME)"
 
 clean: ## remove caches (keeps .venv and .local data)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache

@@ -115,6 +115,15 @@ async def test_me_shows_profile_presence_load_and_holds(h: Harness) -> None:
     assert held["offer_id"] == offer_id("t1", "emma", T0)
 
 
+async def test_me_shows_a_finished_task_in_after_work_until_it_ends(h: Harness) -> None:
+    await h.ready("emma")
+    h.store.queue(entry("t1", after_work_until=T0 + 30))
+    h.store.holds["t1"] = Holder("emma", "workitem", "assign", T0)
+    (held,) = (await h.client.get("/v1/agent/me", headers=EMMA)).json()["holds"]
+    assert held["state"] == "after_work"
+    assert held["until"].startswith("2027-01-15T08:00:30")
+
+
 async def test_heartbeats_are_recorded_only_while_logged_in(h: Harness) -> None:
     response = await h.client.post("/v1/agent/heartbeat", headers=EMMA)
     assert response.status_code == 409

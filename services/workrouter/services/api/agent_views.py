@@ -58,6 +58,8 @@ def hold_view(task_id: str, holder: Holder, entry: QueueEntry | None, routing: R
             view["expires_at"] = iso(holder.since + timeout)
     if entry is not None:
         view.update(queue=entry.queue, title=entry.title, url=entry.url)
+        if entry.after_work_until is not None:  # finished; capacity comes back when after-work ends
+            view.update(state="after_work", until=iso(entry.after_work_until))
     return view
 
 
