@@ -179,3 +179,15 @@ async def test_a_claim_that_raced_a_cancel_gives_the_capacity_back(infra: Infra)
         assert await h.store.holder("t1") is None
         assert await h.store.load("b") == {}
         assert h.events("accepted") == []
+
+
+async def test_a_task_classified_into_another_domain_leaves_this_one(infra: Infra) -> None:
+    async with router_on_redis(infra.redis_url) as h:
+        await h.ready("a")
+        await h.send(classified("t1"))
+        moved = classified("t1").data.model_copy(update={"domain": "elsewhere", "queue": "other"})
+        await h.send(make_event(moved, source="/t", key=DOMAIN))
+        assert [r.reason for r in h.events("offer_revoked")] == ["cancelled"]
+        assert await h.store.holder("t1") is None
+        assert await h.store.get_task(DOMAIN, "t1") is None
+        assert "t1" not in h.state.engine.tasks

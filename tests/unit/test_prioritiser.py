@@ -293,6 +293,19 @@ async def test_a_withdrawal_follows_the_task_to_the_domain_it_was_reclassified_t
     assert (topic, forwarded.type, forwarded.partitionkey) == ("wr.routing", "workrouter.task.cancelled", "support")
 
 
+async def test_a_task_classified_into_another_domain_is_announced_to_the_old_one_too(
+    catalog: Catalog, rules: RulesHolder
+) -> None:
+    bus = RecordingBus()
+    deps = PrioritiserDeps(MemoryTaskFactsStore(), catalog, rules, bus)
+    await handle(envelope(captured()), DELIVERY, deps)
+    first = [e.partitionkey for t, e in bus.published if t == "wr.routing"]
+    assert first == ["backoffice"]
+    await handle(envelope(ReclassifyTask(task_id="t1", reason="it-issue", queue="technical")), DELIVERY, deps)
+    routed = [(e.partitionkey, e.data.domain) for t, e in bus.published if t == "wr.routing"][1:]  # type: ignore[attr-defined]
+    assert routed == [("support", "support"), ("backoffice", "support")]  # the old domain learns it left
+
+
 @pytest.mark.parametrize(("requested", "preferred"), [("agent-7", ["agent-7"]), (None, [])])
 async def test_the_requested_agent_becomes_the_preferred_one(
     catalog: Catalog, rules: RulesHolder, requested: str | None, preferred: list[str]

@@ -121,3 +121,7 @@ async def handle(envelope: Envelope, delivery: Delivery, deps: PrioritiserDeps) 
     if isinstance(outcome, TaskClassified):
         routed = make_event(outcome, source=SOURCE, key=outcome.domain, subject=task_id, event_id=event_id)
         await deps.bus.publish(deps.topics.routing, routed)
+        before = facts.get(ROUTING_DOMAIN)
+        if before is not None and before != outcome.domain:  # tell the old domain's router the task moved away
+            moved = make_event(outcome, source=SOURCE, key=before, subject=task_id, event_id=event_id)
+            await deps.bus.publish(deps.topics.routing, moved)

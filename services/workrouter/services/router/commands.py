@@ -37,6 +37,9 @@ class DomainRouter(DomainState):
 
     async def classified(self, data: TaskClassified, envelope: Envelope, now: float) -> None:
         """Queue a classified task, or re-file a waiting one with its new facts."""
+        if data.domain != self.domain:  # classified into another domain: it leaves this one
+            await self.withdraw(data.task_id, f"moved to domain {data.domain}", now)
+            return
         if data.queue not in self.queues:
             raise PermanentError(f"queue {data.queue!r} is not in routing domain {self.domain!r} (queues.yaml)")
         old = self.entries.get(data.task_id)
