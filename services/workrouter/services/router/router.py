@@ -82,9 +82,9 @@ class Router:
             if domain in self.domains or self.domain_partition(domain) not in partitions:
                 continue
             state = DomainRouter(domain, self.config, self.store, Announcer(self.bus, self.topics, self.store, domain))
-            async with state.lock:
-                self.domains[domain] = state
+            async with state.lock:  # registered only once rebuilt: a failed rebuild is retried from scratch
                 self.rebuilt.append(await rebuild(state, self.clock()))
+                self.domains[domain] = state
             self._loops[domain] = asyncio.create_task(self._timers(state), name=f"router-timers-{domain}")
         if self._sweeper is None:
             self._sweeper = asyncio.create_task(self._sweep(), name="router-heartbeat-sweep")
