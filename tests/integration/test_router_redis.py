@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from tests.support.infra import Infra
-from tests.support.routing import DOMAIN, T0, classified, command, router_on_redis
+from tests.support.routing import DOMAIN, T0, classified, command, config, router_on_redis
 from workrouter.contracts import agent_commands as ac
 from workrouter.contracts.envelope import make_event
 from workrouter.contracts.task_events import TaskCancelled
-from workrouter.domain.routing.model import Presence
+from workrouter.domain.routing.model import AgentProfile, Presence
 from workrouter.services.router.router import RouterOptions
 
 
@@ -191,3 +191,33 @@ async def test_a_task_classified_into_another_domain_leaves_this_one(infra: Infr
         assert await h.store.holder("t1") is None
         assert await h.store.get_task(DOMAIN, "t1") is None
         assert "t1" not in h.state.engine.tasks
+
+
+async def test_an_auto_answer_agent_is_assigned_directly(infra: Infra) -> None:
+    auto = AgentProfile("a", {"s": 90}, frozenset({"q"}), {"workitem": 1}, auto_answer=True)
+    async with router_on_redis(infra.redis_url, config(agents=[auto])) as h:
+        await h.ready("a")
+        await h.send(classified("t1"))
+        assert h.offers() == []
+        assert [(a.agent_id, a.how, a.tier, a.strategy) for a in h.events("accepted")] == [
+            ("a", "auto_answer", 0, "longest_idle")
+        ]
+        assert (await h.store.holder("t1")).kind == "assign"  # type: ignore[union-attr]
+
+
+async def test_a_get_next_claim_not_started_in_time_goes_back_to_the_queue(infra: Infra) -> None:
+    async with router_on_redis(infra.redis_url) as h:
+        await h.ready("b")
+        await h.send(classified("p1", queue="pull"))
+        # what POST /v1/agent/next does: a claim in Redis, then the command
+        assert (await h.store.reserve("b", "p1", "workitem", "claim", T0)).ok
+        await h.send(command(ac.TaskClaimed(agent_id="b", domain=DOMAIN, task_id="p1", how="get_next")))
+        (claim,) = h.events("offered")
+        assert (claim.agent_id, claim.how) == ("b", "get_next")
+        await h.at(299.0)
+        assert h.events("offer_revoked") == []
+        await h.at(300.0)  # the queue's claim timeout
+        assert [(r.agent_id, r.reason) for r in h.events("offer_revoked")] == [("b", "claim_timeout")]
+        assert await h.store.holder("p1") is None
+        assert h.state.engine.tasks["p1"].state == "waiting"
+        assert (await h.store.get_presence("b")).presence is Presence.READY  # a claim timeout is no RONA
