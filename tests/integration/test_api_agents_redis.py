@@ -20,7 +20,7 @@ import uvicorn
 from tests.support.agent_api import SEED, T0, Clock, auth, entry, published, seed_routing
 from tests.support.fakes import RecordingBus
 from tests.support.infra import Infra
-from tests.support.wait import wait_until
+from tests.support.wait import wait_until, wait_until_async
 from workrouter.adapters.redis_agents import Holder, RedisAgentStore
 from workrouter.adapters.redis_inbox import RedisInbox
 from workrouter.config.catalog import Catalog, load_catalog
@@ -257,8 +257,7 @@ async def test_the_event_stream_sends_a_snapshot_then_notifications(live: Live, 
     async def subscribers() -> int:
         return int((await live.redis.pubsub_numsub(channel))[0][1])
 
-    for _ in range(200):  # up to 10 s
-        if await subscribers() == 0:
-            break
-        await asyncio.sleep(0.05)
-    assert await subscribers() == 0, "the stream did not unsubscribe after the client went away"
+    async def unsubscribed() -> bool:
+        return await subscribers() == 0
+
+    await wait_until_async(unsubscribed, timeout=10, what="the stream to unsubscribe after the client went away")

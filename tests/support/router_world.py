@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,7 @@ class World:
     bus: KafkaBus | None = None
     client: Any = None
     store: RedisAgentStore | None = None
+    listener: Callable[[Envelope], None] | None = None  # called with each new event (the simulated agents)
 
     @property
     def topics(self) -> TopicNames:
@@ -143,6 +145,8 @@ class World:
         if envelope.id not in self.seen:  # redeliveries and re-announcements repeat ids
             self.seen.add(envelope.id)
             self.events.append(envelope)
+            if self.listener is not None:
+                self.listener(envelope)
 
     async def send(self, payload: Payload, key: str = DOMAIN) -> None:
         """Publish to wr.routing."""
@@ -180,24 +184,19 @@ class Agents:
 
     def __init__(self, world: World, seed: int = 7, reject: float = 0.05, ignore: float = 0.03) -> None:
         self.world, self.rng, self.reject, self.ignore = world, random.Random(seed), reject, ignore
-        self.done: set[str] = set()
-        self._handled: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        world.listener = self.react
 
-    async def step(self) -> None:
-        """React to every event not yet handled (call in a loop)."""
-        for envelope in list(self.world.events):
-            if envelope.id in self._handled:
-                continue
-            self._handled.add(envelope.id)
-            data: Any = envelope.data
-            kind = envelope.type.rsplit(".", 1)[-1]
-            if kind == "offered" and data.how == "offer":
-                self._spawn(self._answer(data))
-            elif kind == "accepted":
-                self._spawn(self._work(data.task_id, data.agent_id))
-            elif kind == "presence_changed" and data.reason == "rona":
-                self._spawn(self._back(data.agent_id))
+    def react(self, envelope: Envelope) -> None:
+        """Answer an offer, work an assigned task, come back after a RONA."""
+        data: Any = envelope.data
+        kind = envelope.type.rsplit(".", 1)[-1]
+        if kind == "offered" and data.how == "offer":
+            self._spawn(self._answer(data))
+        elif kind == "accepted":
+            self._spawn(self._work(data.task_id, data.agent_id))
+        elif kind == "presence_changed" and data.reason == "rona":
+            self._spawn(self._back(data.agent_id))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
@@ -205,7 +204,7 @@ class Agents:
         task.add_done_callback(self._tasks.discard)
 
     async def _answer(self, offer: Any) -> None:
-        await asyncio.sleep(self.rng.uniform(0.0, 0.05))
+        await asyncio.sleep(self.rng.uniform(0.0, 0.05))  # think time before answering
         roll = self.rng.random()
         if roll < self.ignore:
             return  # the offer times out: RONA
@@ -217,13 +216,13 @@ class Agents:
         )
 
     async def _work(self, task_id: str, agent_id: str) -> None:
-        await asyncio.sleep(self.rng.uniform(0.02, 0.2))
+        await asyncio.sleep(self.rng.uniform(0.02, 0.2))  # work time
         await self.world.send(
             ac.FinishTask(agent_id=agent_id, domain=DOMAIN, task_id=task_id, wrap_up_code="processed")
         )
 
     async def _back(self, agent_id: str) -> None:
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.2)  # a moment before the agent sets itself ready again
         await self.world.ready(agent_id)
 
 
@@ -245,8 +244,9 @@ def overlapping_offers(events: list[Envelope]) -> list[str]:
     return bad
 
 
-def capacity_breaches(events: list[Envelope], capacity: dict[str, int]) -> list[str]:
-    """Replay holds per agent by event time (releases first on ties); any count above capacity is a breach."""
+def replay_holds(events: list[Envelope], capacity: dict[str, int]) -> tuple[dict[str, set[str]], list[str]]:
+    """Replay holds per agent by event time (releases first on ties): what each agent holds at the end, and
+    every moment an agent held more than its capacity."""
     rank = {"offer_revoked": 0, "completed": 0, "offered": 1, "accepted": 1}
     rows = [(e.time, rank[e.type.rsplit(".", 1)[-1]], e) for e in events if e.type.rsplit(".", 1)[-1] in rank]
     rows.sort(key=lambda r: (r[0], r[1]))
@@ -264,4 +264,9 @@ def capacity_breaches(events: list[Envelope], capacity: dict[str, int]) -> list[
         held[data.agent_id].add(data.task_id)
         if len(held[data.agent_id]) > capacity[data.agent_id]:
             breaches.append(f"{data.agent_id} held {sorted(held[data.agent_id])} at {envelope.time}")
-    return breaches
+    return held, breaches
+
+
+def capacity_breaches(events: list[Envelope], capacity: dict[str, int]) -> list[str]:
+    """Every moment the event log says an agent held more than its capacity."""
+    return replay_holds(events, capacity)[1]
