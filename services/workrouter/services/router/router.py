@@ -13,8 +13,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from workrouter.adapters.redis_agents import RedisAgentStore
 from workrouter.bus.partitioning import partition_for
@@ -22,7 +23,7 @@ from workrouter.bus.port import Bus, Delivery, PermanentError
 from workrouter.config.routing import RoutingConfig
 from workrouter.contracts import agent_commands as ac
 from workrouter.contracts import task_events as te
-from workrouter.contracts.envelope import Envelope
+from workrouter.contracts.envelope import Envelope, Payload
 from workrouter.contracts.topics import ROUTING, TopicNames
 from workrouter.domain.routing.model import Presence
 from workrouter.services.router.announce import Announcer, event_id
@@ -32,6 +33,17 @@ from workrouter.services.router.rebuild import Rebuilt, rebuild
 log = logging.getLogger(__name__)
 Clock = Callable[[], float]
 WITHDRAWN = (te.TaskCancelled, te.TaskCompleted, te.TaskPaused, te.TaskRescheduled, te.TaskExpired)
+Act = Callable[[DomainRouter, Any, Envelope, float], Awaitable[None]]
+COMMANDS: dict[type[Payload], Act] = {  # what the domain's state does with each message type
+    te.TaskClassified: DomainRouter.classified,
+    ac.ChangePresence: DomainRouter.presence,
+    ac.AnswerOffer: DomainRouter.answer,
+    ac.FinishTask: DomainRouter.finish,
+    ac.HandBackTask: DomainRouter.hand_back,
+    ac.TaskClaimed: DomainRouter.claimed,
+    ac.StartTask: DomainRouter.started,
+    ac.SupervisorAssign: DomainRouter.supervise,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,26 +137,13 @@ class Router:
         data = envelope.data
         if isinstance(data, ac.AgentCommand) and data.domain != state.domain:
             raise PermanentError(f"command for domain {data.domain!r} arrived keyed {state.domain!r}")
-        if isinstance(data, te.TaskClassified):
-            await state.classified(data, envelope, now)
-        elif isinstance(data, WITHDRAWN):
+        if isinstance(data, WITHDRAWN):
             await state.withdraw(data.task_id, envelope.type.rsplit(".", 1)[-1], now)
-        elif isinstance(data, ac.ChangePresence):
-            await state.presence(data, envelope, now)
-        elif isinstance(data, ac.AnswerOffer):
-            await state.answer(data, envelope, now)
-        elif isinstance(data, ac.FinishTask):
-            await state.finish(data, envelope, now)
-        elif isinstance(data, ac.HandBackTask):
-            await state.hand_back(data, envelope, now)
-        elif isinstance(data, ac.TaskClaimed):
-            await state.claimed(data, envelope, now)
-        elif isinstance(data, ac.StartTask):
-            await state.started(data, envelope, now)
-        elif isinstance(data, ac.SupervisorAssign):
-            await state.supervise(data, envelope, now)
-        else:
+            return
+        act = COMMANDS.get(type(data))
+        if act is None:
             raise PermanentError(f"the router does not handle {envelope.type} on {self.topics.routing}")
+        await act(state, data, envelope, now)
 
     async def _timers(self, state: DomainRouter) -> None:
         """Fire the domain's timers (tier widening, offer and claim timeouts, after-work) when due."""
