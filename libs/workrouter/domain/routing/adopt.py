@@ -13,10 +13,8 @@ from workrouter.domain.routing.engine import Engine
 from workrouter.domain.routing.holds import HeldState
 from workrouter.domain.routing.placement import AFTER_WORK, CLAIM_TIMEOUT, OFFER_TIMEOUT
 
-Held = HeldState
 
-
-def adopt(engine: Engine, spec: TaskSpec, agent_id: str, state: Held, *, since: float, now: float) -> list[Action]:
+def adopt(engine: Engine, spec: TaskSpec, agent_id: str, state: HeldState, *, since: float, now: float) -> list[Action]:
     """Record that `agent_id` holds the task (offered, claimed or assigned since `since`).
 
     A waiting task leaves its buckets; one the engine thought another agent held is taken from that
@@ -24,7 +22,7 @@ def adopt(engine: Engine, spec: TaskSpec, agent_id: str, state: Held, *, since: 
     timers due by `now` did, and what freeing a wrongly-loaded agent offered it instead.
     """
     actions = engine.advance(now)
-    agent = engine._agent(agent_id)
+    engine._agent(agent_id)  # an unknown agent is refused before anything changes
     task = engine.tasks.get(spec.task_id)
     if task is None:
         task = engine.tasks[spec.task_id] = engine.waiting(spec)
@@ -38,10 +36,7 @@ def adopt(engine: Engine, spec: TaskSpec, agent_id: str, state: Held, *, since: 
         actions += engine._route_agent(previous, now)
     task.state, task.agent_id, task.assigned_at = state, agent_id, since
     task.stamp = next(engine._stamps)
-    if task.task_id not in agent.tasks:
-        agent.tasks.add(task.task_id)
-        agent.load[task.channel] = agent.load.get(task.channel, 0) + 1
-        engine._refresh(agent)
+    _count(engine, agent_id, task.task_id, task.channel)
     policy = engine.queues[task.queue]
     if state == "offered":
         engine._timer(since + policy.offer_timeout_seconds, OFFER_TIMEOUT, task.task_id, task.stamp)
@@ -62,12 +57,8 @@ def start(engine: Engine, task_id: str, agent_id: str, now: float) -> list[Actio
 def hold_foreign(engine: Engine, agent_id: str, task_id: str, channel: str) -> None:
     """Count a hold Redis has that the engine cannot place (e.g. a task of a finished run) against the
     agent's capacity, so the engine stops proposing work Redis would refuse."""
-    agent = engine._agent(agent_id)
-    if task_id not in agent.tasks:
+    if _count(engine, agent_id, task_id, channel):
         engine.foreign[(agent_id, task_id)] = channel
-        agent.tasks.add(task_id)
-        agent.load[channel] = agent.load.get(channel, 0) + 1
-        engine._refresh(agent)
 
 
 def drop_foreign(engine: Engine, agent_id: str, held: set[str], now: float) -> list[Action]:
@@ -81,10 +72,17 @@ def drop_foreign(engine: Engine, agent_id: str, held: set[str], now: float) -> l
 
 def after_work(engine: Engine, agent_id: str, task_id: str, channel: str, until: float) -> None:
     """Rebuild an after-work hold: the agent's capacity for the finished task is free at `until`."""
-    agent = engine._agent(agent_id)
-    if task_id not in agent.tasks:
-        agent.tasks.add(task_id)
-        agent.load[channel] = agent.load.get(channel, 0) + 1
-        engine._refresh(agent)
+    _count(engine, agent_id, task_id, channel)
     engine._after_work[(agent_id, task_id)] = channel
     engine._timer(until, AFTER_WORK, f"{agent_id}\x00{task_id}", 0)
+
+
+def _count(engine: Engine, agent_id: str, task_id: str, channel: str) -> bool:
+    """Count the task against the agent's capacity on the channel, once; True when it was not counted yet."""
+    agent = engine._agent(agent_id)
+    if task_id in agent.tasks:
+        return False
+    agent.tasks.add(task_id)
+    agent.load[channel] = agent.load.get(channel, 0) + 1
+    engine._refresh(agent)
+    return True

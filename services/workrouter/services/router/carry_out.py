@@ -21,7 +21,6 @@ from workrouter.services.router.announce import Announcer, at, event_id, offer_i
 
 log = logging.getLogger(__name__)
 
-HELD = HELD_STATE
 KIND: dict[str, HoldKind] = {"offer": "offer", "get_next": "claim"}  # any other way of giving a task is an assignment
 REVOKED: dict[str, Literal["rona", "rejected", "cancelled", "agent_offline", "claim_timeout"]] = {
     "timeout": "rona",
@@ -96,7 +95,9 @@ class DomainState:
                     holder.agent_id,
                     offer.agent_id,
                 )
-                return adopt(engine, entry.spec(), holder.agent_id, HELD[holder.kind], since=holder.since, now=now)
+                return adopt(
+                    engine, entry.spec(), holder.agent_id, HELD_STATE[holder.kind], since=holder.since, now=now
+                )
         log.info("%s: Redis refused %s for %s (%s)", self.domain, offer.task_id, offer.agent_id, result.value)
         actions = engine.refused(offer.task_id, offer.agent_id, now)
         count = refusals[offer.agent_id] = refusals.get(offer.agent_id, 0) + 1
@@ -173,7 +174,7 @@ class DomainState:
                 continue
             entry = self.entries.get(task_id)
             if entry is not None and entry.after_work_until is None:
-                actions += adopt(engine, entry.spec(), agent_id, HELD[holder.kind], since=holder.since, now=now)
+                actions += adopt(engine, entry.spec(), agent_id, HELD_STATE[holder.kind], since=holder.since, now=now)
             else:
                 hold_foreign(engine, agent_id, task_id, holder.channel)
         actions += drop_foreign(engine, agent_id, held, now)

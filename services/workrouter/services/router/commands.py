@@ -23,9 +23,10 @@ from workrouter.domain.routing import pull
 from workrouter.domain.routing.actions import Action, Offer, RoutingError
 from workrouter.domain.routing.adopt import adopt, start
 from workrouter.domain.routing.entry import QueueEntry
+from workrouter.domain.routing.holds import HELD_STATE
 from workrouter.domain.routing.model import Presence, needs
 from workrouter.services.router.announce import event_id
-from workrouter.services.router.carry_out import HELD, DomainState
+from workrouter.services.router.carry_out import DomainState
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +181,7 @@ class DomainRouter(DomainState):
             entry = dataclasses.replace(entry, parked_for=None)
             await self._save(entry)
         await self.carry_out(
-            adopt(self.engine, entry.spec(), cmd.agent_id, HELD[holder.kind], since=holder.since, now=now), now
+            adopt(self.engine, entry.spec(), cmd.agent_id, HELD_STATE[holder.kind], since=holder.since, now=now), now
         )
         tier = self.engine.tasks[cmd.task_id].tier
         offer = Offer(

@@ -16,9 +16,9 @@ from workrouter.domain.routing import pull
 from workrouter.domain.routing.actions import Action, AgentPaused, How, Offer
 from workrouter.domain.routing.adopt import adopt, after_work, hold_foreign
 from workrouter.domain.routing.entry import QueueEntry
+from workrouter.domain.routing.holds import HELD_STATE
 from workrouter.domain.routing.model import Presence
 from workrouter.services.router.announce import offer_id
-from workrouter.services.router.carry_out import HELD
 from workrouter.services.router.commands import DomainRouter
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ async def _load(
         after_work(engine, holder.agent_id, entry.task_id, holder.channel, entry.after_work_until)
         return "after_work"
     if holder is not None:
-        actions += adopt(engine, entry.spec(), holder.agent_id, HELD[holder.kind], since=holder.since, now=now)
+        actions += adopt(engine, entry.spec(), holder.agent_id, HELD_STATE[holder.kind], since=holder.since, now=now)
         if holder.kind != "assign":
             state.offers[entry.task_id] = offer_id(entry.task_id, holder.agent_id, holder.since)
         return "held"
