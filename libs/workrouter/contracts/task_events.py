@@ -163,9 +163,16 @@ class TaskEscalated(TaskEvent):
 
     event_type = "workrouter.task.escalated"
 
-    step: str = Field(description="Threshold that fired, e.g. 'sla:80%'.")
-    actions: list[str] = Field(description="What was done: raise_priority, move_queue, alert, ...")
-    target_queue: str | None = None
+    step: str = Field(description="The step that fired, e.g. 'sla:standard:80%' or 'ola:technical:12h'.")
+    actions: list[str] = Field(
+        description="What was done: alert, raise_priority, move_queue, park, or flag (the agent keeps it)."
+    )
+    target_queue: str | None = Field(default=None, description="The queue it was moved to (move_queue).")
+    workbin: str | None = Field(default=None, description="The agent whose personal workbin it went to (park).")
+    raise_by: int = Field(default=0, ge=0, description="Priority points added to its base priority.")
+    level: Literal["info", "warning", "critical"] = Field(default="warning", description="Alert severity.")
+    agent_id: str | None = Field(default=None, description="The agent who has it open (flag).")
+    due_at: AwareDatetime | None = Field(default=None, description="When the step was due (lateness = time - due).")
 
 
 class TaskReprioritised(TaskEvent):
@@ -173,8 +180,10 @@ class TaskReprioritised(TaskEvent):
 
     event_type = "workrouter.task.reprioritised"
 
-    priority: int
+    priority: int = Field(description="Base priority after the change (before the due-date urgency).")
     reason: str
+    raise_by: int = Field(default=0, ge=0, description="Points added by this step.")
+    step: str | None = Field(default=None, description="The reprioritisation step, e.g. 'reprioritise:std:24h'.")
 
 
 class TaskRescheduled(TaskEvent):
@@ -211,6 +220,7 @@ class TaskResumed(TaskEvent):
     event_type = "workrouter.task.resumed"
 
     by: Literal["source", "supervisor", "timer"]
+    wake_at: AwareDatetime | None = Field(default=None, description="The time it was rescheduled to (timer).")
 
 
 class TaskCompleted(TaskEvent):

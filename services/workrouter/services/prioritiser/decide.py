@@ -8,7 +8,9 @@ from typing import Any
 
 from workrouter.contracts.commands import ReclassifyTask
 from workrouter.contracts.task_events import TaskClassified, TaskErrorHeld
+from workrouter.domain.priority import MAX_DISPLAY
 from workrouter.domain.rules import Classification, RuleSet, classify
+from workrouter.services.prioritiser.overrides import queue_chosen, raised_by
 
 RULE_FACTS = ("source", "type", "channel", "title", "priority", "requested_agent", "attributes")
 
@@ -21,6 +23,12 @@ def _at(value: str | datetime | None) -> datetime | None:
 
 def _after(start: datetime, seconds: int | None) -> datetime | None:
     return None if seconds is None else start + timedelta(seconds=seconds)
+
+
+def _base_priority(facts: Mapping[str, Any], ruled: int | None) -> int:
+    """The source's priority if it set one, else the rules'."""
+    given = facts.get("priority")
+    return int(given) if given is not None else (ruled or 0)
 
 
 def deciding_rule(matched: tuple[str, ...], ruleset: RuleSet) -> str:
@@ -42,6 +50,9 @@ def decide(
     """Classify one task; a task no rule can place is held with the reason, never dropped."""
     result = classify(ruleset, {name: facts.get(name) for name in RULE_FACTS}, base)
     queue, skills, rule = result.queue, list(result.skills), deciding_rule(result.matched, ruleset)
+    chosen = queue_chosen(facts)
+    if chosen is not None:
+        queue, rule = chosen[0], f"chosen:{chosen[1]}"[:200]
     if forced is not None:
         queue = forced.queue or queue
         skills = list(forced.skills) if forced.skills is not None else skills
@@ -58,7 +69,7 @@ def decide(
         queue=queue,
         domain=domains[queue],
         skills=skills,
-        priority=facts.get("priority") if facts.get("priority") is not None else (result.priority or 0),
+        priority=min(MAX_DISPLAY, _base_priority(facts, result.priority) + raised_by(facts)),
         business_value=result.business_value or 0.0,
         sla_seconds=sla,
         sla_calendar=result.sla_calendar,

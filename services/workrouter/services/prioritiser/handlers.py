@@ -15,6 +15,7 @@ from typing import Any
 
 from workrouter.bus.port import Bus, Delivery, PermanentError
 from workrouter.config.catalog import Catalog
+from workrouter.contracts.agent_commands import SupervisorAssign
 from workrouter.contracts.commands import ReclassifyTask
 from workrouter.contracts.envelope import Envelope, make_event
 from workrouter.contracts.task_events import (
@@ -23,8 +24,10 @@ from workrouter.contracts.task_events import (
     TaskClassified,
     TaskCompleted,
     TaskErrorHeld,
+    TaskEscalated,
     TaskExpired,
     TaskPaused,
+    TaskReprioritised,
     TaskRescheduled,
     TaskResumed,
     TaskUpdated,
@@ -32,6 +35,7 @@ from workrouter.contracts.task_events import (
 from workrouter.contracts.topics import TopicNames
 from workrouter.domain.capture import FACT_FIELDS, derived_event_id
 from workrouter.ports.stores import TaskFactsStore
+from workrouter.services.prioritiser import overrides
 from workrouter.services.prioritiser.decide import decide
 from workrouter.services.prioritiser.rules_holder import RulesHolder
 
@@ -61,19 +65,30 @@ class PrioritiserDeps:
         return {name: q.domain for name, q in self.catalog.queues.items()}
 
 
+CHANGES = (TaskUpdated, ReclassifyTask, TaskResumed, TaskEscalated, TaskReprioritised)
+
+
 async def _facts_for(deps: PrioritiserDeps, envelope: Envelope) -> tuple[dict[str, Any], datetime] | None:
     """The facts to classify on (as the event leaves them) and the capture time; None if it does not classify."""
     data = envelope.data
     if isinstance(data, TaskCaptured):
         return data.model_dump(mode="json", include={"source", *FACT_FIELDS}), envelope.time
-    if not isinstance(data, TaskUpdated | ReclassifyTask | TaskResumed):
+    if not isinstance(data, CHANGES):
         return None
     stored = await deps.facts.get(data.task_id)
     if stored is None:
         raise PermanentError(f"{envelope.type} for task {data.task_id}, which was never captured")
+    facts = overrides.after(stored[0], data)
     if isinstance(data, TaskUpdated):
-        return {**stored[0], **data.model_dump(mode="json", include=set(UPDATED_FIELDS))}, stored[1]
-    return stored
+        facts = {**facts, **data.model_dump(mode="json", include=set(UPDATED_FIELDS))}
+    if overrides.life(facts) != overrides.OPEN:  # ended, or asleep until it wakes: keep, do not route
+        if facts != stored[0]:
+            await deps.facts.put(data.task_id, facts, stored[1])
+        log.info(
+            "%s for task %s, which is %s: kept, not classified", envelope.type, data.task_id, overrides.life(facts)
+        )
+        return None
+    return facts, stored[1]
 
 
 def _remembered(facts: dict[str, Any], outcome: TaskClassified | TaskErrorHeld) -> dict[str, Any]:
@@ -87,15 +102,32 @@ def _told_by_the_router(data: Withdrawal) -> bool:
 
 
 async def _forward_withdrawal(envelope: Envelope, data: Withdrawal, deps: PrioritiserDeps) -> None:
-    """Send a withdrawal to the router that has the task: the same envelope (same id), keyed by its domain."""
+    """Note that the task sleeps or ended; send the withdrawal to the router that has the task
+    (the same envelope, so the same id, keyed by its domain)."""
+    stored = await deps.facts.get(data.task_id)
+    if stored is not None:
+        kept = overrides.after(stored[0], data)
+        if kept != stored[0]:
+            await deps.facts.put(data.task_id, kept, stored[1])
     if _told_by_the_router(data):
         return
-    stored = await deps.facts.get(data.task_id)
     domain = stored[0].get(ROUTING_DOMAIN) if stored is not None else None
     if domain is None:
         log.debug("%s for task %s, which was never routed: nothing to forward", envelope.type, data.task_id)
         return
     await deps.bus.publish(deps.topics.routing, envelope.model_copy(update={"partitionkey": domain}))
+
+
+async def _park(envelope: Envelope, data: TaskEscalated, domain: str, deps: PrioritiserDeps) -> None:
+    """An escalation step parks the task in an agent's (a supervisor's) personal workbin."""
+    assert data.workbin is not None
+    park = SupervisorAssign(
+        agent_id=data.workbin, domain=domain, task_id=data.task_id, action="park", supervisor=f"escalation {data.step}"
+    )
+    eid = derived_event_id(envelope.id, "park")
+    await deps.bus.publish(
+        deps.topics.routing, make_event(park, source=SOURCE, key=domain, subject=data.task_id, event_id=eid)
+    )
 
 
 async def handle(envelope: Envelope, delivery: Delivery, deps: PrioritiserDeps) -> None:
@@ -125,3 +157,5 @@ async def handle(envelope: Envelope, delivery: Delivery, deps: PrioritiserDeps) 
         if before is not None and before != outcome.domain:  # tell the old domain's router the task moved away
             moved = make_event(outcome, source=SOURCE, key=before, subject=task_id, event_id=event_id)
             await deps.bus.publish(deps.topics.routing, moved)
+        if isinstance(envelope.data, TaskEscalated) and envelope.data.workbin is not None:
+            await _park(envelope, envelope.data, outcome.domain, deps)

@@ -211,6 +211,11 @@ class DomainRouter(DomainState):
         """Force-assign (bypassing tiers, recorded as such) or park in the agent's personal workbin."""
         self._need_agent(cmd.agent_id)
         entry = self.entries.get(cmd.task_id)
+        task = self.engine.tasks.get(cmd.task_id)
+        if cmd.supervisor.startswith("escalation") and (task is None or task.state != "waiting"):
+            # the task left, or an agent got it, between the step and now: escalation does not take it away
+            log.info("%s: %s of %s, which is not waiting here; ignored", self.domain, cmd.supervisor, cmd.task_id)
+            return
         if entry is None:
             raise PermanentError(f"{cmd.action}: domain {self.domain} holds no task {cmd.task_id}")
         if cmd.action == "park":
