@@ -309,7 +309,7 @@ def test_to_profile_carries_every_field() -> None:
 def test_seed_loads(seed: RoutingConfig) -> None:
     assert seed.domains() == {
         "backoffice": ("finance", "credit", "claims", "general", "supervisor"),
-        "support": ("technical",),
+        "support": ("technical", "experts"),
         "sales": ("sales",),
     }
     assert seed.queues["finance"].tiers == (Tier(70, 0.0), Tier(40, 60.0), Tier(10, 300.0))
@@ -386,7 +386,7 @@ def test_cli_writes_the_schemas(tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_cli_check_prints_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--check", str(SEED)]) == 0
     out = capsys.readouterr().out
-    assert out == "7 queues in 3 domains, 13 agents (1 supervisor), 7 not-ready reasons, 7 wrap-up codes\n"
+    assert out == "8 queues in 3 domains, 13 agents (1 supervisor), 7 not-ready reasons, 7 wrap-up codes\n"
 
 
 def test_cli_check_prints_the_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
