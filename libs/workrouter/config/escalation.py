@@ -7,6 +7,7 @@ is one business day of that calendar (docs/calendars.md), hours and minutes are 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,7 +15,16 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from workrouter.config.routing_types import Name
 from workrouter.domain.rules.durations import DURATION_PATTERN, parse_duration
@@ -35,9 +45,11 @@ def _duration_text(value: Any) -> Any:
 DurationText = Annotated[
     str,
     BeforeValidator(_duration_text),
-    Field(
-        json_schema_extra={"anyOf": [{"type": "string", "pattern": DURATION_PATTERN}, {"type": "integer"}]},
-        description="'30m', '12h', '2d', '1d4h' or seconds; counted on the calendar.",
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "pattern": DURATION_PATTERN, "minLength": 2}, {"type": "integer"}],
+            "description": "'30m', '12h', '2d', '1d4h' or seconds; counted on the calendar.",
+        }
     ),
 ]
 
@@ -224,3 +236,9 @@ def load_escalation(path: Path, known: Known) -> EscalationFile:
     if problems:
         raise ConfigError(f"{path}:\n" + "\n".join(f"  {p}" for p in problems))
     return config
+
+
+def schema_json() -> str:
+    """The JSON Schema of escalation.yaml (docs/escalation.schema.json)."""
+    draft = "https://json-schema.org/draft/2020-12/schema"
+    return json.dumps({"$schema": draft, **EscalationFile.model_json_schema()}, indent=2, ensure_ascii=False) + "\n"
