@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from workrouter.config.calendars import load_calendars
 from workrouter.config.queues import QueueRef, QueuesFile
 from workrouter.config.sources import SourcesFile, SourceSystem
 from workrouter.config.worktypes import WorkType, WorkTypesFile
 from workrouter.contracts.codec import describe
 from workrouter.contracts.commands import CaptureTask
 from workrouter.contracts.common import FieldError
+from workrouter.domain.calendar import ALWAYS_OPEN, ALWAYS_OPEN_NAME, BusinessCalendar
 
 MAX_ATTRIBUTES_BYTES = 16 * 1024
 M = TypeVar("M", bound=BaseModel)
@@ -25,8 +28,8 @@ class ConfigError(ValueError):
     """A configuration file is missing or wrong; the message names the file and the field."""
 
 
-def read_yaml(path: Path, model: type[M]) -> M:
-    """Parse and validate one YAML file into `model`, or raise ConfigError naming what is wrong."""
+def read_yaml(path: Path, model: type[M], context: dict[str, Any] | None = None) -> M:
+    """Parse and validate one YAML file into `model` (with a validation `context`), or raise ConfigError."""
     try:
         doc = yaml.safe_load(path.read_text())
     except FileNotFoundError:
@@ -34,18 +37,19 @@ def read_yaml(path: Path, model: type[M]) -> M:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     try:
-        return model.model_validate(doc)
+        return model.model_validate(doc, context=context)
     except ValidationError as exc:
         raise ConfigError(f"{path}: {describe(exc)}") from None
 
 
 @dataclass(frozen=True)
 class Catalog:
-    """Sources, work types and queues by name."""
+    """Sources, work types, queues and business calendars by name."""
 
     sources: dict[str, SourceSystem]
     worktypes: dict[str, WorkType]
     queues: dict[str, QueueRef]
+    calendars: Mapping[str, BusinessCalendar] = field(default_factory=lambda: {ALWAYS_OPEN_NAME: ALWAYS_OPEN})
 
     def source_for_key(self, api_key: str) -> SourceSystem | None:
         """The source whose API key this is, if any."""
@@ -79,9 +83,10 @@ class Catalog:
 
 
 def load_catalog(config_dir: Path) -> Catalog:
-    """Read sources.yaml, worktypes.yaml and queues.yaml from `config_dir` and cross-check them."""
+    """Read sources.yaml, worktypes.yaml, queues.yaml and calendars.yaml (if any) and cross-check them."""
+    calendars = load_calendars(config_dir)
     sources = read_yaml(config_dir / "sources.yaml", SourcesFile).sources
-    worktypes = read_yaml(config_dir / "worktypes.yaml", WorkTypesFile).worktypes
+    worktypes = read_yaml(config_dir / "worktypes.yaml", WorkTypesFile, {"calendars": calendars}).worktypes
     queues = read_yaml(config_dir / "queues.yaml", QueuesFile).queues
     for kind, names in (("source", [s.name for s in sources]), ("work type", [w.name for w in worktypes])):
         dupes = sorted({n for n in names if names.count(n) > 1})
@@ -91,4 +96,9 @@ def load_catalog(config_dir: Path) -> Catalog:
     for wt in worktypes:
         if wt.defaults.queue is not None and wt.defaults.queue not in queue_names:
             raise ConfigError(f"worktypes.yaml: {wt.name}.defaults.queue: unknown queue {wt.defaults.queue!r}")
-    return Catalog({s.name: s for s in sources}, {w.name: w for w in worktypes}, {q.name: q for q in queues})
+    return Catalog(
+        sources={s.name: s for s in sources},
+        worktypes={w.name: w for w in worktypes},
+        queues={q.name: q for q in queues},
+        calendars=calendars,
+    )

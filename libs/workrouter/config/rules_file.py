@@ -10,11 +10,13 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from workrouter.domain.calendar import BusinessCalendar
 from workrouter.domain.rules import RuleSet, RuleSetError, parse_ruleset, rule_file_schema
 
 try:
@@ -75,8 +77,13 @@ def read_rule_file(text: str, name: str = "<rules>") -> Any:
         raise RuleSetError(f"{name}: YAML error: {exc}") from None
 
 
-def load_ruleset(path: Path, *, known_calendars: frozenset[str] = frozenset({"24x7"})) -> RuleSet:
-    """Read, validate and compile the rule file at `path`; raises RuleSetError naming the file and each problem."""
+def load_ruleset(
+    path: Path, *, known_calendars: Mapping[str, BusinessCalendar] | frozenset[str] = frozenset({"24x7"})
+) -> RuleSet:
+    """Read, validate and compile the rule file at `path`; raises RuleSetError naming the file and each problem.
+
+    `known_calendars`: the calendars SLAs may name (by name, or the calendars, whose business days count a `d`).
+    """
     try:
         text = path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:

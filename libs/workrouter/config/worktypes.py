@@ -2,30 +2,48 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from workrouter.contracts.common import FieldError, SkillRequirement
+from workrouter.domain.calendar import ALWAYS_OPEN, ALWAYS_OPEN_NAME, BusinessCalendar, open_seconds_of
 from workrouter.domain.rules import Classification
 from workrouter.domain.rules.durations import parse_duration
 
 
 class Sla(BaseModel):
-    """An SLA: how long, counted in which calendar."""
+    """An SLA: how long, counted in which calendar (validation context `calendars`: the known ones by name)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     duration: str | int
-    calendar: str = "24x7"
+    calendar: str = ALWAYS_OPEN_NAME
+    _open_seconds: int = PrivateAttr(default=0)
 
     @field_validator("duration")
     @classmethod
     def _valid_duration(cls, value: str | int) -> str | int:
         parse_duration(value)
         return value
+
+    @model_validator(mode="after")
+    def _on_calendar(self, info: ValidationInfo) -> Sla:
+        calendars: Mapping[str, BusinessCalendar] = (info.context or {}).get("calendars", {})
+        calendar = calendars.get(self.calendar, ALWAYS_OPEN if self.calendar == ALWAYS_OPEN_NAME else None)
+        if calendar is None:
+            known = ", ".join(sorted({ALWAYS_OPEN_NAME, *calendars}))
+            raise ValueError(f"unknown calendar {self.calendar!r} (known: {known})")
+        self._open_seconds = open_seconds_of(self.duration, calendar)
+        return self
+
+    @property
+    def open_seconds(self) -> int:
+        """The duration in open seconds on the calendar (a `d` is one business day of it)."""
+        return self._open_seconds
 
 
 class WorkTypeDefaults(BaseModel):
@@ -101,8 +119,8 @@ class WorkType(BaseModel):
             skills=tuple(d.skills),
             priority=d.priority,
             business_value=d.business_value,
-            sla_seconds=parse_duration(d.sla.duration) if d.sla else None,
-            sla_calendar=d.sla.calendar if d.sla else "24x7",
+            sla_seconds=d.sla.open_seconds if d.sla else None,
+            sla_calendar=d.sla.calendar if d.sla else ALWAYS_OPEN_NAME,
             due_in_seconds=parse_duration(d.due) if d.due is not None else None,
             expires_in_seconds=parse_duration(d.expiry) if d.expiry is not None else None,
             matched=(),

@@ -27,3 +27,11 @@ def parse_duration(value: Any) -> int:
     if seconds > MAX_SECONDS:
         raise ValueError(f"a duration must be at most ten years, got {value!r}")
     return seconds
+
+
+def split_duration(value: Any) -> tuple[int, int]:
+    """(days, other seconds) in a duration: `1d4h` gives (1, 14400); an integer is all seconds; validated as above."""
+    seconds = parse_duration(value)
+    match = _PATTERN.match(value) if isinstance(value, str) else None
+    days = int(match.group(1) or 0) if match else 0
+    return days, seconds - days * 86_400

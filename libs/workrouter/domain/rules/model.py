@@ -16,25 +16,31 @@ from workrouter.domain.rules.strict import StrictModel
 DEFAULT_LEVELS = {"low": 250, "medium": 500, "high": 750, "urgent": 900}
 DEFAULT_CALENDAR = "24x7"
 
-Duration = Annotated[
-    int,
-    BeforeValidator(parse_duration),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "string", "pattern": DURATION_PATTERN, "minLength": 2},
-                {"type": "integer", "exclusiveMinimum": 0},
-            ],
-            "description": "'30m', '4h', '2d', '1d4h30m', '90s', or an integer number of seconds.",
-        }
-    ),
-]
+_DURATION_SCHEMA = WithJsonSchema(
+    {
+        "anyOf": [
+            {"type": "string", "pattern": DURATION_PATTERN, "minLength": 2},
+            {"type": "integer", "exclusiveMinimum": 0},
+        ],
+        "description": "'30m', '4h', '2d', '1d4h30m', '90s', or an integer number of seconds.",
+    }
+)
+Duration = Annotated[int, BeforeValidator(parse_duration), _DURATION_SCHEMA]
+
+
+def _valid_duration(value: Any) -> Any:
+    parse_duration(value)
+    return value
+
+
+# Kept as written: an SLA's days count business days of its calendar (docs/calendars.md).
+DurationText = Annotated[str | int, BeforeValidator(_valid_duration), _DURATION_SCHEMA]
 
 
 class Sla(StrictModel):
     """The service level: how long the task may take, counted on a calendar."""
 
-    duration: Duration
+    duration: DurationText
     calendar: str = Field(default=DEFAULT_CALENDAR, min_length=1, description="Business calendar name.")
 
     @field_validator("calendar")
@@ -107,7 +113,7 @@ Rule.model_rebuild()
 RuleFile.model_rebuild()
 
 
-class _WithoutNulls(GenerateJsonSchema):
+class WithoutNulls(GenerateJsonSchema):
     """Optional keys are left out, never null (the models refuse null), so the schema shows no null."""
 
     def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
@@ -122,5 +128,5 @@ class _WithoutNulls(GenerateJsonSchema):
 
 def rule_file_schema() -> dict[str, Any]:
     """The JSON Schema of a rule file (published as docs/rules.schema.json)."""
-    schema = RuleFile.model_json_schema(by_alias=True, schema_generator=_WithoutNulls)
+    schema = RuleFile.model_json_schema(by_alias=True, schema_generator=WithoutNulls)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}

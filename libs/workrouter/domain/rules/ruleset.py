@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from workrouter.domain.calendar import ALWAYS_OPEN, BusinessCalendar, open_seconds_of
 from workrouter.domain.rules.condition_model import CONDITION_TAGS
 from workrouter.domain.rules.conditions import Predicate, compile_condition
 from workrouter.domain.rules.errors import RuleSetError
@@ -123,7 +124,9 @@ def _structure_problems(rules: list[Rule]) -> list[tuple[int, str]]:
     return problems
 
 
-def _assignments(values: Assignments, levels: Mapping[str, int], where: str) -> tuple[Assignment, ...]:
+def _assignments(
+    values: Assignments, levels: Mapping[str, int], where: str, calendars: Mapping[str, BusinessCalendar]
+) -> tuple[Assignment, ...]:
     steps: list[Assignment] = []
     if values.queue is not None:
         steps.append(("queue", {"queue": values.queue}))
@@ -137,7 +140,8 @@ def _assignments(values: Assignments, levels: Mapping[str, int], where: str) -> 
     elif values.priority is not None:
         steps.append(("priority", {"priority": values.priority}))
     if values.sla is not None:
-        steps.append(("sla", {"sla_seconds": values.sla.duration, "sla_calendar": values.sla.calendar}))
+        seconds = open_seconds_of(values.sla.duration, calendars.get(values.sla.calendar, ALWAYS_OPEN))
+        steps.append(("sla", {"sla_seconds": seconds, "sla_calendar": values.sla.calendar}))
     if values.due is not None:
         steps.append(("due", {"due_in_seconds": values.due}))
     if values.expiry is not None:
@@ -147,8 +151,10 @@ def _assignments(values: Assignments, levels: Mapping[str, int], where: str) -> 
     return tuple(steps)
 
 
-def _compile(rule: Rule, position: int, levels: Mapping[str, int]) -> CompiledRule:
-    steps = _assignments(rule.set_, levels, f"rule {rule.id!r} (#{position})")
+def _compile(
+    rule: Rule, position: int, levels: Mapping[str, int], calendars: Mapping[str, BusinessCalendar]
+) -> CompiledRule:
+    steps = _assignments(rule.set_, levels, f"rule {rule.id!r} (#{position})", calendars)
     return CompiledRule(
         id=rule.id,
         position=position,
@@ -171,9 +177,13 @@ def parse_ruleset(
     doc: Mapping[str, Any],
     *,
     source_text: str | None = None,
-    known_calendars: frozenset[str] = frozenset({DEFAULT_CALENDAR}),
+    known_calendars: Mapping[str, BusinessCalendar] | frozenset[str] = frozenset({DEFAULT_CALENDAR}),
 ) -> RuleSet:
-    """Validate an already-parsed rule file and compile it; raises RuleSetError naming every problem."""
+    """Validate an already-parsed rule file and compile it; raises RuleSetError naming every problem.
+
+    `known_calendars` are the calendars an SLA may name; an SLA's duration becomes open seconds on its
+    calendar (a `d` is that calendar's business day). Given names only, every `d` is 24 hours.
+    """
     if not isinstance(doc, Mapping):
         raise RuleSetError(f"a rule file is a mapping with a `rules` list, got {type(doc).__name__}")
     try:
@@ -181,10 +191,11 @@ def parse_ruleset(
     except ValidationError as exc:
         raise RuleSetError([_problem(doc, error) for error in exc.errors()]) from None
     problems = _structure_problems(parsed.rules)
+    calendars = known_calendars if isinstance(known_calendars, Mapping) else {}
     compiled: list[CompiledRule] = []
     for position, rule in enumerate(parsed.rules, start=1):
         try:
-            compiled.append(_compile(rule, position, parsed.priority_levels))
+            compiled.append(_compile(rule, position, parsed.priority_levels, calendars))
         except RuleSetError as exc:
             problems.extend((position, problem) for problem in exc.problems)
     if problems:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 from workrouter.config.rules_file import load_ruleset
+from workrouter.domain.calendar import BusinessCalendar
 from workrouter.domain.rules import RuleSet, RuleSetError
 
 log = logging.getLogger(__name__)
@@ -19,7 +21,7 @@ class RulesHolder:
         path: Path,
         *,
         known_queues: frozenset[str] | None = None,
-        known_calendars: frozenset[str] = frozenset({"24x7"}),
+        known_calendars: Mapping[str, BusinessCalendar] | frozenset[str] = frozenset({"24x7"}),
     ) -> None:
         self._path = path
         self._queues = known_queues

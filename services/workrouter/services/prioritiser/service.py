@@ -45,7 +45,9 @@ async def main(settings: PrioritiserSettings) -> None:
     configure_logging(settings.log_level)
     catalog = load_catalog(settings.config_dir)
     holder = RulesHolder(
-        settings.rules_file or settings.config_dir / "rules.yaml", known_queues=frozenset(catalog.queues)
+        settings.rules_file or settings.config_dir / "rules.yaml",
+        known_queues=frozenset(catalog.queues),
+        known_calendars=catalog.calendars,
     )
     pool = await connect(settings.database_url, service="prioritiser")
     store = PostgresTaskFactsStore(pool)
