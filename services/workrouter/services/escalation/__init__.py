@@ -1,0 +1,1 @@
+"""Escalation: keeps each open task's durable timers and fires them (escalate, expire, wake)."""
