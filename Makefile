@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: help install infra-install infra-up infra-down infra-status test test-unit test-integration lint format asyncapi run bench-bus bench-capture bench-rules bench-router bench-redis reclassify service clean
+.PHONY: help install infra-install infra-up infra-down infra-status test test-unit test-integration lint format asyncapi run bench-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise reclassify service clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -46,6 +46,7 @@ lint: install ## ruff check, ruff format --check, mypy --strict, import contract
 	$(BIN)/ruff format --check libs services tests
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/python -m workrouter.config.calendars --check deploy/config
 
 format: install ## fix what ruff can fix and format the code
 	$(BIN)/ruff check --fix libs services tests
@@ -72,12 +73,18 @@ bench-router: install ## matching engine: decisions/s and memory per queued task
 bench-redis: install infra-up ## atomic capacity reservations in Redis (Lua): pairs/s and latency
 	$(BIN)/python -m tests.bench.bench_redis_reserve
 
+bench-timers: install infra-up ## durable timers in PostgreSQL: 1M pending, fire lateness p50/p99, recovery after restart
+	$(BIN)/python -m tests.bench.bench_timers
+
+bench-reprioritise: install ## one reprioritisation interval with 1M queued: band timers vs rescoring every task (prints a table)
+	$(BIN)/python -m tests.bench.bench_reprioritise
+
 reclassify: install ## TASK=<id> [QUEUE=<q>]: run a task through the rules again (releases an error_held task)
 	@test -n "$(TASK)" || { echo "usage: make reclassify TASK=<task id> [QUEUE=<queue>]"; exit 2; }
 	$(BIN)/workrouter reclassify "$(TASK)" $(if $(QUEUE),--queue "$(QUEUE)")
 
-service: install infra-up ## NAME=capture|prioritiser|router|api: run one service over the local Kafka, Redis and PostgreSQL
-	@test -n "$(NAME)" || { echo "usage: make service NAME=capture|prioritiser|router|api"; exit 2; }
+service: install infra-up ## NAME=capture|prioritiser|router|escalation|api: run one service over the local Kafka, Redis and PostgreSQL
+	@test -n "$(NAME)" || { echo "usage: make service NAME=capture|prioritiser|router|escalation|api"; exit 2; }
 	@eval "$$(bash deploy/local/infra.sh env)" && export WR_BROKER_URL=kafka://$$WR_KAFKA_BOOTSTRAP && \
 		exec $(BIN)/workrouter service "$(NAME)"
 

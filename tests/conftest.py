@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from tests.support.infra import Infra, InfraUnavailableError, resolve
@@ -26,6 +28,19 @@ def infra() -> Iterator[Infra]:
         yield resolve()
     except InfraUnavailableError as exc:
         pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture
+async def fresh_database(infra: Infra) -> AsyncIterator[str]:
+    """The URL of a PostgreSQL database of the test's own (for a service that owns its tables), dropped after."""
+    name = f"wr_test_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(infra.database_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield infra.database_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

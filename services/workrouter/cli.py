@@ -16,6 +16,7 @@ from workrouter.contracts.envelope import make_event
 from workrouter.contracts.topics import ALL_TOPICS, TopicNames
 from workrouter.services.api import service as api
 from workrouter.services.capture import service as capture
+from workrouter.services.escalation import service as escalation
 from workrouter.services.prioritiser import service as prioritiser
 from workrouter.services.router import service as router
 from workrouter.settings import ProcessSettings
@@ -55,6 +56,8 @@ def _service(args: argparse.Namespace) -> int:
         asyncio.run(prioritiser.main(prioritiser.PrioritiserSettings()))
     elif args.name == "router":
         asyncio.run(router.main(router.RouterSettings()))
+    elif args.name == "escalation":
+        asyncio.run(escalation.main(escalation.EscalationSettings()))
     elif args.name == "api":
         asyncio.run(api.main(api.ApiSettings()))
     else:

@@ -92,24 +92,29 @@ class World:
 
     def start_router(self, name: str) -> subprocess.Popen[bytes]:
         """`workrouter service router` as its own process."""
-        env = {
+        return self.start_service("router", name, WR_ROUTER_GROUP=self.group)
+
+    def start_service(self, service: str, name: str, **env: str) -> subprocess.Popen[bytes]:
+        """`workrouter service <service>` as its own process, on the world's topics, Redis and config."""
+        full = {
             **os.environ,
             "WR_BROKER_URL": f"kafka://{self.infra.kafka_bootstrap}",
             "WR_REDIS_URL": self.infra.redis_url,
+            "WR_DATABASE_URL": self.infra.database_url,
             "WR_TOPIC_PREFIX": self.prefix,
             "WR_REDIS_PREFIX": self.redis_prefix,
             "WR_CONFIG_DIR": str(self.config_dir),
-            "WR_ROUTER_GROUP": self.group,
             "WR_LOG_LEVEL": "INFO",
+            **env,
         }
-        cmd = [sys.executable, "-m", "workrouter.cli", "service", "router"]
+        cmd = [sys.executable, "-m", "workrouter.cli", "service", service]
         with (self.logs / f"{name}.log").open("wb") as out:
-            proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(cmd, cwd=ROOT, env=full, stdout=out, stderr=subprocess.STDOUT)
         self.procs.append(proc)
         return proc
 
     def log_text(self, name: str) -> str:
-        """What a router process wrote."""
+        """What a service process wrote."""
         return (self.logs / f"{name}.log").read_text(errors="replace")
 
     async def open(self) -> None:

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
+from tests.support.escalation import T0, classified, feed, queued_task, rules
 from workrouter.contracts import task_events as te
 from workrouter.contracts.envelope import Payload
 from workrouter.domain.escalation.fire import fire, timer_event_id
 from workrouter.domain.escalation.plan import Rules, plan
 from workrouter.domain.escalation.record import TaskRecord
 from workrouter.ports.timers import Timer
-from tests.support.escalation import T0, classified, feed, queued_task, rules
 
 H = timedelta(hours=1)
 DOC: dict[str, Any] = {
@@ -78,8 +78,11 @@ def test_an_sla_ladder_alerts_raises_then_moves_each_step_once_at_its_share() ->
     events = run(record, T0 + 48 * H)
     assert kinds(events) == [(5.0, "sla:std:50%"), (8.0, "sla:std:80%"), (10.0, "sla:std:100%")]
     alert, raised, moved = (e for _, e in events)
-    assert isinstance(alert, te.TaskEscalated) and alert.actions == ["alert"] and alert.level == "info"
-    assert isinstance(raised, te.TaskEscalated) and raised.raise_by == 100
+    assert isinstance(alert, te.TaskEscalated)
+    assert alert.actions == ["alert"]
+    assert alert.level == "info"
+    assert isinstance(raised, te.TaskEscalated)
+    assert raised.raise_by == 100
     assert isinstance(moved, te.TaskEscalated)
     assert (moved.actions, moved.target_queue, moved.level) == (["move_queue", "alert"], "supervisor", "critical")
     assert moved.due_at == T0 + 10 * H
@@ -113,7 +116,8 @@ def test_escalate_again_lets_the_next_policy_act() -> None:
     events = run(record, T0 + 100 * H, again)
     assert kinds(events) == [(15.0, "sla:lead:150%")]
     park = events[0][1]
-    assert isinstance(park, te.TaskEscalated) and (park.actions, park.workbin) == (["park"], "sam")
+    assert isinstance(park, te.TaskEscalated)
+    assert (park.actions, park.workbin) == (["park"], "sam")
 
 
 def test_a_task_an_agent_has_open_is_flagged_not_moved() -> None:
@@ -144,7 +148,9 @@ def test_a_due_timer_for_a_task_that_moved_on_is_dropped() -> None:
     assert fire(timer, record, RULES) is not None
     assert fire(timer, feed(record, classified(queue="general"), T0 + H), RULES) is None
     done = feed(record, te.TaskCompleted(task_id="t1", by="source"), T0 + H)
-    assert done.closed and plan(done, RULES) == [] and fire(timer, done, RULES) is None
+    assert done.closed
+    assert plan(done, RULES) == []
+    assert fire(timer, done, RULES) is None
     # a late event of an ended task arms nothing again
     assert plan(feed(done, classified(queue="technical"), T0 + 2 * H), RULES) == []
 
@@ -155,8 +161,11 @@ def test_expiry_and_a_reschedule_wake_up() -> None:
     events = run(record, T0 + 40 * H)
     assert kinds(events) == [(3.0, "workrouter.task.resumed"), (30.0, "workrouter.task.expired")]
     resumed, expired = (e for _, e in events)
-    assert isinstance(resumed, te.TaskResumed) and resumed.by == "timer" and resumed.wake_at == T0 + 3 * H
-    assert isinstance(expired, te.TaskExpired) and expired.expired_at == T0 + 30 * H
+    assert isinstance(resumed, te.TaskResumed)
+    assert resumed.by == "timer"
+    assert resumed.wake_at == T0 + 3 * H
+    assert isinstance(expired, te.TaskExpired)
+    assert expired.expired_at == T0 + 30 * H
 
 
 def test_a_second_reschedule_to_the_same_time_wakes_again() -> None:

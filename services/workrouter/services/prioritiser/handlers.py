@@ -17,7 +17,7 @@ from workrouter.bus.port import Bus, Delivery, PermanentError
 from workrouter.config.catalog import Catalog
 from workrouter.contracts.agent_commands import SupervisorAssign
 from workrouter.contracts.commands import ReclassifyTask
-from workrouter.contracts.envelope import Envelope, make_event
+from workrouter.contracts.envelope import Envelope, Payload, make_event
 from workrouter.contracts.task_events import (
     TaskCancelled,
     TaskCaptured,
@@ -68,12 +68,19 @@ class PrioritiserDeps:
 CHANGES = (TaskUpdated, ReclassifyTask, TaskResumed, TaskEscalated, TaskReprioritised)
 
 
+def _changes_nothing(data: Payload) -> bool:
+    """An escalation step that only alerts or flags: nothing to classify anew."""
+    if isinstance(data, TaskEscalated):
+        return data.target_queue is None and data.workbin is None and not data.raise_by
+    return isinstance(data, TaskReprioritised) and not data.raise_by
+
+
 async def _facts_for(deps: PrioritiserDeps, envelope: Envelope) -> tuple[dict[str, Any], datetime] | None:
     """The facts to classify on (as the event leaves them) and the capture time; None if it does not classify."""
     data = envelope.data
     if isinstance(data, TaskCaptured):
         return data.model_dump(mode="json", include={"source", *FACT_FIELDS}), envelope.time
-    if not isinstance(data, CHANGES):
+    if not isinstance(data, CHANGES) or _changes_nothing(data):
         return None
     stored = await deps.facts.get(data.task_id)
     if stored is None:

@@ -1,0 +1,102 @@
+"""The escalation service process: settings, wiring, run.
+
+It consumes `wr.tasks` in its own group, keeps each open task's record and timers in PostgreSQL
+(durable: a crash or restart of any service loses no timer) and fires due timers from there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from workrouter.adapters.bus_factory import build_bus
+from workrouter.adapters.postgres.escalation_store import PostgresEscalationStore
+from workrouter.adapters.postgres.pool import connect
+from workrouter.bus.port import Bus
+from workrouter.config.catalog import load_catalog
+from workrouter.config.escalation import Known, load_escalation
+from workrouter.config.routing import load_routing_config
+from workrouter.contracts.topics import TopicNames
+from workrouter.domain.escalation.calendars import CalendarBook
+from workrouter.domain.escalation.plan import Rules
+from workrouter.ports.timers import EscalationStore
+from workrouter.runtime import configure_logging, serve
+from workrouter.services.escalation.handlers import EscalationDeps, fire_batch, handle
+from workrouter.services.escalation.timer_loop import TimerLoop
+from workrouter.settings import ProcessSettings
+
+
+class EscalationSettings(ProcessSettings):
+    """Settings of the escalation process (WR_*)."""
+
+    config_dir: Path = Path("deploy/config")
+    escalation_group: str = "wr-escalation"
+    escalation_batch: int = 500  # timers fired per transaction
+    escalation_max_sleep_seconds: float = 1.0  # the longest the loop sleeps without looking at the store
+
+
+def load_rules(config_dir: Path) -> Rules:
+    """escalation.yaml and calendars.yaml, checked against the queues, work types and agents they name."""
+    catalog = load_catalog(config_dir)  # with calendars.yaml
+    routing = load_routing_config(config_dir)
+    calendars = catalog.calendars
+    known = Known(
+        queues=frozenset(catalog.queues),
+        worktypes=frozenset(catalog.worktypes),
+        agents=frozenset(routing.agents),
+        calendars=frozenset(calendars),
+    )
+    return Rules(load_escalation(config_dir / "escalation.yaml", known), CalendarBook(calendars))
+
+
+def utc_now() -> datetime:
+    """The wall clock, timezone-aware."""
+    return datetime.fromtimestamp(time.time(), UTC)
+
+
+def wire(
+    consumer: Bus, publisher: Bus, store: EscalationStore, rules: Rules, settings: EscalationSettings
+) -> TimerLoop:
+    """Subscribe the handler on `consumer`; the timer loop it returns publishes through `publisher`."""
+    deps = EscalationDeps(store, rules, publisher, TopicNames(settings.topic_prefix))
+    loop = TimerLoop(
+        store,
+        functools.partial(fire_batch, deps=deps),
+        clock=utc_now,
+        batch=settings.escalation_batch,
+        max_sleep_seconds=settings.escalation_max_sleep_seconds,
+    )
+    deps.poke = loop.poke
+    consumer.subscribe(deps.topics.tasks, settings.escalation_group, functools.partial(handle, deps=deps))
+    return loop
+
+
+async def main(settings: EscalationSettings) -> None:
+    """Run the escalation service until a signal.
+
+    Timers fire through a producer-only bus started first: after a crash, due timers fire as soon as
+    PostgreSQL and Kafka answer, not once the consumer group has re-formed (which waits out the dead
+    member's session, about 10 s).
+    """
+    configure_logging(settings.log_level)
+    rules = load_rules(settings.config_dir)
+    pool = await connect(settings.database_url, service="escalation")
+    store = PostgresEscalationStore(pool)
+    await store.migrate()
+    publisher = build_bus(settings, client_id="wr-escalation-timers")
+    await publisher.start()
+    consumer = build_bus(settings, client_id="wr-escalation")
+    loop = wire(consumer, publisher, store, rules, settings)
+    firing = asyncio.create_task(loop.run(), name="escalation-timers")
+
+    async def stop_firing() -> None:
+        firing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await firing
+        await publisher.stop()
+
+    await serve("escalation", consumer, cleanup=[stop_firing, pool.close])
