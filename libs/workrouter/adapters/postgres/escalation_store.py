@@ -143,6 +143,17 @@ class PostgresEscalationStore:
                 UPSERT_TIMERS.format(timers=timers, src="pg_temp.wr_stage_timers AS src"),
             ]
         )
+        # the common case, one task's save from one event: one statement, one round trip, one commit
+        self._save_one = (
+            "WITH rec AS ("
+            + UPSERT_TASKS.format(tasks=tasks, src="(SELECT $1::text AS task_id, $2::jsonb AS record) AS src")
+            + f"), stale AS (DELETE FROM {timers} AS old WHERE old.task_id = $1 AND old.kind <> ALL ($3::text[])) "
+            + UPSERT_TIMERS.format(
+                timers=timers,
+                src="(SELECT $1::text AS task_id, u.* FROM unnest($3::text[], $4::text[], $5::timestamptz[],"
+                " $6::jsonb[]) AS u(kind, ident, due_at, payload)) AS src",
+            )
+        )
         self._any_exists = f"SELECT EXISTS (SELECT 1 FROM {tasks} WHERE task_id = ANY($1::text[]))"
         self._due_sql = (
             f"SELECT task_id, kind, ident, due_at, payload FROM {timers} WHERE fired_at IS NULL AND due_at <= $1"
@@ -168,7 +179,19 @@ class PostgresEscalationStore:
 
     async def save(self, task_id: str, record: dict[str, Any] | None, timers: Sequence[Timer]) -> None:
         """In one transaction: replace the task's record and its whole timer set."""
-        await self.save_many([(task_id, record, timers)])
+        if record is None:
+            await self.save_many([(task_id, record, timers)])
+            return
+        check(task_id, record, timers)
+        await self._pool.execute(
+            self._save_one,
+            task_id,
+            json.dumps(record),
+            [t.kind for t in timers],
+            [t.ident for t in timers],
+            [t.due_at for t in timers],
+            [json.dumps(t.payload) if t.payload else "{}" for t in timers],
+        )
 
     async def save_many(self, items: Sequence[Item]) -> None:
         """`save` for many tasks in one transaction, in a few statements per round of distinct tasks."""
