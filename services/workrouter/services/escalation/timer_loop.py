@@ -101,5 +101,7 @@ class TimerLoop:
         self._wake.clear()
         self._wake_at = wake_at
         delay = max((wake_at - self._clock()).total_seconds(), MIN_SLEEP_SECONDS)
+        # asyncio.timeout, not wait_for: in 3.11 wait_for can swallow a cancel that meets a wake-up
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), delay)
+            async with asyncio.timeout(delay):
+                await self._wake.wait()
