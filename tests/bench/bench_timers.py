@@ -27,6 +27,7 @@ import asyncpg
 from tests.support.infra import resolve
 from tests.support.wait import wait_until
 from workrouter.adapters.postgres.escalation_store import PostgresEscalationStore
+from workrouter.contracts.envelope import utcnow
 from workrouter.domain.escalation.record import TaskRecord
 from workrouter.ports.timers import Timer
 from workrouter.services.escalation.timer_loop import TimerLoop
@@ -46,11 +47,6 @@ RECORD = TaskRecord(  # what the escalation service keeps per task, as JSON (abo
     sla_calendar="emea-office",
     queue_since=datetime(2026, 11, 23, 9, 0, 1, tzinfo=UTC),
 ).to_json()
-
-
-def utc_now() -> datetime:
-    """The wall clock, timezone-aware."""
-    return datetime.fromtimestamp(time.time(), UTC)
 
 
 def rss_mb() -> float:
@@ -94,7 +90,7 @@ class Firings:
     blocks: int = 0
 
     async def __call__(self, timers: list[Timer]) -> None:
-        now = utc_now()
+        now = utcnow()
         self.first = self.first or time.perf_counter()
         self.blocks += 1
         self.lateness_ms.extend((now - t.due_at).total_seconds() * 1000 for t in timers)
@@ -102,7 +98,7 @@ class Firings:
 
 async def load(store: PostgresEscalationStore, total: int, chunk: int) -> tuple[float, float]:
     """Save `total` far-future timers, `chunk` per save_many call; return (seconds in save_many, making items)."""
-    rng, base = random.Random(7), utc_now() + timedelta(hours=1)
+    rng, base = random.Random(7), utcnow() + timedelta(hours=1)
     saving = making = 0.0
     for first in range(0, total, chunk):
         began = time.perf_counter()
@@ -124,7 +120,7 @@ async def query_latency(store: PostgresEscalationStore, rounds: int = 200) -> tu
         await store.next_due()
         next_due.append((time.perf_counter() - began) * 1000)
         began = time.perf_counter()
-        async with store.firing(utc_now(), 500):
+        async with store.firing(utcnow(), 500):
             pass
         firing.append((time.perf_counter() - began) * 1000)
     return statistics.median(next_due), statistics.median(firing)
@@ -133,16 +129,16 @@ async def query_latency(store: PostgresEscalationStore, rounds: int = 200) -> tu
 async def lateness(store: PostgresEscalationStore, due_soon: int, window: float) -> tuple[Firings, float]:
     """Fire `due_soon` timers due over the next `window` s, half saved beforehand, half while the loop runs."""
     rng = random.Random(11)
-    now = utc_now()
+    now = utcnow()
     early = sorted(now + timedelta(seconds=rng.uniform(1.0, window)) for _ in range(due_soon // 2))
     await store.save_many(one_timer_each("soon", early))
     fired = Firings()
-    loop = TimerLoop(store, fired, clock=utc_now)
+    loop = TimerLoop(store, fired, clock=utcnow)
     task = asyncio.create_task(loop.run())
     start = time.perf_counter()
     late, batch = due_soon - len(early), 50
     for first in range(0, late, batch):  # paced saves of timers due 0.1..1 s later, each batch poked
-        dues = [utc_now() + timedelta(seconds=rng.uniform(0.1, 1.0)) for _ in range(min(batch, late - first))]
+        dues = [utcnow() + timedelta(seconds=rng.uniform(0.1, 1.0)) for _ in range(min(batch, late - first))]
         await store.save_many(one_timer_each(f"live{first}", dues))
         loop.poke(min(dues))
         await asyncio.sleep(max(window - 1.5, 0.1) * batch / late)
@@ -157,7 +153,7 @@ async def lateness(store: PostgresEscalationStore, due_soon: int, window: float)
 async def recovery(url: str, backlog: int) -> tuple[float, float, float]:
     """Overdue timers saved while no loop runs; a fresh pool, store and loop: seconds to first fire, to drained."""
     async with asyncpg.create_pool(url, min_size=1, max_size=2) as pool:
-        rng, now = random.Random(13), utc_now()
+        rng, now = random.Random(13), utcnow()
         dues = [now - timedelta(seconds=rng.uniform(0, 60)) for _ in range(backlog)]
         await PostgresEscalationStore(pool, schema=SCHEMA).save_many(one_timer_each("backlog", dues))
     fired = Firings()
@@ -165,7 +161,7 @@ async def recovery(url: str, backlog: int) -> tuple[float, float, float]:
     async with asyncpg.create_pool(url, min_size=1, max_size=4) as pool:  # the restarted process
         store = PostgresEscalationStore(pool, schema=SCHEMA)
         await store.migrate()
-        loop = TimerLoop(store, fired, clock=utc_now)
+        loop = TimerLoop(store, fired, clock=utcnow)
         task = asyncio.create_task(loop.run())
         await wait_until(lambda: len(fired.lateness_ms) >= backlog, timeout=300, what="the backlog fired")
         await wait_until(lambda: loop.planned_wake is not None, timeout=60, what="the last firing block committed")
@@ -203,7 +199,7 @@ async def loading(pool: asyncpg.Pool, store: PostgresEscalationStore, args: argp
     seconds, making = await load(store, args.timers, args.chunk)
     await pool.execute(f"VACUUM (ANALYZE) {SCHEMA}.escalation_timers, {SCHEMA}.escalation_tasks")  # steady state
     size = await sizes(pool)
-    plan = await store.firing_plan(utc_now(), 500)
+    plan = await store.firing_plan(utcnow(), 500)
     next_due_ms, firing_ms = await query_latency(store)
     return [
         ("load through save_many", f"{seconds:.1f} s = {args.timers / seconds:,.0f} timers/s"),

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 import pytest
@@ -14,13 +13,9 @@ import pytest
 from tests.support.infra import Infra
 from tests.support.wait import wait_until
 from workrouter.adapters.postgres.escalation_store import PostgresEscalationStore
+from workrouter.contracts.envelope import utcnow
 from workrouter.ports.timers import Timer, TimerCounts
 from workrouter.services.escalation.timer_loop import TimerLoop
-
-
-def utc_now() -> datetime:
-    """The wall clock, timezone-aware."""
-    return datetime.fromtimestamp(time.time(), UTC)
 
 
 @pytest.fixture
@@ -47,20 +42,20 @@ async def test_every_timer_fires_once_never_early_and_a_failed_batch_is_retried(
         if failures:
             failures -= 1
             raise ConnectionError("kafka unreachable")
-        now = utc_now()
+        now = utcnow()
         for t in timers:
             assert t.due_at <= now, f"{t.task_id} fired {(t.due_at - now).total_seconds():.3f}s early"
             fired.setdefault(t.task_id, []).append(now)
 
-    start = utc_now()
+    start = utcnow()
     await store.save_many(
         [(f"a{i}", {"n": i}, [Timer(f"a{i}", "sla", "v1", start + timedelta(seconds=i / 200))]) for i in range(400)]
     )
-    loop = TimerLoop(store, fire, clock=utc_now, batch=50, max_sleep_seconds=5)
+    loop = TimerLoop(store, fire, clock=utcnow, batch=50, max_sleep_seconds=5)
     task = asyncio.create_task(loop.run())
     try:
         for i in range(100):  # saved while the loop runs, each due soon after: the poke must wake it
-            due = utc_now() + timedelta(milliseconds=50)
+            due = utcnow() + timedelta(milliseconds=50)
             await store.save(f"b{i}", {"n": i}, [Timer(f"b{i}", "expiry", "v1", due)])
             loop.poke(due)
             await asyncio.sleep(0.01)  # pacing the producer, not waiting for an outcome

@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from workrouter.adapters.bus_factory import build_bus
@@ -20,6 +18,7 @@ from workrouter.bus.port import Bus
 from workrouter.config.catalog import load_catalog
 from workrouter.config.escalation import Known, load_escalation
 from workrouter.config.routing import load_routing_config
+from workrouter.contracts.envelope import utcnow
 from workrouter.contracts.topics import TopicNames
 from workrouter.domain.escalation.calendars import CalendarBook
 from workrouter.domain.escalation.plan import Rules
@@ -53,11 +52,6 @@ def load_rules(config_dir: Path) -> Rules:
     return Rules(load_escalation(config_dir / "escalation.yaml", known), CalendarBook(calendars))
 
 
-def utc_now() -> datetime:
-    """The wall clock, timezone-aware."""
-    return datetime.fromtimestamp(time.time(), UTC)
-
-
 def wire(
     consumer: Bus, publisher: Bus, store: EscalationStore, rules: Rules, settings: EscalationSettings
 ) -> TimerLoop:
@@ -66,7 +60,7 @@ def wire(
     loop = TimerLoop(
         store,
         functools.partial(fire_batch, deps=deps),
-        clock=utc_now,
+        clock=utcnow,
         batch=settings.escalation_batch,
         max_sleep_seconds=settings.escalation_max_sleep_seconds,
     )
