@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
+from tests.contracts.bus_batch_contract import BatchBusContract
 from tests.contracts.bus_contract import BusContract, BusFactory
 from tests.support.infra import Infra
 from workrouter.adapters.kafka_bus import KafkaBus, KafkaOptions, KafkaUnreachableError
@@ -14,7 +15,7 @@ from workrouter.bus.port import Bus
 from workrouter.contracts.topics import TopicSpec
 
 
-class TestKafkaBusContract(BusContract):
+class TestKafkaBusContract(BusContract, BatchBusContract):
     timeout = 60.0
 
     @pytest.fixture

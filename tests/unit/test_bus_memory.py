@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
+from tests.contracts.bus_batch_contract import BatchBusContract
 from tests.contracts.bus_contract import FAST_RETRY, BusContract, BusFactory, OwnershipLog, Recorder, event
 from tests.support.wait import wait_until
 from workrouter.adapters.memory_bus import MemoryBus
@@ -15,7 +16,7 @@ from workrouter.bus.port import Bus
 from workrouter.contracts.topics import TopicSpec
 
 
-class TestMemoryBusContract(BusContract):
+class TestMemoryBusContract(BusContract, BatchBusContract):
     timeout = 5.0
 
     @pytest.fixture

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from workrouter.adapters.kafka_bus import KafkaBus, KafkaOptions
 from workrouter.adapters.memory_bus import MemoryBus
 from workrouter.bus.delivery import DeliveryPolicy
-from workrouter.bus.port import Bus
+from workrouter.bus.port import BatchBus
 from workrouter.contracts.topics import TopicNames, TopicSpec
 from workrouter.settings import ProcessSettings
 
 
-def build_bus(settings: ProcessSettings, *, client_id: str, topics: Sequence[TopicSpec] | None = None) -> Bus:
+def build_bus(settings: ProcessSettings, *, client_id: str, topics: Sequence[TopicSpec] | None = None) -> BatchBus:
     """A MemoryBus for memory://, a KafkaBus for kafka://host:port[,host:port]; topics under WR_TOPIC_PREFIX."""
     names = TopicNames(settings.topic_prefix)
     topics = names.specs() if topics is None else topics

@@ -29,9 +29,10 @@ from faststream.message import StreamMessage
 
 from workrouter.adapters.kafka_commits import OffsetCommitter
 from workrouter.adapters.kafka_rebalance import OwnershipListener
+from workrouter.bus.batch_delivery import deliver_batch
 from workrouter.bus.delivery import DeliveryPolicy, Verdict, attempt, dead_letter
 from workrouter.bus.ownership import PartitionOwnership
-from workrouter.bus.port import Delivery, Handler, PartitionsCallback
+from workrouter.bus.port import BatchHandler, Delivery, Handler, PartitionsCallback
 from workrouter.contracts.codec import encode
 from workrouter.contracts.envelope import Envelope
 from workrouter.contracts.topics import ALL_TOPICS, DEADLETTER, TopicSpec
@@ -109,23 +110,8 @@ class KafkaBus:
         on_revoke: PartitionsCallback | None = None,
     ) -> None:
         """Join `group` on `topic`; a new group starts from the earliest offset, so nothing is missed."""
-        committer = OffsetCommitter(self._options.commit_every, self._options.commit_interval_s)
-        ownership = PartitionOwnership(topic, group, on_assign=on_assign, on_revoke=on_revoke, policy=self._policy)
-        listener = OwnershipListener(
-            topic, ownership, committer, drain_timeout=self._options.drain_timeout_s, stopping=lambda: self._stopping
-        )
-        self._committers.append(committer)
-        self._owners.append((ownership, committer))
-        subscriber = self._broker.subscriber(
-            topic,
-            group_id=group,
-            ack_policy=AckPolicy.MANUAL,
-            auto_offset_reset="earliest",
-            session_timeout_ms=self._options.session_timeout_ms,
-            heartbeat_interval_ms=self._options.heartbeat_interval_ms,
-            listener=listener,
-            decoder=_raw_body,
-        )
+        committer, ownership, listener = self._member(topic, group, on_assign, on_revoke)
+        subscriber = self._broker.subscriber(topic, **self._consumer_options(group, listener))
 
         async def on_message(_: bytes) -> None:
             message: KafkaMessage = self._broker.context.get_local("message")
@@ -137,6 +123,51 @@ class KafkaBus:
                 # else: fetched before a rebalance that gave the partition away: its new owner reads it
 
         subscriber(on_message)
+
+    def subscribe_batch(
+        self, topic: str, group: str, handler: BatchHandler, *, max_records: int = 500, max_wait_ms: int = 200
+    ) -> None:
+        """Join `group` on `topic` with a batch handler: one call per poll of up to `max_records` messages."""
+        committer, ownership, listener = self._member(topic, group, None, None)
+        options = self._consumer_options(group, listener)
+        subscriber = self._broker.subscriber(
+            topic, batch=True, max_records=max_records, batch_timeout_ms=max_wait_ms, **options
+        )
+
+        async def on_batch(_: object) -> None:
+            message: KafkaMessage = self._broker.context.get_local("message")
+            records = message.raw_message
+            records = records if isinstance(records, tuple) else (records,)
+            async with ownership.admit_many({r.partition for r in records}) as owned:
+                mine = [r for r in records if r.partition in owned]
+                if mine:
+                    await self._on_batch(mine, cast(AIOKafkaConsumer, message.consumer), group, handler, committer)
+
+        subscriber(on_batch)
+
+    def _member(
+        self, topic: str, group: str, on_assign: PartitionsCallback | None, on_revoke: PartitionsCallback | None
+    ) -> tuple[OffsetCommitter, PartitionOwnership, OwnershipListener]:
+        """The committer, ownership gate and rebalance listener of one subscription."""
+        committer = OffsetCommitter(self._options.commit_every, self._options.commit_interval_s)
+        ownership = PartitionOwnership(topic, group, on_assign=on_assign, on_revoke=on_revoke, policy=self._policy)
+        listener = OwnershipListener(
+            topic, ownership, committer, drain_timeout=self._options.drain_timeout_s, stopping=lambda: self._stopping
+        )
+        self._committers.append(committer)
+        self._owners.append((ownership, committer))
+        return committer, ownership, listener
+
+    def _consumer_options(self, group: str, listener: OwnershipListener) -> dict[str, Any]:
+        return {
+            "group_id": group,
+            "ack_policy": AckPolicy.MANUAL,
+            "auto_offset_reset": "earliest",
+            "session_timeout_ms": self._options.session_timeout_ms,
+            "heartbeat_interval_ms": self._options.heartbeat_interval_ms,
+            "listener": listener,
+            "decoder": _raw_body,
+        }
 
     async def start(self) -> None:
         """Create the topics (idempotently), then connect producer and consumers."""
@@ -237,6 +268,33 @@ class KafkaBus:
             if asyncio.get_running_loop().time() > deadline:
                 raise KafkaUnreachableError(f"topics {leaderless} have no partition leaders after {timeout_s:.0f}s")
             await asyncio.sleep(0.1)
+
+    async def _on_batch(
+        self,
+        records: list[Any],
+        consumer: AIOKafkaConsumer,
+        group: str,
+        handler: BatchHandler,
+        committer: OffsetCommitter,
+    ) -> None:
+        """Handle one poll's records (retrying in place); commit them only once every one is settled."""
+        messages = [
+            (
+                r.value or b"",
+                Delivery(r.topic, r.partition, r.offset, r.key.decode(errors="replace") if r.key else None, 1),
+            )
+            for r in records
+        ]
+        settled = await deliver_batch(messages, handler, self._policy, running=lambda: not self._stopping)
+        if settled is None:
+            return  # stopping: nothing of this batch is committed, the group's next member gets it again
+        for item in settled:
+            if item.outcome.verdict is Verdict.DEAD_LETTER:
+                await self.publish(self._deadletter_topic, dead_letter(item.value, item.delivery, group, item.outcome))
+        for r in records:
+            committer.handled(consumer, r.topic, r.partition, r.offset)
+        if self._stopping or committer.due():
+            await committer.flush()
 
     async def _on_message(
         self, message: KafkaMessage, group: str, handler: Handler, committer: OffsetCommitter

@@ -17,10 +17,11 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from workrouter.bus.batch_delivery import deliver_batch
 from workrouter.bus.delivery import DeliveryPolicy, Verdict, attempt, dead_letter
 from workrouter.bus.ownership import PartitionOwnership
 from workrouter.bus.partitioning import partition_for
-from workrouter.bus.port import Delivery, Handler, PartitionsCallback
+from workrouter.bus.port import BatchHandler, Delivery, Handler, PartitionsCallback
 from workrouter.contracts.codec import encode
 from workrouter.contracts.envelope import Envelope
 from workrouter.contracts.topics import ALL_TOPICS, DEADLETTER, TopicSpec
@@ -38,9 +39,11 @@ class _Record:
 class _Subscription:
     topic: str
     group: str
-    handler: Handler
+    handler: Handler | None
     ownership: PartitionOwnership
     wakeups: list[asyncio.Event] = field(default_factory=list)
+    batch_handler: BatchHandler | None = None
+    max_records: int = 1
 
 
 class MemoryBus:
@@ -76,10 +79,21 @@ class MemoryBus:
         on_revoke: PartitionsCallback | None = None,
     ) -> None:
         """Register a handler; one subscription per (topic, group) in this bus, owning all the topic's partitions."""
-        if any(s.topic == topic and s.group == group for s in self._subs):
-            raise ValueError(f"group {group!r} already subscribes to {topic!r} on this bus")
+        self._check_new(topic, group)
         ownership = PartitionOwnership(topic, group, on_assign=on_assign, on_revoke=on_revoke, policy=self._policy)
         self._subs.append(_Subscription(topic, group, handler, ownership))
+
+    def subscribe_batch(
+        self, topic: str, group: str, handler: BatchHandler, *, max_records: int = 500, max_wait_ms: int = 200
+    ) -> None:
+        """Register a batch handler: each call gets what is waiting in one partition, up to `max_records`."""
+        self._check_new(topic, group)
+        ownership = PartitionOwnership(topic, group, on_assign=None, on_revoke=None, policy=self._policy)
+        self._subs.append(_Subscription(topic, group, None, ownership, batch_handler=handler, max_records=max_records))
+
+    def _check_new(self, topic: str, group: str) -> None:
+        if any(s.topic == topic and s.group == group for s in self._subs):
+            raise ValueError(f"group {group!r} already subscribes to {topic!r} on this bus")
 
     async def start(self) -> None:
         """Create topics, assign each subscription all its topic's partitions, start one consumer task per partition."""
@@ -162,8 +176,25 @@ class MemoryBus:
             async with sub.ownership.admit(partition) as ours:
                 if not ours:
                     return
-                if await self._deliver(sub, partition, offset, records[offset]):
+                if sub.batch_handler is not None:
+                    done = await self._deliver_batch(sub, partition, offset, records[offset : offset + sub.max_records])
+                    if done:
+                        self._committed[position] = offset + done
+                elif await self._deliver(sub, partition, offset, records[offset]):
                     self._committed[position] = offset + 1
+
+    async def _deliver_batch(self, sub: _Subscription, partition: int, offset: int, batch: list[_Record]) -> int:
+        """Handle records from `offset` as one batch; how many were settled (0 if stopped first)."""
+        assert sub.batch_handler is not None
+        messages = [(r.value, Delivery(sub.topic, partition, offset + i, r.key, 1)) for i, r in enumerate(batch)]
+        settled = await deliver_batch(messages, sub.batch_handler, self._policy, running=lambda: self._running)
+        if settled is None:
+            return 0
+        for item in settled:
+            if item.outcome.verdict is Verdict.DEAD_LETTER:
+                letter = dead_letter(item.value, item.delivery, sub.group, item.outcome)
+                await self.publish(self._deadletter_topic, letter)
+        return len(batch)
 
     async def _deliver(self, sub: _Subscription, partition: int, offset: int, record: _Record) -> bool:
         """Try a record until it is handled or dead-lettered; False if stopped first."""
@@ -171,6 +202,7 @@ class MemoryBus:
         while self._running:
             tries += 1
             delivery = Delivery(sub.topic, partition, offset, record.key, tries)
+            assert sub.handler is not None
             outcome = await attempt(record.value, delivery, sub.handler, self._policy)
             if outcome.verdict is Verdict.ACK:
                 return True

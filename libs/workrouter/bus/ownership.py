@@ -87,6 +87,24 @@ class PartitionOwnership:
             if self._in_flight == 0:
                 self._idle.set()
 
+    @contextlib.asynccontextmanager
+    async def admit_many(self, partitions: set[int]) -> AsyncIterator[frozenset[int]]:
+        """`admit` for a batch spanning partitions: yields those still owned (empty: skip the batch)."""
+        while not self._open.is_set():
+            await self._open.wait()
+        owned = frozenset() if self._closed else self._owned & partitions
+        if not owned:
+            yield owned
+            return
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            yield owned
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
     async def revoke(
         self, *, settle: Callable[[], Awaitable[None]] | None = None, drain_timeout: float | None = None
     ) -> set[int]:

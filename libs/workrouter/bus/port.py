@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -21,6 +21,8 @@ class Delivery:
 
 
 Handler = Callable[[Envelope, Delivery], Awaitable[None]]
+BatchHandler = Callable[[Sequence[tuple[Envelope, Delivery]]], Awaitable[None]]
+"""Handles the decoded messages of one poll (in order per partition); returns once they are durable."""
 PartitionsCallback = Callable[[set[int]], Awaitable[None]]
 """Told the partition numbers (of the subscribed topic) a subscription gained or lost."""
 
@@ -77,4 +79,18 @@ class Bus(Protocol):
 
     async def list_topics(self) -> set[str]:
         """Names of the topics that exist on the broker."""
+        ...
+
+
+class BatchBus(Bus, Protocol):
+    """A bus that also takes batch subscriptions (both adapters do); sinks such as the event log need it."""
+
+    def subscribe_batch(
+        self, topic: str, group: str, handler: BatchHandler, *, max_records: int = 500, max_wait_ms: int = 200
+    ) -> None:
+        """Register a batch handler (a sink): up to `max_records` messages a call, committed after it returns.
+
+        A message that cannot be decoded, or that the handler keeps failing on when given it
+        alone, is dead-lettered by itself (workrouter.bus.batch_delivery); the rest are handled.
+        """
         ...
