@@ -1,0 +1,77 @@
+"""The reporting service process: event log ingest from Kafka, and the reports over HTTP."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from pathlib import Path
+
+import uvicorn
+from pydantic import Field
+
+from workrouter.adapters.bus_factory import build_bus
+from workrouter.adapters.postgres.event_log import EventLog
+from workrouter.adapters.postgres.pool import connect
+from workrouter.bus.port import BatchBus
+from workrouter.config.routing import load_routing_config
+from workrouter.contracts.topics import TopicNames
+from workrouter.runtime import configure_logging
+from workrouter.services.reporting.http import create_app
+from workrouter.services.reporting.ingest import dimensions, ingest
+from workrouter.settings import ProcessSettings
+
+log = logging.getLogger(__name__)
+
+
+class ReportingSettings(ProcessSettings):
+    """Settings of the reporting process (WR_*)."""
+
+    config_dir: Path = Path("deploy/config")
+    reporting_group: str = "wr-reporting"
+    reporting_batch: int = Field(default=2000, ge=1, le=50_000, description="Most events written per transaction.")
+    reporting_wait_ms: int = Field(default=200, ge=1, le=10_000, description="Longest wait to fill a batch.")
+    db_schema: str = Field(default="public", pattern=r"^[a-z_][a-z0-9_]{0,62}$", description="Schema of the tables.")
+    http_host: str = "127.0.0.1"
+    http_port: int = 8090
+
+
+def subscribe(bus: BatchBus, event_log: EventLog, settings: ReportingSettings) -> None:
+    """Both event topics into the log, each as batches."""
+    topics = TopicNames(settings.topic_prefix)
+    handler = functools.partial(ingest, log=event_log)
+    for topic in (topics.tasks, topics.agents):
+        bus.subscribe_batch(
+            topic,
+            settings.reporting_group,
+            handler,
+            max_records=settings.reporting_batch,
+            max_wait_ms=settings.reporting_wait_ms,
+        )
+
+
+async def main(settings: ReportingSettings) -> None:
+    """Ingest and serve reports until a signal (uvicorn handles SIGINT/SIGTERM)."""
+    configure_logging(settings.log_level)
+    routing = load_routing_config(settings.config_dir)
+    pool = await connect(settings.database_url, service="reporting")
+    event_log = EventLog(pool, schema=settings.db_schema)
+    await event_log.migrate()
+    await event_log.sync_dimensions(dimensions(routing))
+    bus = build_bus(settings, client_id="wr-reporting")
+    subscribe(bus, event_log, settings)
+    await bus.start()
+    log.info(
+        "reporting: ingesting into %s; reports on http://%s:%d/v1/reports",
+        settings.db_schema,
+        settings.http_host,
+        settings.http_port,
+    )
+    try:
+        app = create_app(event_log)
+        config = uvicorn.Config(
+            app, host=settings.http_host, port=settings.http_port, log_level=settings.log_level.lower()
+        )
+        await uvicorn.Server(config).serve()
+    finally:
+        await bus.stop()
+        await pool.close()
