@@ -11,9 +11,9 @@ needs a unique index over the whole log. Reports reach their rows through (type,
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import astuple, fields
+from dataclasses import fields
+from operator import attrgetter
 from typing import Any
 
 import asyncpg
@@ -33,6 +33,7 @@ EVENT_COLUMNS = (
     "kafka_offset", "data",
 )  # fmt: skip
 _ROW_FIELDS = tuple(f.name for f in fields(TaskRow))
+_ROW_VALUES = attrgetter(*_ROW_FIELDS)
 
 
 def short_type(event_type: str) -> str:
@@ -42,20 +43,19 @@ def short_type(event_type: str) -> str:
 
 def _event_row(ord_: int, envelope: Envelope, delivery: Delivery | None) -> tuple[Any, ...]:
     data = envelope.data
-    doc = data.model_dump(mode="json")
     return (
         ord_,
         envelope.id,
         envelope.time,
         short_type(envelope.type),
-        doc.get("task_id") if isinstance(data, TaskEvent) else None,
-        doc.get("agent_id"),
-        doc.get("queue"),
+        data.task_id if isinstance(data, TaskEvent) else None,
+        getattr(data, "agent_id", None),
+        getattr(data, "queue", None),
         envelope.source,
         delivery.topic if delivery else None,
         delivery.partition if delivery else None,
         delivery.offset if delivery else None,
-        json.dumps(doc, separators=(",", ":")),
+        data.model_dump_json(),
     )
 
 
@@ -111,7 +111,7 @@ class EventLog:
             assert isinstance(env.data, TaskEvent)
             rows[env.data.task_id] = fold(rows.get(env.data.task_id), env)
         await conn.execute(self._sql.stage_tasks)
-        records = [astuple(row) for row in rows.values()]
+        records = [_ROW_VALUES(row) for row in rows.values()]
         await conn.copy_records_to_table("wr_stage_tasks", records=_with_lists(records), columns=TASK_COLUMNS)
         await conn.execute(self._sql.upsert_tasks)
 

@@ -94,8 +94,8 @@ def schema_sql(schema: str) -> EventLogSql:
         stage_events="""
             CREATE TEMP TABLE IF NOT EXISTS wr_stage_events (
                 ord integer, event_id text, time timestamptz, type text, task_id text, agent_id text, queue text,
-                producer text, topic text, kafka_partition integer, kafka_offset bigint, data jsonb) ON COMMIT DROP;
-            TRUNCATE pg_temp.wr_stage_events""",
+                producer text, topic text, kafka_partition integer, kafka_offset bigint, data jsonb)
+                ON COMMIT DELETE ROWS""",
         # ORDER BY ord: identities are drawn in the batch's order, so seq orders each task's events as Kafka did.
         insert_events=f"""
             INSERT INTO {s}.event_log (event_id, time, type, task_id, agent_id, queue, producer, topic,
@@ -105,8 +105,7 @@ def schema_sql(schema: str) -> EventLogSql:
             ON CONFLICT (event_id) DO NOTHING RETURNING event_id""",
         load_tasks=f"SELECT * FROM {s}.task_state WHERE task_id = ANY($1::text[])",
         stage_tasks=f"""
-            CREATE TEMP TABLE IF NOT EXISTS wr_stage_tasks (LIKE {s}.task_state) ON COMMIT DROP;
-            TRUNCATE pg_temp.wr_stage_tasks""",
+            CREATE TEMP TABLE IF NOT EXISTS wr_stage_tasks (LIKE {s}.task_state) ON COMMIT DELETE ROWS""",
         upsert_tasks=f"""
             INSERT INTO {s}.task_state SELECT * FROM pg_temp.wr_stage_tasks
             ON CONFLICT (task_id) DO UPDATE SET {updates}""",

@@ -1,0 +1,186 @@
+"""Benchmark: event-log ingest rate and the time of every report, at 1M and 10M events, on a real PostgreSQL.
+
+Synthetic days of work: 300 agents log in and out (with breaks); each task is captured, classified,
+queued, offered (one in ten RONA'd and offered again), accepted, wrapped up and completed, with a few
+cancelled or escalated; about 8.5 events per task, 12,000 tasks a day. Events go through the same
+path the reporting service uses (`EventLog.write`, batches of --batch, COPY + dedupe + current-state
+fold). After each size is reached, every report runs twice over one day and once over the whole log
+(interval 'total'; the one-day runs also per hour), and the best time is printed.
+Usage: python -m tests.bench.bench_event_log [--sizes 1000000,10000000] [--batch 2000] [--keep]
+Everything lives in the PostgreSQL schema `wr_bench_reports` (dropped first, and at the end unless --keep).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from tests.support.infra import resolve
+from workrouter.adapters.postgres.event_log import EventLog
+from workrouter.adapters.postgres.reports.runner import SPECS, run_report
+from workrouter.contracts import task_events as te
+from workrouter.contracts.agent_events import AgentPresenceChanged
+from workrouter.contracts.envelope import Envelope, make_event
+from workrouter.domain.reporting.dimensions import Dimensions, QueueDimension
+from workrouter.domain.reporting.request import ReportRequest
+
+SCHEMA = "wr_bench_reports"
+START = datetime(2026, 1, 5, tzinfo=UTC)
+TASKS_PER_DAY = 12_000
+AGENTS = 300
+QUEUES = ("finance", "claims", "credit", "support", "sales", "tech")
+CODES = ("processed", "cross_sell", "need_follow_up", None)
+
+
+def _event(payload: te.TaskEvent | AgentPresenceChanged, at: datetime, key: str) -> Envelope:
+    return make_event(payload, source="/bench", key=key, time=at)
+
+
+def day_events(day: int, rng: random.Random) -> Iterator[Envelope]:
+    """One day's events, roughly in time order (agents first, then tasks through the day)."""
+    base = START + timedelta(days=day)
+    for a in range(AGENTS):
+        agent = f"agent-{a:03d}"
+        login = base + timedelta(hours=7, minutes=rng.randrange(120))
+        yield _event(AgentPresenceChanged(agent_id=agent, domain="backoffice", presence="ready"), login, "backoffice")
+        brk = login + timedelta(hours=4)
+        pause = AgentPresenceChanged(agent_id=agent, domain="backoffice", presence="not_ready", reason="lunch")
+        yield _event(pause, brk, "backoffice")
+        ready = AgentPresenceChanged(agent_id=agent, domain="backoffice", presence="ready")
+        yield _event(ready, brk + timedelta(minutes=30), "backoffice")
+        off = AgentPresenceChanged(agent_id=agent, domain="backoffice", presence="offline")
+        yield _event(off, login + timedelta(hours=8, minutes=30), "backoffice")
+    for n in range(TASKS_PER_DAY):
+        yield from task_events(f"d{day}-t{n}", base + timedelta(seconds=7 * 3600 + n * 3), rng)
+
+
+def task_events(task: str, t: datetime, rng: random.Random) -> Iterator[Envelope]:
+    """One task's life: ~8.5 events."""
+    queue = rng.choice(QUEUES)
+    kind = f"{queue}_case"
+    due = t + timedelta(hours=rng.choice((1, 4, 8, 24)))
+    yield _event(
+        te.TaskCaptured(task_id=task, source="crm", external_id=task, type=kind, title=task, due_at=due), t, task
+    )
+    yield _event(te.TaskClassified(task_id=task, queue=queue, domain="backoffice", priority=100, rule="r",
+                                   ruleset_version="v1", due_at=due), t, task)  # fmt: skip
+    yield _event(te.TaskQueued(task_id=task, queue=queue, domain="backoffice", priority=100, sort_key="k"), t, task)
+    if rng.random() < 0.03:
+        yield _event(te.TaskCancelled(task_id=task, by="source", reason="withdrawn"), t + timedelta(minutes=5), task)
+        return
+    agent = f"agent-{rng.randrange(AGENTS):03d}"
+    offered = t + timedelta(seconds=rng.expovariate(1 / 90))
+    expires = offered + timedelta(seconds=30)
+    if rng.random() < 0.1:
+        yield _event(te.TaskOffered(task_id=task, offer_id=f"{task}-r", agent_id=agent, queue=queue, tier=0,
+                                    offer_expires_at=expires), offered, task)  # fmt: skip
+        yield _event(te.TaskOfferRevoked(task_id=task, offer_id=f"{task}-r", agent_id=agent, reason="rona"), expires,
+                     task)  # fmt: skip
+        offered = expires + timedelta(seconds=5)
+        agent = f"agent-{rng.randrange(AGENTS):03d}"
+    if rng.random() < 0.05:
+        step = te.TaskEscalated(task_id=task, step="sla:std:50%", actions=["alert"])
+        yield _event(step, offered, task)
+    yield _event(te.TaskOffered(task_id=task, offer_id=f"{task}-o", agent_id=agent, queue=queue, tier=0,
+                                offer_expires_at=offered + timedelta(seconds=30)), offered, task)  # fmt: skip
+    accepted = offered + timedelta(seconds=rng.uniform(2, 25))
+    yield _event(te.TaskAccepted(task_id=task, agent_id=agent, queue=queue), accepted, task)
+    done = accepted + timedelta(seconds=rng.expovariate(1 / 600))
+    code = rng.choice(CODES)
+    yield _event(te.TaskWrapUpStarted(task_id=task, agent_id=agent, wrap_up_code=code, after_work_seconds=30), done,
+                 task)  # fmt: skip
+    yield _event(te.TaskCompleted(task_id=task, by="agent", agent_id=agent, wrap_up_code=code), done, task)
+
+
+async def fill(log: EventLog, target: int, batch: int, state: dict[str, int], rng: random.Random) -> float:
+    """Write whole days until the log holds at least `target` events; events per second of writing."""
+    pending: list[tuple[Envelope, None]] = []
+    written, spent = 0, 0.0
+    report_at = time.monotonic() + 10
+    while state["events"] + written < target:
+        for env in day_events(state["day"], rng):
+            pending.append((env, None))
+            if len(pending) >= batch:
+                began = time.perf_counter()
+                written += await log.write(pending)
+                spent += time.perf_counter() - began
+                pending = []
+                if time.monotonic() > report_at:
+                    report_at = time.monotonic() + 10
+                    total = state["events"] + written
+                    print(f"  ... {total:,} events ({written / spent:,.0f} events/s writing)", flush=True)
+        state["day"] += 1
+    if pending:
+        began = time.perf_counter()
+        written += await log.write(pending)
+        spent += time.perf_counter() - began
+    state["events"] += written
+    return written / spent
+
+
+async def time_reports(pool: asyncpg.Pool, days: int) -> None:
+    """Each report over one day (total and hourly) and over the whole log; best of two for the day runs."""
+    one_day = START + timedelta(days=days // 2)
+    print(f"  {'report':<15} {'1 day total':>12} {'1 day hourly':>13} {f'{days} days total':>14}")
+    for name in SPECS:
+        cells = []
+        runs = [
+            (one_day, one_day + timedelta(days=1), "total", 2),
+            (one_day, one_day + timedelta(days=1), "hour", 2),
+            (START, START + timedelta(days=days), "total", 1),
+        ]
+        for start, end, interval, tries in runs:
+            if name == "fairness" and interval != "total":
+                cells.append("-")
+                continue
+            best = float("inf")
+            for _ in range(tries):
+                began = time.perf_counter()
+                report = await run_report(pool, name, ReportRequest(start=start, end=end, interval=interval),
+                                          schema=SCHEMA)  # fmt: skip
+                best = min(best, time.perf_counter() - began)
+            cells.append(f"{best * 1000:,.0f} ms ({len(report.rows)})")
+        print(f"  {name:<15} {cells[0]:>12} {cells[1]:>13} {cells[2]:>14}", flush=True)
+
+
+async def main(args: argparse.Namespace) -> None:
+    infra = resolve()
+    pool = await asyncpg.create_pool(infra.database_url, min_size=1, max_size=4)
+    await pool.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
+    log = EventLog(pool, schema=SCHEMA)
+    await log.migrate()
+    members = tuple(f"agent-{a:03d}" for a in range(AGENTS))
+    queues = tuple(QueueDimension(q, "backoffice", (20, 60, 300, 900), members) for q in QUEUES)
+    await log.sync_dimensions(Dimensions(queues, ("processed", "cross_sell", "need_follow_up")))
+    rng = random.Random(7)
+    state = {"events": 0, "day": 0}
+    try:
+        for size in (int(s) for s in args.sizes.split(",")):
+            print(f"filling the event log to {size:,} events (batches of {args.batch:,})", flush=True)
+            rate = await fill(log, size, args.batch, state, rng)
+            size_mb = await pool.fetchval(f"SELECT pg_total_relation_size('{SCHEMA}.event_log') / 1048576.0")
+            tasks = await pool.fetchval(f"SELECT count(*) FROM {SCHEMA}.task_state")
+            print(f"{state['events']:,} events ({tasks:,} tasks, {state['day']} days): ingest {rate:,.0f} events/s; "
+                  f"event_log with indexes {size_mb:,.0f} MiB ({size_mb * 1048576 / state['events']:,.0f} B/event)")  # fmt: skip
+            await pool.execute(f"ANALYZE {SCHEMA}.event_log; ANALYZE {SCHEMA}.task_state")
+            await time_reports(pool, state["day"])
+    finally:
+        if not args.keep:
+            await pool.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
+        await pool.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000000,10000000", help="comma-separated event counts to measure at")
+    parser.add_argument("--batch", type=int, default=2000, help="events per write (the service's WR_REPORTING_BATCH)")
+    parser.add_argument("--keep", action="store_true", help="keep the schema afterwards")
+    asyncio.run(main(parser.parse_args()))
+    sys.exit(0)
