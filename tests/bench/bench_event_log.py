@@ -167,8 +167,9 @@ async def main(args: argparse.Namespace) -> None:
             rate = await fill(log, size, args.batch, state, rng)
             size_mb = await pool.fetchval(f"SELECT pg_total_relation_size('{SCHEMA}.event_log') / 1048576.0")
             tasks = await pool.fetchval(f"SELECT count(*) FROM {SCHEMA}.task_state")
+            per_event = size_mb * 1048576 / state["events"]
             print(f"{state['events']:,} events ({tasks:,} tasks, {state['day']} days): ingest {rate:,.0f} events/s; "
-                  f"event_log with indexes {size_mb:,.0f} MiB ({size_mb * 1048576 / state['events']:,.0f} B/event)")  # fmt: skip
+                  f"event_log with indexes {size_mb:,.0f} MiB ({per_event:,.0f} B/event)")  # fmt: skip
             await pool.execute(f"ANALYZE {SCHEMA}.event_log; ANALYZE {SCHEMA}.task_state")
             await time_reports(pool, state["day"])
     finally:
