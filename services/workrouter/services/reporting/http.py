@@ -31,10 +31,10 @@ def parse_request(
     start: str | None,
     end: str | None,
     *,
-    interval: str | None,
-    group: str | None,
-    tz: str | None,
-    thresholds: str | None,
+    interval: str | None = None,
+    group: str | None = None,
+    tz: str | None = None,
+    thresholds: str | None = None,
 ) -> ReportRequest:
     """A ReportRequest from query text; ValueError naming every problem."""
     if not start or not end:
