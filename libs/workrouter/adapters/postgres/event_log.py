@@ -20,6 +20,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from workrouter.adapters.postgres.event_log_schema import SCHEMA_DDL, TASK_COLUMNS, schema_sql
+from workrouter.adapters.postgres.reports.views import views_ddl
 from workrouter.bus.port import Delivery
 from workrouter.contracts.agent_events import AgentPresenceChanged
 from workrouter.contracts.envelope import Envelope
@@ -81,6 +82,7 @@ class EventLog:
         """Create the tables and indexes (idempotent)."""
         async with self._pool.acquire() as conn:
             await conn.execute(SCHEMA_DDL.format(s=self._schema))
+            await conn.execute(views_ddl(self._schema))
 
     async def write(self, batch: Sequence[tuple[Envelope, Delivery | None]]) -> int:
         """Store a batch (in order) and fold the new events into the state tables; how many were new."""

@@ -48,7 +48,12 @@ def seconds(expr: str) -> str:
 
 def visits_cte(s: str) -> str:
     """`visits`: the visits that started in the period, with how and when they ended."""
-    return f"""visits AS (
+    return f"visits AS ({visits_select(s, 'q.time >= $1 AND q.time < $2')})"
+
+
+def visits_select(s: str, where: str) -> str:
+    """The visits whose first `task.queued` (alias q) matches `where`."""
+    return f"""
     SELECT q.task_id, q.queue, q.time AS entered_at, q.seq AS start_seq,
            e.type AS end_type, e.time AS ended_at, e.seq AS end_seq, e.agent_id AS end_agent,
            {seconds("e.time - q.time")} AS wait_seconds,
@@ -67,8 +72,8 @@ def visits_cte(s: str) -> str:
         WHERE e.task_id = q.task_id AND e.seq > q.seq
           AND (e.type = ANY({_array(VISIT_ENDS)}) OR (e.type = 'task.queued' AND e.queue IS DISTINCT FROM q.queue))
         ORDER BY e.seq LIMIT 1) e ON true
-    WHERE q.type = 'task.queued' AND q.time >= $1 AND q.time < $2
-      AND (prev.type IS DISTINCT FROM 'task.queued' OR prev.queue IS DISTINCT FROM q.queue))"""
+    WHERE q.type = 'task.queued' AND {where}
+      AND (prev.type IS DISTINCT FROM 'task.queued' OR prev.queue IS DISTINCT FROM q.queue)"""
 
 
 def handles_cte(s: str, where: str = "a.time >= $1 AND a.time < $2") -> str:

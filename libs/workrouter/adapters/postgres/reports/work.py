@@ -15,7 +15,12 @@ BUSY_LOOKBACK = "interval '7 days'"  # handles begun this long before the period
 
 def done_cte(s: str) -> str:
     """`done`: completions in the period, with agent, queue, code and times."""
-    return f"""done AS (
+    return f"done AS ({done_select(s, 'c.time >= $1 AND c.time < $2')})"
+
+
+def done_select(s: str, where: str) -> str:
+    """Completions by agents (`task.completed`, alias c) matching `where`."""
+    return f"""
     SELECT c.task_id, c.time AS done_at, a.agent_id, a.time AS accepted_at,
            COALESCE(NULLIF(a.queue, ''), ts.queue) AS queue,
            c.data->>'wrap_up_code' AS wrap_up_code,
@@ -31,7 +36,7 @@ def done_cte(s: str) -> str:
         SELECT w.data FROM {s}.event_log w
         WHERE w.task_id = c.task_id AND w.seq > a.seq AND w.seq < c.seq AND w.type = 'task.wrap_up_started'
         ORDER BY w.seq DESC LIMIT 1) w ON true
-    WHERE c.type = 'task.completed' AND c.data->>'by' = 'agent' AND c.time >= $1 AND c.time < $2)"""
+    WHERE c.type = 'task.completed' AND c.data->>'by' = 'agent' AND {where}"""
 
 
 def buckets_cte() -> str:
