@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: help install infra-install infra-up infra-down infra-status test test-unit test-integration lint format asyncapi run bench-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise reclassify service clean
+.PHONY: help install infra-install infra-up infra-down infra-status test test-unit test-integration lint format asyncapi grafana run bench-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise bench-reports report reclassify service clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -55,6 +55,9 @@ format: install ## fix what ruff can fix and format the code
 asyncapi: install ## regenerate docs/asyncapi.yaml from the contracts
 	$(BIN)/workrouter asyncapi --output docs/asyncapi.yaml
 
+grafana: install ## regenerate deploy/grafana (datasources and dashboards) from services/workrouter/grafana
+	$(BIN)/python -m workrouter.grafana.generate
+
 run: install ## run workrouter (embedded mode)
 	$(BIN)/workrouter up
 
@@ -76,6 +79,9 @@ bench-redis: install infra-up ## atomic capacity reservations in Redis (Lua): pa
 bench-timers: install infra-up ## durable timers in PostgreSQL: 1M pending, fire lateness p50/p99, recovery after restart
 	$(BIN)/python -m tests.bench.bench_timers
 
+bench-reports: install infra-up ## event log: ingest events/s and every report's time at 1M and 10M events (about 40 minutes)
+	$(BIN)/python -m tests.bench.bench_event_log --sizes $(or $(SIZES),1000000,10000000)
+
 bench-reprioritise: install ## one reprioritisation interval with 1M queued: band timers vs rescoring every task (prints a table)
 	$(BIN)/python -m tests.bench.bench_reprioritise
 
@@ -83,10 +89,15 @@ reclassify: install ## TASK=<id> [QUEUE=<q>]: run a task through the rules again
 	@test -n "$(TASK)" || { echo "usage: make reclassify TASK=<task id> [QUEUE=<queue>]"; exit 2; }
 	$(BIN)/workrouter reclassify "$(TASK)" $(if $(QUEUE),--queue "$(QUEUE)")
 
-service: install infra-up ## NAME=capture|prioritiser|router|escalation|api: run one service over the local Kafka, Redis and PostgreSQL
-	@test -n "$(NAME)" || { echo "usage: make service NAME=capture|prioritiser|router|escalation|api"; exit 2; }
+service: install infra-up ## NAME=capture|prioritiser|router|escalation|reporting|notifier|api: run one service over the local Kafka, Redis and PostgreSQL
+	@test -n "$(NAME)" || { echo "usage: make service NAME=capture|prioritiser|router|escalation|reporting|notifier|api"; exit 2; }
 	@eval "$$(bash deploy/local/infra.sh env)" && export WR_BROKER_URL=kafka://$$WR_KAFKA_BOOTSTRAP && \
 		exec $(BIN)/workrouter service "$(NAME)"
+
+report: install infra-up ## NAME=<report> FROM=<time> TO=<time> [ARGS=...]: print a historical report from the local event log
+	@test -n "$(NAME)" -a -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make report NAME=queue-summary FROM=2026-11-02T00:00:00Z TO=2026-11-03T00:00:00Z [ARGS='--interval hour --format csv']"; \
+		echo "reports: service-level queue-summary queue-detail wrap-up agent-status agent-stats tasks fairness"; exit 2; }
+	@eval "$$(bash deploy/local/infra.sh env)" && exec $(BIN)/workrouter report "$(NAME)" --from "$(FROM)" --to "$(TO)" $(ARGS)
 
 clean: ## remove caches (keeps .venv and .local data)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache

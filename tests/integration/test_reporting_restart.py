@@ -12,7 +12,7 @@ from pathlib import Path
 
 import asyncpg
 
-from tests.integration.test_reporting_day import free_port, start_reporting
+from tests.integration.test_reporting_day import cli, free_port, start_reporting
 from tests.support.infra import Infra
 from tests.support.scripted_day import write_config
 from tests.support.wait import wait_until_async
@@ -97,3 +97,12 @@ async def test_a_killed_reporting_service_loses_nothing_and_folds_nothing_twice(
         if first.poll() is None:
             first.kill()
         await db.close()
+
+
+async def test_a_report_on_a_database_without_the_log_says_what_to_start(fresh_database: str) -> None:
+    env = {**os.environ, "WR_DATABASE_URL": fresh_database}
+    args = ("report", "tasks", "--from", "2026-11-02T00:00:00Z", "--to", "2026-11-03T00:00:00Z")
+    done = await asyncio.to_thread(cli, *args, env=env)
+    assert done.returncode == 2
+    assert b"no event log in schema 'public'" in done.stderr
+    assert b"make service NAME=reporting" in done.stderr

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from workrouter.adapters.postgres.pool import connect
-from workrouter.adapters.postgres.reports.runner import SPECS, Report, UnknownReportError, run_report
+from workrouter.adapters.postgres.reports.runner import SPECS, Report, run_report
 from workrouter.services.reporting.http import parse_request
 from workrouter.services.reporting.render import as_csv, as_json, flat_rows
 from workrouter.services.reporting.service import ReportingSettings
@@ -39,7 +39,7 @@ def text_table(report: Report) -> str:
 def _report(args: argparse.Namespace) -> int:
     try:
         report = asyncio.run(_run(args))
-    except (ValueError, UnknownReportError) as exc:
+    except (ValueError, LookupError) as exc:
         print(f"workrouter report: {exc}", file=sys.stderr)
         return 2
     if args.format == "json":

@@ -11,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 
 from workrouter.adapters.postgres.event_log import EventLog
-from workrouter.adapters.postgres.reports.runner import SPECS, UnknownReportError, run_report
+from workrouter.adapters.postgres.reports.runner import SPECS, EventLogMissingError, UnknownReportError, run_report
 from workrouter.domain.reporting.request import ReportRequest
 from workrouter.services.reporting.render import as_csv, as_json
 
@@ -21,7 +21,11 @@ MAX_TASKS = 1000
 def problem(status: int, detail: str) -> JSONResponse:
     """An RFC 9457 problem document."""
     return JSONResponse(
-        {"status": status, "title": "bad request" if status == 400 else "not found", "detail": detail},
+        {
+            "status": status,
+            "title": {400: "bad request", 404: "not found"}.get(status, "unavailable"),
+            "detail": detail,
+        },
         status_code=status,
         media_type="application/problem+json",
     )
@@ -96,6 +100,8 @@ def create_app(log: EventLog) -> FastAPI:
             )
         except (ValueError, UnknownReportError) as exc:
             return problem(400, str(exc))
+        except EventLogMissingError as exc:
+            return problem(503, str(exc))
         if wants_csv:
             return PlainTextResponse(as_csv(result), media_type="text/csv; charset=utf-8")
         return as_json(result)

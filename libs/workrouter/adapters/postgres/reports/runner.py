@@ -71,6 +71,10 @@ class UnknownReportError(LookupError):
     """No report has that name."""
 
 
+class EventLogMissingError(LookupError):
+    """The database has no event log (the reporting service never ran against it)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Report:
     """A report's rows, its columns in order, and what it was asked."""
@@ -123,7 +127,13 @@ async def run_report(pool: asyncpg.Pool, name: str, request: ReportRequest, *, s
         # JIT compiling these plans costs seconds (2.9 s of 4.3 s for a day's queue summary at 1M events)
         # and saves nothing on index-driven work; docs/reporting.md says the same for Grafana's role.
         await conn.execute("SET LOCAL jit = off")
-        statement = await conn.prepare(sql)
+        try:
+            statement = await conn.prepare(sql)
+        except asyncpg.UndefinedTableError as exc:
+            raise EventLogMissingError(
+                f"no event log in schema {schema!r} of this database ({exc}); start the reporting service "
+                "against it first (`make service NAME=reporting`), or point WR_DATABASE_URL / WR_DB_SCHEMA at it"
+            ) from None
         records = await statement.fetch(*args)
         columns = tuple(a.name for a in statement.get_attributes())
     rows = [{k: _plain(v) for k, v in r.items()} for r in records]
