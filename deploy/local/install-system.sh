@@ -5,10 +5,11 @@
 #   openjdk-17-jre-headless    runs Kafka (only when no java >= 17 is found)
 #   redis-server, redis-tools  Redis 7 (redis.sh)
 #   postgresql                 PostgreSQL server binaries + psql (postgres.sh)
+#   prometheus                 Prometheus + promtool (prometheus.sh; the Grafana PromQL tests)
 #
 # Idempotent: when everything is present it does nothing (not even
-# `apt-get update`). Debian's postinst scripts would start a default Redis and
-# a default PostgreSQL cluster; we block that with a temporary policy-rc.d
+# `apt-get update`). Debian's postinst scripts would start a default Redis, a
+# default PostgreSQL cluster and a default Prometheus on :9090; we block that with a temporary policy-rc.d
 # (we never use those: our own servers run on their own ports and data dirs).
 set -euo pipefail
 
@@ -45,9 +46,12 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 have_pg_server || missing+=(postgresql)
 command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
+if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+  missing+=(prometheus)
+fi
 
 if ((${#missing[@]} == 0)); then
-  wr_log "all system packages present (java ${jmajor}, mvn, redis-server, redis-cli, postgresql); nothing to do"
+  wr_log "all system packages present (java ${jmajor}, mvn, redis-server, redis-cli, postgresql, prometheus); nothing to do"
   exit 0
 fi
 
@@ -84,7 +88,7 @@ for p in "${missing[@]}"; do
 done
 
 # Keep postinst scripts from starting services (no systemd here, and we do not
-# want Debian's default Redis on 6379 / PostgreSQL on 5432 anyway).
+# want Debian's default Redis on 6379 / PostgreSQL on 5432 / Prometheus on 9090 anyway).
 policy=/usr/sbin/policy-rc.d
 created_policy=0
 if [[ ! -e "${policy}" ]]; then

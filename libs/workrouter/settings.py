@@ -25,6 +25,12 @@ class ProcessSettings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_attempts: int = Field(default=5, ge=1, le=100, description="Handler attempts before a dead letter.")
     retry_backoff_seconds: float = Field(default=0.05, gt=0, le=60)
+    metrics_host: str = Field(
+        default="127.0.0.1", description="Address of the /metrics endpoint (0.0.0.0 to be scraped from elsewhere)."
+    )
+    metrics_port: int = Field(
+        default=0, ge=0, le=65535, description="Port of GET /metrics and /healthz; 0 = off (docs/metrics.md)."
+    )
 
     @field_validator("broker_url")
     @classmethod

@@ -7,6 +7,8 @@ import enum
 import logging
 from dataclasses import dataclass
 
+from prometheus_client import Counter
+
 from workrouter.bus.port import Delivery, Handler, PermanentError
 from workrouter.contracts import codec
 from workrouter.contracts.deadletter import DeadLettered
@@ -14,6 +16,17 @@ from workrouter.contracts.envelope import Envelope, make_event, utcnow
 from workrouter.contracts.registry import REGISTRY, PayloadRegistry
 
 log = logging.getLogger(__name__)
+
+HANDLED = Counter(
+    "workrouter_messages_handled_total",
+    "Handler attempts on consumed messages, by topic and verdict (ack, retry, dead_letter).",
+    ["topic", "verdict"],
+)
+HANDLER_ERRORS = Counter(
+    "workrouter_handler_errors_total",
+    "Failed handler attempts, by error (decode, rejected = PermanentError, or the exception class) and verdict.",
+    ["topic", "error_type", "verdict"],
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +66,17 @@ async def attempt(
     policy: DeliveryPolicy,
     registry: PayloadRegistry = REGISTRY,
 ) -> Outcome:
-    """Decode and handle one message once; never raises."""
+    """Decode and handle one message once; never raises. Counted in the handler metrics."""
+    outcome = await _attempt(value, delivery, handler, policy, registry)
+    HANDLED.labels(delivery.topic, outcome.verdict.value).inc()
+    if outcome.verdict is not Verdict.ACK:
+        HANDLER_ERRORS.labels(delivery.topic, outcome.error_type or "unknown", outcome.verdict.value).inc()
+    return outcome
+
+
+async def _attempt(
+    value: bytes, delivery: Delivery, handler: Handler, policy: DeliveryPolicy, registry: PayloadRegistry
+) -> Outcome:
     try:
         envelope = codec.decode(value, registry)
     except codec.DecodeError as exc:

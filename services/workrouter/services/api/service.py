@@ -15,7 +15,7 @@ from workrouter.adapters.redis_inbox import RedisInbox
 from workrouter.config.catalog import load_catalog
 from workrouter.config.routing import load_routing_config
 from workrouter.contracts.topics import TopicNames
-from workrouter.runtime import configure_logging
+from workrouter.runtime import configure_logging, describe_service
 from workrouter.services.api.app import create_app
 from workrouter.settings import ProcessSettings
 
@@ -36,6 +36,7 @@ class ApiSettings(ProcessSettings):
 async def main(settings: ApiSettings) -> None:
     """Serve HTTP until a signal (uvicorn handles SIGINT/SIGTERM)."""
     configure_logging(settings.log_level)
+    describe_service("api")  # its /metrics is served by the app itself, on WR_HTTP_PORT
     catalog = load_catalog(settings.config_dir)
     routing = load_routing_config(settings.config_dir)
     client = redis.from_url(settings.redis_url) if settings.redis_url else None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+from pydantic import Field
+
 from workrouter.adapters.bus_factory import build_bus
 from workrouter.adapters.postgres.pool import connect
 from workrouter.adapters.postgres.stores import PostgresCaptureStore
@@ -22,6 +24,7 @@ class CaptureSettings(ProcessSettings):
 
     config_dir: Path = Path("deploy/config")
     capture_group: str = "wr-capture"
+    metrics_port: int = Field(default=9101, ge=0, le=65535, description="GET /metrics port; 0 = off.")
 
 
 def subscribe(bus: Bus, deps: CaptureDeps, group: str) -> None:
@@ -38,4 +41,6 @@ async def main(settings: CaptureSettings) -> None:
     await store.migrate()
     bus = build_bus(settings, client_id="wr-capture")
     subscribe(bus, CaptureDeps(store, catalog, bus, utcnow, TopicNames(settings.topic_prefix)), settings.capture_group)
-    await serve("capture", bus, cleanup=[pool.close])
+    await serve(
+        "capture", bus, cleanup=[pool.close], metrics_port=settings.metrics_port, metrics_host=settings.metrics_host
+    )

@@ -11,6 +11,9 @@ import contextlib
 import functools
 from pathlib import Path
 
+from prometheus_client import REGISTRY
+from pydantic import Field
+
 from workrouter.adapters.bus_factory import build_bus
 from workrouter.adapters.postgres.escalation_store import PostgresEscalationStore
 from workrouter.adapters.postgres.pool import connect
@@ -25,6 +28,7 @@ from workrouter.domain.escalation.plan import Rules
 from workrouter.ports.timers import EscalationStore
 from workrouter.runtime import configure_logging, serve
 from workrouter.services.escalation.handlers import EscalationDeps, fire_batch, handle
+from workrouter.services.escalation.metrics import SlaRisk, postgres_counts
 from workrouter.services.escalation.timer_loop import TimerLoop
 from workrouter.settings import ProcessSettings
 
@@ -36,6 +40,10 @@ class EscalationSettings(ProcessSettings):
     escalation_group: str = "wr-escalation"
     escalation_batch: int = 500  # timers fired per transaction
     escalation_max_sleep_seconds: float = 1.0  # the longest the loop sleeps without looking at the store
+    metrics_port: int = Field(default=9104, ge=0, le=65535, description="GET /metrics port; 0 = off.")
+    sla_risk_refresh_seconds: float = Field(
+        default=10.0, gt=0, description="How old the at-SLA-risk count may be before a scrape counts again."
+    )
 
 
 def load_rules(config_dir: Path) -> Rules:
@@ -93,4 +101,17 @@ async def main(settings: EscalationSettings) -> None:
             await firing
         await publisher.stop()
 
-    await serve("escalation", consumer, cleanup=[stop_firing, pool.close])
+    risk = SlaRisk(
+        postgres_counts(pool, store.schema),
+        load_catalog(settings.config_dir).queues,
+        max_age=settings.sla_risk_refresh_seconds,
+    )
+    REGISTRY.register(risk)
+    await serve(
+        "escalation",
+        consumer,
+        cleanup=[stop_firing, pool.close],
+        metrics_port=settings.metrics_port,
+        metrics_host=settings.metrics_host,
+        refreshers=[risk.refresh],
+    )

@@ -7,6 +7,8 @@ import contextlib
 import functools
 from pathlib import Path
 
+from pydantic import Field
+
 from workrouter.adapters.bus_factory import build_bus
 from workrouter.adapters.postgres.pool import connect
 from workrouter.adapters.postgres.stores import PostgresTaskFactsStore
@@ -26,6 +28,7 @@ class PrioritiserSettings(ProcessSettings):
     rules_file: Path | None = None
     rules_reload_seconds: float = 5.0
     prioritiser_group: str = "wr-prioritiser"
+    metrics_port: int = Field(default=9102, ge=0, le=65535, description="GET /metrics port; 0 = off.")
 
 
 def subscribe(bus: Bus, deps: PrioritiserDeps, group: str) -> None:
@@ -62,4 +65,10 @@ async def main(settings: PrioritiserSettings) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
 
-    await serve("prioritiser", bus, cleanup=[stop_watcher, pool.close])
+    await serve(
+        "prioritiser",
+        bus,
+        cleanup=[stop_watcher, pool.close],
+        metrics_port=settings.metrics_port,
+        metrics_host=settings.metrics_host,
+    )

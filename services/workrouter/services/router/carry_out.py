@@ -18,6 +18,7 @@ from workrouter.domain.routing.entry import QueueEntry
 from workrouter.domain.routing.holds import HELD_STATE
 from workrouter.domain.routing.model import Presence
 from workrouter.services.router.announce import Announcer, at, event_id, offer_id
+from workrouter.services.router.metrics import DomainMetrics
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class DomainState:
         self.next_seq = 1
         self.lock = asyncio.Lock()
         self.wake = asyncio.Event()  # set when timers may have moved earlier
+        self.metrics = DomainMetrics()
 
     async def carry_out(self, actions: Iterable[Action], now: float) -> None:
         """Carry out the engine's actions in order; a refused reservation feeds new actions back in."""
@@ -68,6 +70,7 @@ class DomainState:
                 await self.store.release(action.task_id, action.agent_id)
                 await self.store.drop_task(self.domain, action.task_id)
                 self.entries.pop(action.task_id, None)
+                self.metrics.forget(action.task_id)
         self.wake.set()
 
     async def _offer(self, offer: Offer, refusals: dict[str, int], now: float) -> list[Action]:
@@ -82,6 +85,7 @@ class DomainState:
             require_ready=offer.how != "force",
         )
         if result is ReserveResult.OK:
+            self.metrics.gave(entry.task_id, entry.queue, offer.how, entry.enqueued_at, offer.at)
             await self.announce_hold(entry, offer, offer.at)
             return []
         engine = self.engine
@@ -156,6 +160,8 @@ class DomainState:
         if oid is None:
             return
         reason = REVOKED[revoke.reason]
+        entry = self.entries.get(revoke.task_id)
+        self.metrics.revoked(entry.queue if entry is not None else "", reason)
         payload = TaskOfferRevoked(task_id=revoke.task_id, offer_id=oid, agent_id=revoke.agent_id, reason=reason)
         await self.announce.task(payload, revoke.at, eid=event_id(oid, "revoked"))
         await self.announce.note(revoke.agent_id, "revoked", None, task_id=revoke.task_id, offer_id=oid, reason=reason)

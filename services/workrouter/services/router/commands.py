@@ -76,6 +76,9 @@ class DomainRouter(DomainState):
             task_id=data.task_id, queue=data.queue, domain=self.domain, priority=data.priority, sort_key=sort_key
         )
         await self.announce.task(queued, now, eid=event_id(envelope.id, "queued"))
+        self.metrics.queued(data.queue)
+        if not same_queue:
+            self.metrics.entered_queue(data.task_id)
         await self.carry_out(self.engine.enqueue(entry.spec(), now), now)
 
     async def withdraw(self, task_id: str, why: str, now: float) -> None:
@@ -114,6 +117,7 @@ class DomainRouter(DomainState):
             task_id=cmd.task_id, offer_id=cmd.offer_id, agent_id=cmd.agent_id, how="offer", queue=entry.queue
         )
         await self.announce.task(accepted, now, eid=event_id(envelope.id, "accepted"))
+        self.metrics.assigned(entry.queue, "offer", entry.enqueued_at, now)
         await self.announce.note(cmd.agent_id, "assigned", entry, how="offer")
 
     async def finish(self, cmd: ac.FinishTask, envelope: Envelope, now: float) -> None:
@@ -195,6 +199,7 @@ class DomainRouter(DomainState):
             holder.since,
         )
         await self.announce_hold(entry, offer, holder.since, eid=event_id(envelope.id, "claimed"))
+        self.metrics.gave(cmd.task_id, entry.queue, cmd.how, entry.enqueued_at, holder.since)
 
     async def started(self, cmd: ac.StartTask, envelope: Envelope, now: float) -> None:
         """The agent started its get-next claim before the timeout: assigned."""
@@ -206,6 +211,7 @@ class DomainRouter(DomainState):
             task_id=cmd.task_id, offer_id=oid, agent_id=cmd.agent_id, how="get_next", queue=entry.queue
         )
         await self.announce.task(accepted, now, eid=event_id(envelope.id, "accepted"))
+        self.metrics.assigned(entry.queue, "get_next", entry.enqueued_at, now)
 
     async def supervise(self, cmd: ac.SupervisorAssign, envelope: Envelope, now: float) -> None:
         """Force-assign (bypassing tiers, recorded as such) or park in the agent's personal workbin."""
@@ -261,4 +267,5 @@ class DomainRouter(DomainState):
     async def _drop(self, task_id: str) -> None:
         self.entries.pop(task_id, None)
         self.offers.pop(task_id, None)
+        self.metrics.forget(task_id)
         await self.store.drop_task(self.domain, task_id)

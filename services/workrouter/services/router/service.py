@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import redis.asyncio as redis
+from prometheus_client import REGISTRY
+from pydantic import Field
 
 from workrouter.adapters.bus_factory import build_bus
 from workrouter.adapters.redis_agents import RedisAgentStore
 from workrouter.config.routing import load_routing_config
 from workrouter.contracts.topics import TopicNames
 from workrouter.runtime import configure_logging, serve
+from workrouter.services.router.metrics_collector import RouterCollector
 from workrouter.services.router.router import Router, RouterOptions
 from workrouter.settings import ProcessSettings
 
@@ -23,6 +26,7 @@ class RouterSettings(ProcessSettings):
     redis_prefix: str = "wr"
     heartbeat_timeout_seconds: float = 30.0
     heartbeat_sweep_seconds: float = 5.0
+    metrics_port: int = Field(default=9103, ge=0, le=65535, description="GET /metrics port; 0 = off.")
 
 
 def connect_redis(url: str | None) -> redis.Redis:
@@ -44,8 +48,15 @@ async def main(settings: RouterSettings) -> None:
     )
     router = Router(config, store, bus, TopicNames(settings.topic_prefix), options=options)
     router.subscribe(settings.router_group)
+    REGISTRY.register(RouterCollector(lambda: list(router.domains.values()), router.clock))
 
     async def close_redis() -> None:
         await client.aclose()
 
-    await serve("router", bus, cleanup=[router.close, close_redis])
+    await serve(
+        "router",
+        bus,
+        cleanup=[router.close, close_redis],
+        metrics_port=settings.metrics_port,
+        metrics_host=settings.metrics_host,
+    )

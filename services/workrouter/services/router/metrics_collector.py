@@ -1,0 +1,188 @@
+"""The router's live gauges, read from the engines of the domains this process owns when Prometheus scrapes.
+
+Only owned domains are reported, so a domain's gauges move with its ownership: `sum()` over router
+instances is the truth. Every series of an owned queue is reported, zeros included, so a quiet
+queue still shows on a dashboard. One pass over the domain's tasks and agents per scrape, on the
+event loop (never from another thread: the engine is not thread-safe).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from workrouter.domain.routing.model import RONA, Presence
+from workrouter.services.router.carry_out import DomainState
+
+BANDS = ("static", "urgent")  # docs/prioritisation.md: before / inside the urgency horizon of the due time
+HELD = ("offered", "claimed", "assigned", "parked")
+
+
+def _gauge(name: str, doc: str, *labels: str) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, doc, labels=list(labels))
+
+
+@dataclass
+class Families:
+    """The gauge families one scrape fills."""
+
+    owned: GaugeMetricFamily = field(
+        default_factory=lambda: _gauge(
+            "workrouter_router_domain_owned", "1 for each routing domain this router owns.", "domain"
+        )
+    )
+    waiting: GaugeMetricFamily = field(
+        default_factory=lambda: _gauge(
+            "workrouter_tasks_waiting",
+            "Tasks waiting in the queue for an agent, by priority band.",
+            "domain",
+            "queue",
+            "band",
+        )
+    )
+    held: GaugeMetricFamily = field(
+        default_factory=lambda: _gauge(
+            "workrouter_tasks_held",
+            "Tasks of the queue with an agent (offered, claimed, assigned) or in a personal workbin (parked).",
+            "domain",
+            "queue",
+            "state",
+        )
+    )
+    oldest: GaugeMetricFamily = field(
+        default_factory=lambda: _gauge(
+            "workrouter_queue_oldest_wait_seconds",
+            "How long the longest-waiting task has waited (0: none).",
+            "domain",
+            "queue",
+        )
+    )
+    eligible: GaugeMetricFamily = field(
+        default_factory=lambda: _gauge(
+            "workrouter_queue_agents_eligible",
+            "Logged-in agents (ready or not ready) who work the queue.",
+            "domain",
+            "queue",
+        )
+    )
+    available: GaugeMetricFamily = field(
+        default_factory=lambda: _gauge(
+            "workrouter_queue_agents_available",
+            "Agents of the queue who are ready and have free capacity on its channel.",
+            "domain",
+            "queue",
+        )
+    )
+    service_level: GaugeMetricFamily = field(
+        default_factory=lambda: _gauge(
+            "workrouter_queue_service_level_ratio",
+            "Tasks answered within the threshold over the last 15 minutes, tasks waiting longer counting as missed "
+            "(threshold_index 1 = the queue's first service-level threshold).",
+            "domain",
+            "queue",
+            "threshold_seconds",
+            "threshold_index",
+        )
+    )
+    agents: GaugeMetricFamily = field(
+        default_factory=lambda: _gauge(
+            "workrouter_agents", "Agents by presence and not-ready reason.", "domain", "status", "reason"
+        )
+    )
+    load: GaugeMetricFamily = field(
+        default_factory=lambda: _gauge(
+            "workrouter_agent_tasks", "Tasks logged-in agents hold (offers included), by channel.", "domain", "channel"
+        )
+    )
+    capacity: GaugeMetricFamily = field(
+        default_factory=lambda: _gauge(
+            "workrouter_agent_capacity", "Capacity of logged-in agents, by channel.", "domain", "channel"
+        )
+    )
+
+    def all(self) -> list[GaugeMetricFamily]:
+        """Every family, in a stable order."""
+        return [getattr(self, name) for name in self.__dataclass_fields__]
+
+
+class RouterCollector(Collector):
+    """Yields the live gauges of the domains `domains()` returns (the router's owned ones)."""
+
+    def __init__(self, domains: Callable[[], Iterable[DomainState]], clock: Callable[[], float]) -> None:
+        self._domains = domains
+        self._clock = clock
+
+    def collect(self) -> Iterator[Metric]:
+        """One snapshot of every owned domain."""
+        families = Families()
+        now = self._clock()
+        for state in sorted(self._domains(), key=lambda s: s.domain):
+            describe(state, now, families)
+        yield from families.all()
+
+
+def describe(state: DomainState, now: float, out: Families) -> None:
+    """Add one domain's queues and agents to the families."""
+    domain = state.domain
+    out.owned.add_metric([domain], 1.0)
+    ages = _tasks(state, out)
+    eligible = _agents(state, out)
+    for queue, policy in sorted(state.queues.items()):
+        queue_ages = sorted(now - since for since in ages[queue])
+        out.oldest.add_metric([domain, queue], queue_ages[-1] if queue_ages else 0.0)
+        out.eligible.add_metric([domain, queue], eligible[queue])
+        out.available.add_metric([domain, queue], len(state.engine.available.get(queue, ())))
+        for index, threshold in enumerate(policy.service_levels, start=1):
+            late = len(queue_ages) - bisect.bisect_right(queue_ages, threshold)
+            ratio = state.metrics.service_level(queue, threshold, late, now)
+            out.service_level.add_metric([domain, queue, str(threshold), str(index)], ratio)
+
+
+def _tasks(state: DomainState, out: Families) -> dict[str, list[float]]:
+    """Waiting and held tasks per queue; returns when each waiting task started waiting, per queue."""
+    waiting = {(q, band): 0 for q in state.queues for band in BANDS}
+    held = {(q, held_state): 0 for q in state.queues for held_state in HELD}
+    since: dict[str, list[float]] = {q: [] for q in state.queues}
+    for task in state.engine.tasks.values():
+        if task.queue not in since:
+            continue
+        if task.state == "waiting":
+            waiting[(task.queue, "urgent" if task.is_urgent else "static")] += 1
+            since[task.queue].append(task.enqueued_at)
+        elif task.state in HELD:
+            held[(task.queue, task.state)] += 1
+    for (queue, band), count in waiting.items():
+        out.waiting.add_metric([state.domain, queue, band], count)
+    for (queue, held_state), count in held.items():
+        out.held.add_metric([state.domain, queue, held_state], count)
+    return since
+
+
+def _agents(state: DomainState, out: Families) -> dict[str, int]:
+    """Agents by status and reason, load and capacity; returns the logged-in agents per queue."""
+    eligible = dict.fromkeys(state.queues, 0)
+    statuses = {("offline", ""): 0, ("ready", ""): 0}
+    statuses.update({("not_ready", r): 0 for r in (*state.config.not_ready_reasons, RONA)})
+    load: dict[str, int] = {}
+    capacity: dict[str, int] = {}
+    for agent in state.engine.agents.values():
+        presence = agent.presence
+        reason = (agent.reason or "") if presence is Presence.NOT_READY else ""
+        statuses[(presence.value, reason)] = statuses.get((presence.value, reason), 0) + 1
+        if presence is Presence.OFFLINE:
+            continue
+        for queue in agent.profile.queues & eligible.keys():
+            eligible[queue] += 1
+        for channel, cap in agent.profile.capacity.items():
+            capacity[channel] = capacity.get(channel, 0) + cap
+            load[channel] = load.get(channel, 0) + agent.load.get(channel, 0)
+    for (status, reason), count in sorted(statuses.items()):
+        out.agents.add_metric([state.domain, status, reason], count)
+    for channel in sorted(capacity):
+        out.load.add_metric([state.domain, channel], load[channel])
+        out.capacity.add_metric([state.domain, channel], capacity[channel])
+    return eligible

@@ -1,0 +1,96 @@
+"""The router's Redis agent store in memory, for unit tests that feed the router service message by message."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, cast
+
+from tests.support.fake_agents import FakeAgentStore
+from tests.support.fakes import RecordingBus
+from tests.support.routing import DOMAIN, Clock, config
+from workrouter.adapters.redis_agent_records import HoldKind
+from workrouter.adapters.redis_agents import RedisAgentStore
+from workrouter.bus.port import Delivery
+from workrouter.config.routing import RoutingConfig
+from workrouter.contracts import agent_commands as ac
+from workrouter.contracts.envelope import Envelope, make_event
+from workrouter.contracts.topics import TopicNames
+from workrouter.domain.routing.model import Presence
+from workrouter.services.router.router import Router
+
+
+class FakeRouterStore(FakeAgentStore):
+    """FakeAgentStore plus what the router needs: holds that change kind or end, queue entries, notes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.notes: list[tuple[str, dict[str, Any]]] = []
+
+    async def convert(self, task_id: str, agent_id: str, kind: HoldKind) -> bool:
+        held = self.holds.get(task_id)
+        if held is None or held.agent_id != agent_id:
+            return False
+        self.holds[task_id] = held._replace(kind=kind)
+        return True
+
+    async def release(self, task_id: str, agent_id: str) -> bool:
+        held = self.holds.get(task_id)
+        if held is None or held.agent_id != agent_id:
+            return False
+        del self.holds[task_id]
+        load = self.loads.setdefault(agent_id, {})
+        load[held.channel] = max(0, load.get(held.channel, 0) - 1)
+        return True
+
+    async def stale_agents(self, now: float, timeout_seconds: float) -> list[str]:
+        return sorted(a for a, beat in self.heartbeats.items() if beat < now - timeout_seconds)
+
+    async def save_task(self, domain: str, task_id: str, entry: dict[str, Any]) -> None:
+        self.tasks.setdefault(domain, {})[task_id] = entry
+
+    async def drop_task(self, domain: str, task_id: str) -> bool:
+        return self.tasks.get(domain, {}).pop(task_id, None) is not None
+
+    async def notify(self, agent_id: str, message: dict[str, Any]) -> None:
+        self.notes.append((agent_id, message))
+
+
+class MemoryRouter:
+    """A router owning every domain, on the fake store and a recording bus, with a hand-set clock."""
+
+    def __init__(self, router: Router, store: FakeRouterStore, bus: RecordingBus, clock: Clock) -> None:
+        self.router, self.store, self.bus, self.clock = router, store, bus, clock
+        self._offsets = itertools.count()
+
+    async def send(self, envelope: Envelope) -> None:
+        """Deliver one message on wr.routing."""
+        await self.router.handle(envelope, Delivery("wr.routing", 0, next(self._offsets), DOMAIN, 1))
+
+    async def presence(self, agent_id: str, presence: Presence, reason: str | None = None) -> None:
+        """What the api does: presence into the store, then the command to the router."""
+        await self.store.set_presence(agent_id, presence, reason, self.clock())
+        payload = ac.ChangePresence(agent_id=agent_id, domain=DOMAIN, presence=presence.value, reason=reason)
+        await self.send(make_event(payload, source="/test", key=DOMAIN))
+
+    async def at(self, seconds_after_start: float, start: float) -> None:
+        """Move the clock and fire the domain's due timers."""
+        self.clock.now = start + seconds_after_start
+        await self.router.tick(self.router.domains[DOMAIN])
+
+    def events(self, kind: str) -> list[Any]:
+        """Payloads published of one type (short name), in order."""
+        return [e.data for _, e in self.bus.published if e.type.endswith("." + kind)]
+
+
+@asynccontextmanager
+async def memory_router(cfg: RoutingConfig | None = None, clock: Clock | None = None) -> AsyncIterator[MemoryRouter]:
+    """A router in memory that owns every domain of `cfg` (by default tests.support.routing.config())."""
+    store, bus, clock = FakeRouterStore(), RecordingBus(), clock or Clock()
+    router = Router(cfg or config(), cast(RedisAgentStore, store), bus, TopicNames(), clock=clock)
+    await router.on_assign(set(range(router.options.partitions)))
+    try:
+        yield MemoryRouter(router, store, bus, clock)
+    finally:
+        await router.close()
