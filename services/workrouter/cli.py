@@ -17,7 +17,11 @@ from workrouter.contracts.topics import ALL_TOPICS, TopicNames
 from workrouter.services.api import service as api
 from workrouter.services.capture import service as capture
 from workrouter.services.escalation import service as escalation
+from workrouter.services.notifier import admin as callbacks
+from workrouter.services.notifier import service as notifier
 from workrouter.services.prioritiser import service as prioritiser
+from workrouter.services.reporting import cli as reports
+from workrouter.services.reporting import service as reporting
 from workrouter.services.router import service as router
 from workrouter.settings import ProcessSettings
 
@@ -58,6 +62,10 @@ def _service(args: argparse.Namespace) -> int:
         asyncio.run(router.main(router.RouterSettings()))
     elif args.name == "escalation":
         asyncio.run(escalation.main(escalation.EscalationSettings()))
+    elif args.name == "reporting":
+        asyncio.run(reporting.main(reporting.ReportingSettings()))
+    elif args.name == "notifier":
+        asyncio.run(notifier.main(notifier.NotifierSettings()))
     elif args.name == "api":
         asyncio.run(api.main(api.ApiSettings()))
     else:
@@ -116,6 +124,8 @@ def parser() -> argparse.ArgumentParser:
     again.add_argument("--reason", default="released by supervisor", help="recorded as the deciding rule's reason")
     again.add_argument("--queue", help="send it to this queue instead of the rules' choice")
     again.set_defaults(run=_reclassify)
+    callbacks.add_commands(commands)
+    reports.add_commands(commands)
     gen = commands.add_parser("asyncapi", help="write (or --check) the AsyncAPI document")
     gen.add_argument("--output", default="docs/asyncapi.yaml")
     gen.add_argument("--check", action="store_true", help="fail if the file differs from the code")

@@ -1,0 +1,1 @@
+"""Callbacks to source systems: the task state they report, the body, its signature, the retry schedule (pure)."""

@@ -1,0 +1,1 @@
+"""The notifier service: signed, retried, deduplicated callbacks to source systems (see docs/notifier.md)."""
