@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: help install infra-install infra-up infra-down infra-status test test-unit test-integration lint format asyncapi grafana run bench-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise bench-reports report reclassify service clean
+.PHONY: help install infra-install infra-up infra-down infra-status test test-unit test-integration lint format asyncapi grafana prometheus-up prometheus-down run bench-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise bench-reports bench-notifier report callbacks-dead callbacks-replay reclassify service clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -47,6 +47,7 @@ lint: install ## ruff check, ruff format --check, mypy --strict, import contract
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python -m workrouter.config.calendars --check deploy/config
+	$(BIN)/python -m workrouter.grafana.generate --check
 
 format: install ## fix what ruff can fix and format the code
 	$(BIN)/ruff check --fix libs services tests
@@ -57,6 +58,12 @@ asyncapi: install ## regenerate docs/asyncapi.yaml from the contracts
 
 grafana: install ## regenerate deploy/grafana (datasources and dashboards) from services/workrouter/grafana
 	$(BIN)/python -m workrouter.grafana.generate
+
+prometheus-up: infra-install ## start the local Prometheus on 127.0.0.1:19090, scraping the services' metrics ports (idempotent)
+	@bash deploy/local/prometheus.sh up
+
+prometheus-down: ## stop the local Prometheus
+	@bash deploy/local/prometheus.sh down
 
 run: install ## run workrouter (embedded mode)
 	$(BIN)/workrouter up
@@ -82,6 +89,9 @@ bench-timers: install infra-up ## durable timers in PostgreSQL: 1M pending, fire
 bench-reports: install infra-up ## event log: ingest events/s and every report's time at 1M and 10M events (about 40 minutes)
 	$(BIN)/python -m tests.bench.bench_event_log --sizes $(or $(SIZES),1000000,10000000)
 
+bench-notifier: install infra-up ## callbacks: handler ingest (events/s) and delivery to local HTTP servers (callbacks/s)
+	$(BIN)/python -m tests.bench.bench_notifier --tasks 5000
+
 bench-reprioritise: install ## one reprioritisation interval with 1M queued: band timers vs rescoring every task (prints a table)
 	$(BIN)/python -m tests.bench.bench_reprioritise
 
@@ -98,6 +108,12 @@ report: install infra-up ## NAME=<report> FROM=<time> TO=<time> [ARGS=...]: prin
 	@test -n "$(NAME)" -a -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make report NAME=queue-summary FROM=2026-11-02T00:00:00Z TO=2026-11-03T00:00:00Z [ARGS='--interval hour --format csv']"; \
 		echo "reports: service-level queue-summary queue-detail wrap-up agent-status agent-stats tasks fairness"; exit 2; }
 	@eval "$$(bash deploy/local/infra.sh env)" && exec $(BIN)/workrouter report "$(NAME)" --from "$(FROM)" --to "$(TO)" $(ARGS)
+
+callbacks-dead: install ## [SOURCE=<source>]: list callbacks to source systems that gave up (dead letters)
+	@eval "$$(bash deploy/local/infra.sh env)" && $(BIN)/workrouter callbacks dead $(if $(SOURCE),--source "$(SOURCE)")
+
+callbacks-replay: install ## SOURCE=<source> | IDS="<id> ..." | ALL=1: send dead callbacks again
+	@eval "$$(bash deploy/local/infra.sh env)" && $(BIN)/workrouter callbacks replay $(if $(SOURCE),--source "$(SOURCE)") $(IDS) $(if $(ALL),--all)
 
 clean: ## remove caches (keeps .venv and .local data)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache

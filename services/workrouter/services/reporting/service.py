@@ -10,12 +10,13 @@ import uvicorn
 from pydantic import Field
 
 from workrouter.adapters.bus_factory import build_bus
+from workrouter.adapters.kafka_lag import track_bus
 from workrouter.adapters.postgres.event_log import EventLog
 from workrouter.adapters.postgres.pool import connect
 from workrouter.bus.port import BatchBus
 from workrouter.config.routing import load_routing_config
 from workrouter.contracts.topics import TopicNames
-from workrouter.runtime import configure_logging
+from workrouter.runtime import configure_logging, describe_service
 from workrouter.services.reporting.http import create_app
 from workrouter.services.reporting.ingest import dimensions, ingest
 from workrouter.settings import ProcessSettings
@@ -52,6 +53,7 @@ def subscribe(bus: BatchBus, event_log: EventLog, settings: ReportingSettings) -
 async def main(settings: ReportingSettings) -> None:
     """Ingest and serve reports until a signal (uvicorn handles SIGINT/SIGTERM)."""
     configure_logging(settings.log_level)
+    describe_service("reporting")  # its /metrics is served by the reports app, on WR_HTTP_PORT
     routing = load_routing_config(settings.config_dir)
     pool = await connect(settings.database_url, service="reporting")
     event_log = EventLog(pool, schema=settings.db_schema)
@@ -59,6 +61,7 @@ async def main(settings: ReportingSettings) -> None:
     await event_log.sync_dimensions(dimensions(routing))
     bus = build_bus(settings, client_id="wr-reporting")
     subscribe(bus, event_log, settings)
+    untrack = track_bus(bus)
     await bus.start()
     log.info(
         "reporting: ingesting into %s; reports on http://%s:%d/v1/reports",
@@ -74,4 +77,5 @@ async def main(settings: ReportingSettings) -> None:
         await uvicorn.Server(config).serve()
     finally:
         await bus.stop()
+        untrack()
         await pool.close()
