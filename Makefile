@@ -26,7 +26,8 @@ infra-install: ## install the OS packages the local infrastructure needs (apt; i
 infra-up: infra-install ## start Kafka, Redis and PostgreSQL on 127.0.0.1 (idempotent)
 	@bash deploy/local/infra.sh up
 
-infra-down: ## stop the local infrastructure
+infra-down: ## stop the local infrastructure (and the local Prometheus, if it runs)
+	-@bash deploy/local/prometheus.sh down
 	@bash deploy/local/infra.sh down
 
 infra-status: ## show what runs and where it listens
