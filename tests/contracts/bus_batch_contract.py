@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import cast
 
-from tests.contracts.bus_contract import Recorder, event
+from tests.contracts.bus_contract import Recorder, event, sequences
 from tests.support.wait import wait_until
 from workrouter.bus.port import BatchBus, Bus, Delivery, PermanentError
 from workrouter.contracts.deadletter import DeadLettered
@@ -35,11 +35,7 @@ class BatchRecorder:
 
     def sequences(self) -> dict[str, list[int]]:
         """Handled sequence numbers per key, in handling order."""
-        out: dict[str, list[int]] = {}
-        for env in self.handled:
-            assert isinstance(env.data, TaskReprioritised)
-            out.setdefault(env.partitionkey, []).append(env.data.priority)
-        return out
+        return sequences(self.handled)
 
 
 def _batch(bus: Bus) -> BatchBus:

@@ -27,6 +27,15 @@ def event(key: str, seq: int) -> Envelope:
     return make_event(TaskReprioritised(task_id=key, priority=seq, reason="test"), source="/test", key=key)
 
 
+def sequences(handled: list[Envelope]) -> dict[str, list[int]]:
+    """The sequence numbers `event` put in each key's events, per key, in the order given."""
+    out: dict[str, list[int]] = {}
+    for env in handled:
+        assert isinstance(env.data, TaskReprioritised)
+        out.setdefault(env.partitionkey, []).append(env.data.priority)
+    return out
+
+
 class Recorder:
     """A handler that records what it saw; it can be told to fail."""
 
@@ -43,11 +52,7 @@ class Recorder:
 
     def sequences(self) -> dict[str, list[int]]:
         """Handled sequence numbers per key, in handling order."""
-        out: dict[str, list[int]] = {}
-        for env in self.handled:
-            assert isinstance(env.data, TaskReprioritised)
-            out.setdefault(env.partitionkey, []).append(env.data.priority)
-        return out
+        return sequences(self.handled)
 
 
 class OwnershipLog:

@@ -78,14 +78,8 @@ class PartitionOwnership:
         if self._closed or partition not in self._owned:
             yield False
             return
-        self._in_flight += 1
-        self._idle.clear()
-        try:
+        async with self._running():
             yield True
-        finally:
-            self._in_flight -= 1
-            if self._in_flight == 0:
-                self._idle.set()
 
     @contextlib.asynccontextmanager
     async def admit_many(self, partitions: set[int]) -> AsyncIterator[frozenset[int]]:
@@ -96,10 +90,16 @@ class PartitionOwnership:
         if not owned:
             yield owned
             return
+        async with self._running():
+            yield owned
+
+    @contextlib.asynccontextmanager
+    async def _running(self) -> AsyncIterator[None]:
+        """Count a handler as in flight, so a revoke waits for it."""
         self._in_flight += 1
         self._idle.clear()
         try:
-            yield owned
+            yield
         finally:
             self._in_flight -= 1
             if self._in_flight == 0:
