@@ -66,6 +66,7 @@ def classified(
     level: int = 0,
     at: float = T0,
     preferred: tuple[str, ...] = (),
+    captured_at: float | None = None,
 ) -> Envelope:
     """A TaskClassified for the router, keyed by the domain, stamped at `at` (the wait clock)."""
     payload = TaskClassified(
@@ -79,6 +80,7 @@ def classified(
         title=f"task {task_id}",
         url=f"https://crm/{task_id}",
         preferred_agents=list(preferred),
+        captured_at=None if captured_at is None else datetime.fromtimestamp(captured_at, UTC),
     )
     return make_event(payload, source="/test", key=DOMAIN, subject=task_id, time=datetime.fromtimestamp(at, UTC))
 

@@ -44,6 +44,8 @@ WATCHED = [
     ("workrouter_ronas_total", Q),
     ("workrouter_capture_to_offer_seconds_count", Q),
     ("workrouter_capture_to_offer_seconds_sum", Q),
+    ("workrouter_queue_to_first_offer_seconds_count", Q),
+    ("workrouter_queue_to_first_offer_seconds_sum", Q),
 ]
 
 
@@ -76,12 +78,14 @@ async def test_three_queued_one_offered_then_a_rona_then_an_accept(counters: Cou
         h.clock.now = T0 + 10
         await h.presence("a", Presence.READY)
         for i, at in enumerate((T0, T0 + 4, T0 + 6)):
-            await h.send(classified(f"t{i}", at=at))
+            await h.send(classified(f"t{i}", at=at, captured_at=at - 2))
         assert [o.task_id for o in h.events("offered")] == ["t0"]
         assert counters.delta("workrouter_tasks_queued_total", **Q) == 3
         assert counters.delta("workrouter_offers_total", queue="q", how="offer") == 1
+        assert counters.delta("workrouter_queue_to_first_offer_seconds_count", **Q) == 1
+        assert counters.delta("workrouter_queue_to_first_offer_seconds_sum", **Q) == 10.0  # queued T0, offered T0+10
         assert counters.delta("workrouter_capture_to_offer_seconds_count", **Q) == 1
-        assert counters.delta("workrouter_capture_to_offer_seconds_sum", **Q) == 10.0  # queued at T0, offered at T0+10
+        assert counters.delta("workrouter_capture_to_offer_seconds_sum", **Q) == 12.0  # captured 2 s before queued
         assert gauge(live, "workrouter_tasks_waiting", queue="q", band="static") == 2
         assert gauge(live, "workrouter_tasks_waiting", queue="q", band="urgent") == 0
         assert gauge(live, "workrouter_tasks_held", queue="q", state="offered") == 1
@@ -109,6 +113,7 @@ async def test_three_queued_one_offered_then_a_rona_then_an_accept(counters: Cou
         assert offer.task_id == "t0"
         assert counters.delta("workrouter_offers_total", queue="q", how="offer") == 2
         assert counters.delta("workrouter_capture_to_offer_seconds_count", **Q) == 1
+        assert counters.delta("workrouter_queue_to_first_offer_seconds_count", **Q) == 1
         answer = ac.AnswerOffer(agent_id="a", domain=DOMAIN, task_id="t0", offer_id=offer.offer_id, accept=True)
         await h.send(command(answer))
         assert counters.delta("workrouter_assignments_total", queue="q", how="offer") == 1

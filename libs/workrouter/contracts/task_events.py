@@ -68,6 +68,9 @@ class TaskClassified(TaskEvent):
     url: str | None = None
     title: str = ""
     preferred_agents: list[str] = Field(default_factory=list, description="Agents tried first, best first.")
+    captured_at: AwareDatetime | None = Field(
+        default=None, description="When the task was captured (the router's capture-to-offer latency starts here)."
+    )
 
 
 class TaskUpdated(TaskEvent):

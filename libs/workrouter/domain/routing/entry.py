@@ -35,6 +35,7 @@ class QueueEntry:
     classified_id: str = ""  # the TaskClassified event it came from (redeliveries are recognised by it)
     parked_for: str | None = None  # the agent whose personal workbin holds it
     after_work_until: float | None = None  # finished; its holder's capacity is held until then (after-work)
+    captured_at: float | None = None  # epoch seconds: when its source handed it over (capture-to-offer latency)
 
     def spec(self) -> TaskSpec:
         """The engine's view of the task."""
@@ -76,6 +77,7 @@ class QueueEntry:
             classified_id=str(data.get("classified_id", "")),
             parked_for=data.get("parked_for"),
             after_work_until=None if data.get("after_work_until") is None else float(data["after_work_until"]),
+            captured_at=None if data.get("captured_at") is None else float(data["captured_at"]),
         )
 
 

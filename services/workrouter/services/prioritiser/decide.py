@@ -82,4 +82,5 @@ def decide(
         url=facts.get("url"),
         title=facts.get("title") or "",
         preferred_agents=[facts["requested_agent"]] if facts.get("requested_agent") else [],
+        captured_at=captured_at,
     )

@@ -85,7 +85,9 @@ class DomainState:
             require_ready=offer.how != "force",
         )
         if result is ReserveResult.OK:
-            self.metrics.gave(entry.task_id, entry.queue, offer.how, entry.enqueued_at, offer.at)
+            self.metrics.gave(
+                entry.task_id, entry.queue, offer.how, entry.enqueued_at, offer.at, captured_at=entry.captured_at
+            )
             await self.announce_hold(entry, offer, offer.at)
             return []
         engine = self.engine

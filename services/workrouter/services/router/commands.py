@@ -62,6 +62,7 @@ class DomainRouter(DomainState):
             url=data.url,
             title=data.title,
             classified_id=envelope.id,
+            captured_at=data.captured_at.timestamp() if data.captured_at else None,
         )
         task = self.engine.tasks.get(data.task_id)
         if task is not None and task.state not in ("waiting",):
@@ -199,7 +200,9 @@ class DomainRouter(DomainState):
             holder.since,
         )
         await self.announce_hold(entry, offer, holder.since, eid=event_id(envelope.id, "claimed"))
-        self.metrics.gave(cmd.task_id, entry.queue, cmd.how, entry.enqueued_at, holder.since)
+        self.metrics.gave(
+            cmd.task_id, entry.queue, cmd.how, entry.enqueued_at, holder.since, captured_at=entry.captured_at
+        )
 
     async def started(self, cmd: ac.StartTask, envelope: Envelope, now: float) -> None:
         """The agent started its get-next claim before the timeout: assigned."""

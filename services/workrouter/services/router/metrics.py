@@ -39,10 +39,16 @@ RONAS = Counter(
     "Redirects on no answer: offers that timed out unanswered (the agent went not ready).",
     ["queue"],
 )
+FIRST_GIVEN_LIMIT = 200_000
 FIRST_OFFER = Histogram(
+    "workrouter_queue_to_first_offer_seconds",
+    "From the task entering its queue to the first time the router offered or assigned it to an agent there.",
+    ["queue"],
+    buckets=LATENCY_BUCKETS,
+)
+CAPTURE_TO_OFFER = Histogram(
     "workrouter_capture_to_offer_seconds",
-    "From the task entering its queue (a new task: its classification, just after capture) to the first time "
-    "the router offered or assigned it to an agent.",
+    "From the task's capture (its source handing it over) to the first time it was offered or assigned to an agent.",
     ["queue"],
     buckets=LATENCY_BUCKETS,
 )
@@ -55,6 +61,9 @@ class DomainMetrics:
         self.window_seconds = window_seconds
         self.answered: dict[str, deque[tuple[float, float]]] = {}  # queue -> (answered at, seconds waited)
         self.given: set[str] = set()  # tasks given to an agent at least once since they entered their queue
+        # Tasks whose capture-to-offer latency was observed: kept past the task leaving its queue (a transfer
+        # is not a first offer), the oldest dropped beyond FIRST_GIVEN_LIMIT to bound memory.
+        self.first_given: dict[str, None] = {}
 
     def queued(self, queue: str) -> None:
         """A task was queued (TaskQueued announced)."""
@@ -68,7 +77,9 @@ class DomainMetrics:
         """The task left the domain."""
         self.given.discard(task_id)
 
-    def gave(self, task_id: str, queue: str, how: str, enqueued_at: float, at: float) -> None:
+    def gave(
+        self, task_id: str, queue: str, how: str, enqueued_at: float, at: float, *, captured_at: float | None = None
+    ) -> None:
         """The router gave the task to an agent: an offer or claim to take up, or an assignment outright."""
         if how in OFFERED:
             OFFERS.labels(queue, how).inc()
@@ -77,6 +88,11 @@ class DomainMetrics:
         if task_id not in self.given:
             self.given.add(task_id)
             FIRST_OFFER.labels(queue).observe(max(0.0, at - enqueued_at))
+        if captured_at is not None and task_id not in self.first_given:
+            self.first_given[task_id] = None
+            if len(self.first_given) > FIRST_GIVEN_LIMIT:
+                del self.first_given[next(iter(self.first_given))]
+            CAPTURE_TO_OFFER.labels(queue).observe(max(0.0, at - captured_at))
 
     def assigned(self, queue: str, how: str, enqueued_at: float, at: float) -> None:
         """The task is assigned (accepted, started, or given outright): answered after waiting since `enqueued_at`."""
