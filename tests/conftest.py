@@ -43,6 +43,18 @@ async def fresh_database(infra: Infra) -> AsyncIterator[str]:
         await admin.close()
 
 
+@pytest.fixture
+async def fresh_schema(infra: Infra) -> AsyncIterator[str]:
+    """A fresh PostgreSQL schema name in the shared test database, dropped with everything in it afterwards."""
+    name = f"wr_test_{uuid.uuid4().hex[:12]}"
+    yield name
+    conn = await asyncpg.connect(infra.database_url)
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+    finally:
+        await conn.close()
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Say how many integration tests ran against real infrastructure, so CI logs prove it."""
     counts: dict[str, int] = {}

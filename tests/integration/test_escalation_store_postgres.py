@@ -7,7 +7,6 @@ second handle (`other`) is a store on its own pool, as another process would hav
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -21,18 +20,6 @@ from workrouter.ports.timers import EscalationStore, TimerCounts
 
 
 @pytest.fixture
-async def schema(infra: Infra) -> AsyncIterator[str]:
-    """A fresh schema name, dropped with everything in it afterwards."""
-    name = f"wr_test_{uuid.uuid4().hex[:12]}"
-    yield name
-    conn = await asyncpg.connect(infra.database_url)
-    try:
-        await conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-    finally:
-        await conn.close()
-
-
-@pytest.fixture
 async def pool(infra: Infra) -> AsyncIterator[asyncpg.Pool]:
     """A small pool on the test database."""
     async with asyncpg.create_pool(infra.database_url, min_size=1, max_size=4) as created:
@@ -40,9 +27,9 @@ async def pool(infra: Infra) -> AsyncIterator[asyncpg.Pool]:
 
 
 @pytest.fixture
-async def postgres_store(pool: asyncpg.Pool, schema: str) -> PostgresEscalationStore:
+async def postgres_store(pool: asyncpg.Pool, fresh_schema: str) -> PostgresEscalationStore:
     """A migrated store in the test's schema."""
-    store = PostgresEscalationStore(pool, schema=schema)
+    store = PostgresEscalationStore(pool, schema=fresh_schema)
     await store.migrate()
     return store
 
@@ -53,13 +40,13 @@ class TestPostgresEscalationStoreContract(EscalationStoreContract):
         return postgres_store
 
     @pytest.fixture
-    async def other(self, infra: Infra, schema: str) -> AsyncIterator[EscalationStore]:
+    async def other(self, infra: Infra, fresh_schema: str) -> AsyncIterator[EscalationStore]:
         async with asyncpg.create_pool(infra.database_url, min_size=1, max_size=4) as second:
-            yield PostgresEscalationStore(second, schema=schema)
+            yield PostgresEscalationStore(second, schema=fresh_schema)
 
     @pytest.fixture(autouse=True)
-    def watch(self, pool: asyncpg.Pool, schema: str) -> None:
-        self._pool, self._schema = pool, schema
+    def watch(self, pool: asyncpg.Pool, fresh_schema: str) -> None:
+        self._pool, self._schema = pool, fresh_schema
 
     async def until_blocked(self, saving: asyncio.Task[None]) -> None:
         async def waiting_on_a_lock() -> bool:
@@ -95,8 +82,8 @@ async def test_schemas_keep_stores_apart(pool: asyncpg.Pool, postgres_store: Pos
         await pool.execute(f'DROP SCHEMA "{elsewhere.schema}" CASCADE')
 
 
-async def test_concurrent_migrations_do_not_collide(pool: asyncpg.Pool, schema: str) -> None:
-    stores = [PostgresEscalationStore(pool, schema=schema) for _ in range(4)]
+async def test_concurrent_migrations_do_not_collide(pool: asyncpg.Pool, fresh_schema: str) -> None:
+    stores = [PostgresEscalationStore(pool, schema=fresh_schema) for _ in range(4)]
     await asyncio.gather(*(s.migrate() for s in stores))
     assert await stores[0].counts() == TimerCounts(pending=0, fired=0)
 

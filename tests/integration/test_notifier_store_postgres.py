@@ -4,7 +4,6 @@ pools never claim the same row. Each test gets a schema of its own (dropped afte
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -18,22 +17,10 @@ from workrouter.ports.callbacks import CallbackStore
 
 
 @pytest.fixture
-async def schema(infra: Infra) -> AsyncIterator[str]:
-    """A fresh schema name, dropped with everything in it afterwards."""
-    name = f"wr_test_{uuid.uuid4().hex[:12]}"
-    yield name
-    conn = await asyncpg.connect(infra.database_url)
-    try:
-        await conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-    finally:
-        await conn.close()
-
-
-@pytest.fixture
-async def postgres_store(infra: Infra, schema: str) -> AsyncIterator[PostgresCallbackStore]:
+async def postgres_store(infra: Infra, fresh_schema: str) -> AsyncIterator[PostgresCallbackStore]:
     """A migrated store in the test's schema."""
     async with asyncpg.create_pool(infra.database_url, min_size=1, max_size=4) as pool:
-        store = PostgresCallbackStore(pool, schema=schema)
+        store = PostgresCallbackStore(pool, schema=fresh_schema)
         await store.migrate()
         yield store
 
@@ -45,7 +32,7 @@ class TestPostgresCallbackStore(CallbackStoreContract):
 
 
 async def test_concurrent_claims_on_separate_pools_never_share_a_row(
-    infra: Infra, schema: str, postgres_store: PostgresCallbackStore
+    infra: Infra, fresh_schema: str, postgres_store: PostgresCallbackStore
 ) -> None:
     for i in range(400):
         await postgres_store.enqueue(new(f"cb-{i:03d}"), T0)
@@ -53,7 +40,7 @@ async def test_concurrent_claims_on_separate_pools_never_share_a_row(
         asyncpg.create_pool(infra.database_url, min_size=2, max_size=4) as one,
         asyncpg.create_pool(infra.database_url, min_size=2, max_size=4) as two,
     ):
-        senders = [PostgresCallbackStore(one, schema=schema), PostgresCallbackStore(two, schema=schema)]
+        senders = [PostgresCallbackStore(one, schema=fresh_schema), PostgresCallbackStore(two, schema=fresh_schema)]
 
         async def drain(store: PostgresCallbackStore) -> list[str]:
             got: list[str] = []
@@ -67,7 +54,7 @@ async def test_concurrent_claims_on_separate_pools_never_share_a_row(
     assert len(set(claimed)) == 400
 
 
-async def test_migrate_is_safe_to_run_concurrently(infra: Infra, schema: str) -> None:
+async def test_migrate_is_safe_to_run_concurrently(infra: Infra, fresh_schema: str) -> None:
     async with asyncpg.create_pool(infra.database_url, min_size=1, max_size=8) as pool:
-        await asyncio.gather(*(PostgresCallbackStore(pool, schema=schema).migrate() for _ in range(6)))
-        assert await PostgresCallbackStore(pool, schema=schema).enqueue(new("x"), T0)
+        await asyncio.gather(*(PostgresCallbackStore(pool, schema=fresh_schema).migrate() for _ in range(6)))
+        assert await PostgresCallbackStore(pool, schema=fresh_schema).enqueue(new("x"), T0)

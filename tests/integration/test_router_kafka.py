@@ -22,7 +22,7 @@ from tests.support.router_world import (
     replay_holds,
     write_config,
 )
-from tests.support.wait import wait_until, wait_until_async
+from tests.support.wait import every, paced, wait_until, wait_until_async
 from workrouter.adapters.redis_inbox import RedisInbox
 from workrouter.config.catalog import load_catalog
 from workrouter.config.routing import load_routing_config
@@ -47,11 +47,10 @@ async def world(infra: Infra, tmp_path: Path) -> AsyncIterator[World]:
 async def sample_loads(world: World, stop: asyncio.Event, worst: dict[str, int]) -> None:
     """Read every agent's load from Redis until stopped, keeping the highest seen."""
     assert world.store is not None
-    while not stop.is_set():
+    async for _ in every(0.01, stop):
         for agent in CAPACITY:
             load = (await world.store.load(agent)).get("workitem", 0)
             worst[agent] = max(worst.get(agent, 0), load)
-        await asyncio.sleep(0.01)  # the sampling period
 
 
 async def test_rona_sets_not_ready_and_the_task_goes_to_another_agent(world: World) -> None:
@@ -150,9 +149,8 @@ async def test_killing_the_router_under_load_loses_and_doubles_nothing(world: Wo
     sampler = asyncio.create_task(sample_loads(world, stop, worst))
 
     async def drive() -> None:
-        for i in range(total):
+        async for i in paced(total, per_second=100):  # the offered load
             await world.classify(f"t{i:03d}", priority=100 + (i % 7) * 50)
-            await asyncio.sleep(0.01)  # the offered load: about 100 tasks/s
 
     feeder = asyncio.create_task(drive())
     await wait_until(lambda: len(world.of("completed")) >= 60, timeout=90, what="60 tasks done before the kill")

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from tests.support.infra import Infra
-from tests.support.wait import wait_until
+from tests.support.wait import paced, wait_until
 from workrouter.adapters.postgres.escalation_store import PostgresEscalationStore
 from workrouter.contracts.envelope import utcnow
 from workrouter.ports.timers import Timer, TimerCounts
@@ -54,11 +54,10 @@ async def test_every_timer_fires_once_never_early_and_a_failed_batch_is_retried(
     loop = TimerLoop(store, fire, clock=utcnow, batch=50, max_sleep_seconds=5)
     task = asyncio.create_task(loop.run())
     try:
-        for i in range(100):  # saved while the loop runs, each due soon after: the poke must wake it
+        async for i in paced(100, per_second=100):  # saved while the loop runs, each due soon: the poke must wake it
             due = utcnow() + timedelta(milliseconds=50)
             await store.save(f"b{i}", {"n": i}, [Timer(f"b{i}", "expiry", "v1", due)])
             loop.poke(due)
-            await asyncio.sleep(0.01)  # pacing the producer, not waiting for an outcome
         await wait_until(lambda: len(fired) == 500, timeout=30, what="500 timers fired")
     finally:
         task.cancel()
