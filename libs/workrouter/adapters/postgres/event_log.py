@@ -140,12 +140,6 @@ class EventLog:
             await conn.executemany(self._sql.insert_member, members)
             await conn.executemany(self._sql.insert_code, [(c,) for c in dims.wrap_up_codes])
 
-    async def task(self, task_id: str) -> TaskRow | None:
-        """The current row of one task, or None."""
-        async with self._pool.acquire() as conn:
-            found = await conn.fetch(self._sql.load_tasks, [task_id])
-        return _task_row(found[0]) if found else None
-
     async def tasks(
         self,
         *,
@@ -162,11 +156,6 @@ class EventLog:
             ORDER BY updated_at DESC NULLS LAST, task_id LIMIT $5"""
         async with self._pool.acquire() as conn:
             return [_task_row(r) for r in await conn.fetch(sql, status, queue, agent_id, open, limit)]
-
-    async def count_events(self) -> int:
-        """How many events the log holds."""
-        async with self._pool.acquire() as conn:
-            return int(await conn.fetchval(f"SELECT count(*) FROM {self._schema}.event_log"))
 
 
 def _task_row(record: asyncpg.Record) -> TaskRow:

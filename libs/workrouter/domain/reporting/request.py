@@ -30,7 +30,6 @@ class ReportSpec(BaseModel):
     groups: tuple[str, ...] = Field(description="Dimensions it can be grouped by (beside the interval).")
     always: tuple[str, ...] = Field(default=(), description="Dimensions every row has.")
     default_groups: tuple[str, ...] = ()
-    default_interval: Interval = "total"
 
 
 class ReportRequest(BaseModel):

@@ -39,7 +39,6 @@ SPECS: dict[str, ReportSpec] = {
             description="Completions by wrap-up code (NS: none given), queue and agent: count, handle time, ACW.",
             groups=("code", "queue", "agent"),
             default_groups=("code", "queue", "agent"),
-            default_interval="day",
         ),
         ReportSpec(
             name="agent-status",

@@ -26,7 +26,6 @@ HANDLE_ENDS = (
     "task.completed", "task.wrap_up_started", "task.queued", "task.parked", "task.rescheduled", "task.paused",
     "task.cancelled", "task.expired",
 )  # fmt: skip
-PARAMS = "$1::timestamptz, $2::timestamptz, $3::interval, $4::text"
 
 
 def _array(values: tuple[str, ...]) -> str:

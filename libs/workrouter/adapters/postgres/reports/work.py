@@ -8,7 +8,7 @@ until the agent's next presence event; busy time is the union of the agent's han
 
 from __future__ import annotations
 
-from workrouter.adapters.postgres.reports.sql_parts import Grouping, bucket, seconds
+from workrouter.adapters.postgres.reports.sql_parts import Grouping, bucket, handles_cte, seconds
 
 BUSY_LOOKBACK = "interval '7 days'"  # handles begun this long before the period still count as busy time in it
 
@@ -89,18 +89,10 @@ FROM st WHERE presence <> 'offline' GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"""
 
 def agent_stats_sql(s: str) -> str:
     """Logged-in, ready, not-ready and busy time, tasks handled, handle time and occupancy per agent."""
-    handles = f"""SELECT a.agent_id, a.time AS s,
-               LEAST(COALESCE(h.time + make_interval(secs => COALESCE((h.data->>'after_work_seconds')::float8, 0)),
-                              $2), $2, now()) AS e
-        FROM {s}.event_log a
-        LEFT JOIN LATERAL (
-            SELECT h.time, h.data FROM {s}.event_log h
-            WHERE h.task_id = a.task_id AND h.seq > a.seq AND h.type IN ('task.wrap_up_started', 'task.completed',
-              'task.queued', 'task.parked', 'task.rescheduled', 'task.paused', 'task.cancelled', 'task.expired')
-            ORDER BY h.seq LIMIT 1) h ON true
-        WHERE a.type = 'task.accepted' AND a.time < $2 AND a.time >= $1 - {BUSY_LOOKBACK}"""
-    return f"""WITH {buckets_cte()}, {_presence_segments(s)}, {done_cte(s)},
-hv AS ({handles}),
+    begun = f"a.time < $2 AND a.time >= $1 - {BUSY_LOOKBACK}"
+    return f"""WITH {buckets_cte()}, {_presence_segments(s)}, {done_cte(s)}, {handles_cte(s, begun)},
+hv AS (SELECT agent_id, accepted_at AS s,
+       LEAST(COALESCE(ended_at + make_interval(secs => acw_seconds), $2), $2, now()) AS e FROM handles),
 marked AS (SELECT hv.*, CASE WHEN s <= max(e) OVER (PARTITION BY agent_id ORDER BY s, e
                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) THEN 0 ELSE 1 END AS starts FROM hv WHERE e > s),
 islands AS (SELECT agent_id, min(s) AS s, max(e) AS e FROM (
