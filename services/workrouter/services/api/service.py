@@ -6,16 +6,16 @@ import logging
 from pathlib import Path
 
 import redis.asyncio as redis
-import uvicorn
 from pydantic import Field
 
 from workrouter.adapters.bus_factory import build_bus
 from workrouter.adapters.redis_agents import RedisAgentStore
 from workrouter.adapters.redis_inbox import RedisInbox
+from workrouter.bus.port import Bus
 from workrouter.config.catalog import load_catalog
 from workrouter.config.routing import load_routing_config
 from workrouter.contracts.topics import TopicNames
-from workrouter.runtime import configure_logging, describe_service
+from workrouter.runtime import HttpEndpoint, Wiring, configure_logging, serve
 from workrouter.services.api.app import create_app
 from workrouter.settings import ProcessSettings
 
@@ -33,10 +33,8 @@ class ApiSettings(ProcessSettings):
     )
 
 
-async def main(settings: ApiSettings) -> None:
-    """Serve HTTP until a signal (uvicorn handles SIGINT/SIGTERM)."""
-    configure_logging(settings.log_level)
-    describe_service("api")  # its /metrics is served by the app itself, on WR_HTTP_PORT
+async def assemble(settings: ApiSettings, bus: Bus) -> Wiring:
+    """The api app on WR_HTTP_HOST:WR_HTTP_PORT, publishing on `bus`; the agent routes need WR_REDIS_URL."""
     catalog = load_catalog(settings.config_dir)
     routing = load_routing_config(settings.config_dir)
     client = redis.from_url(settings.redis_url) if settings.redis_url else None
@@ -44,14 +42,18 @@ async def main(settings: ApiSettings) -> None:
         log.warning("WR_REDIS_URL is not set: serving source systems only, without the agent and supervisor API")
     store = RedisAgentStore(client, settings.redis_prefix) if client is not None else None
     inbox = RedisInbox(client, store.inbox) if client is not None and store is not None else None
-    bus = build_bus(settings, client_id="wr-api")
-    await bus.start()
-    try:
-        app = create_app(catalog, bus, TopicNames(settings.topic_prefix), routing=routing, store=store, inbox=inbox)
-        level = settings.log_level.lower()
-        config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_level=level)
-        await uvicorn.Server(config).serve()
-    finally:
-        await bus.stop()
+    app = create_app(catalog, bus, TopicNames(settings.topic_prefix), routing=routing, store=store, inbox=inbox)
+    endpoint = HttpEndpoint("api", app, settings.http_host, settings.http_port, settings.log_level.lower())
+
+    async def close_redis() -> None:
         if client is not None:
             await client.aclose()
+
+    return Wiring(http=[endpoint], cleanup=[close_redis])
+
+
+async def main(settings: ApiSettings) -> None:
+    """Serve HTTP until a signal (its /metrics is served by the app itself, on WR_HTTP_PORT)."""
+    configure_logging(settings.log_level)
+    bus = build_bus(settings, client_id="wr-api")
+    await serve("api", bus, await assemble(settings, bus))

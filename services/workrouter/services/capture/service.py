@@ -14,7 +14,7 @@ from workrouter.bus.port import Bus
 from workrouter.config.catalog import load_catalog
 from workrouter.contracts.envelope import utcnow
 from workrouter.contracts.topics import TopicNames
-from workrouter.runtime import configure_logging, serve
+from workrouter.runtime import Wiring, configure_logging, serve
 from workrouter.services.capture.handlers import CaptureDeps, handle
 from workrouter.settings import ProcessSettings
 
@@ -32,15 +32,19 @@ def subscribe(bus: Bus, deps: CaptureDeps, group: str) -> None:
     bus.subscribe(deps.topics.capture, group, functools.partial(handle, deps=deps))
 
 
-async def main(settings: CaptureSettings) -> None:
-    """Run the capture service until a signal."""
-    configure_logging(settings.log_level)
+async def assemble(settings: CaptureSettings, bus: Bus) -> Wiring:
+    """Subscribe capture on `bus`, with its own PostgreSQL pool."""
     catalog = load_catalog(settings.config_dir)
     pool = await connect(settings.database_url, service="capture")
     store = PostgresCaptureStore(pool)
     await store.migrate()
-    bus = build_bus(settings, client_id="wr-capture")
     subscribe(bus, CaptureDeps(store, catalog, bus, utcnow, TopicNames(settings.topic_prefix)), settings.capture_group)
-    await serve(
-        "capture", bus, cleanup=[pool.close], metrics_port=settings.metrics_port, metrics_host=settings.metrics_host
-    )
+    return Wiring(cleanup=[pool.close])
+
+
+async def main(settings: CaptureSettings) -> None:
+    """Run the capture service until a signal."""
+    configure_logging(settings.log_level)
+    bus = build_bus(settings, client_id="wr-capture")
+    wiring = await assemble(settings, bus)
+    await serve("capture", bus, wiring, metrics_port=settings.metrics_port, metrics_host=settings.metrics_host)

@@ -6,8 +6,6 @@ It consumes `wr.tasks` in its own group, keeps each open task's record and timer
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import functools
 from pathlib import Path
 
@@ -26,7 +24,7 @@ from workrouter.contracts.topics import TopicNames
 from workrouter.domain.escalation.calendars import CalendarBook
 from workrouter.domain.escalation.plan import Rules
 from workrouter.ports.timers import EscalationStore
-from workrouter.runtime import configure_logging, serve
+from workrouter.runtime import Wiring, configure_logging, serve
 from workrouter.services.escalation.handlers import EscalationDeps, fire_batch, handle
 from workrouter.services.escalation.metrics import SlaRisk, postgres_counts
 from workrouter.services.escalation.timer_loop import TimerLoop
@@ -77,6 +75,28 @@ def wire(
     return loop
 
 
+async def assemble(settings: EscalationSettings, bus: Bus, publisher: Bus | None = None) -> Wiring:
+    """Subscribe escalation on `bus`; due timers fire through `publisher` (default: `bus`) from a loop
+    that runs while the process does. Its at-SLA-risk gauge joins the registry."""
+    rules = load_rules(settings.config_dir)
+    pool = await connect(settings.database_url, service="escalation")
+    store = PostgresEscalationStore(pool)
+    await store.migrate()
+    timers = wire(bus, publisher or bus, store, rules, settings)
+    risk = SlaRisk(
+        postgres_counts(pool, store.schema),
+        load_catalog(settings.config_dir).queues,
+        max_age=settings.sla_risk_refresh_seconds,
+    )
+    REGISTRY.register(risk)
+
+    async def close() -> None:
+        REGISTRY.unregister(risk)
+        await pool.close()
+
+    return Wiring(background=[timers.run], cleanup=[close], refreshers=[risk.refresh])
+
+
 async def main(settings: EscalationSettings) -> None:
     """Run the escalation service until a signal.
 
@@ -85,33 +105,9 @@ async def main(settings: EscalationSettings) -> None:
     member's session, about 10 s).
     """
     configure_logging(settings.log_level)
-    rules = load_rules(settings.config_dir)
-    pool = await connect(settings.database_url, service="escalation")
-    store = PostgresEscalationStore(pool)
-    await store.migrate()
     publisher = build_bus(settings, client_id="wr-escalation-timers")
     await publisher.start()
     consumer = build_bus(settings, client_id="wr-escalation")
-    loop = wire(consumer, publisher, store, rules, settings)
-    firing = asyncio.create_task(loop.run(), name="escalation-timers")
-
-    async def stop_firing() -> None:
-        firing.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await firing
-        await publisher.stop()
-
-    risk = SlaRisk(
-        postgres_counts(pool, store.schema),
-        load_catalog(settings.config_dir).queues,
-        max_age=settings.sla_risk_refresh_seconds,
-    )
-    REGISTRY.register(risk)
-    await serve(
-        "escalation",
-        consumer,
-        cleanup=[stop_firing, pool.close],
-        metrics_port=settings.metrics_port,
-        metrics_host=settings.metrics_host,
-        refreshers=[risk.refresh],
-    )
+    wiring = await assemble(settings, consumer, publisher)
+    wiring.cleanup.append(publisher.stop)
+    await serve("escalation", consumer, wiring, metrics_port=settings.metrics_port, metrics_host=settings.metrics_host)

@@ -7,8 +7,6 @@ after a restart, pending callbacks go out as soon as PostgreSQL answers.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import functools
 import logging
 import random
@@ -28,7 +26,7 @@ from workrouter.contracts.envelope import utcnow
 from workrouter.contracts.topics import TopicNames
 from workrouter.domain.notify.retry import RetryPolicy
 from workrouter.ports.callbacks import CallbackStore
-from workrouter.runtime import configure_logging, serve
+from workrouter.runtime import Wiring, configure_logging, serve
 from workrouter.services.notifier.dispatcher import Dispatcher
 from workrouter.services.notifier.handlers import NotifierDeps, handle
 from workrouter.services.notifier.sender import Sender, Target
@@ -118,9 +116,8 @@ def subscribe(bus: Bus, deps: NotifierDeps, settings: NotifierSettings) -> None:
     bus.subscribe(topic, settings.notifier_group, functools.partial(handle, deps=deps))
 
 
-async def main(settings: NotifierSettings) -> None:
-    """Run the notifier service until a signal."""
-    configure_logging(settings.log_level)
+async def assemble(settings: NotifierSettings, bus: Bus) -> Wiring:
+    """Subscribe the notifier on `bus`, with its PostgreSQL outbox and one delivery loop per source."""
     if settings.log_level != "DEBUG":
         logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
     targets = load_targets(settings.config_dir)
@@ -131,22 +128,18 @@ async def main(settings: NotifierSettings) -> None:
     await store.migrate()
     dispatcher = build_dispatcher(targets, store, settings)
     await dispatcher.bury_unknown()
-    delivering = asyncio.create_task(dispatcher.run(), name="notifier-delivery")
     subscriptions = {name: target.events for name, target in targets.items()}
-    bus = build_bus(settings, client_id="wr-notifier")
     subscribe(bus, NotifierDeps(store, subscriptions, utcnow, dispatcher.poke), settings)
-
-    async def stop_delivering() -> None:
-        delivering.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await delivering
-        await dispatcher.sender.aclose()
-
-    await serve(
-        "notifier",
-        bus,
-        cleanup=[stop_delivering, pool.close],
-        metrics_port=settings.metrics_port,
-        metrics_host=settings.metrics_host,
+    return Wiring(
+        background=[dispatcher.run],
+        cleanup=[dispatcher.sender.aclose, pool.close],
         refreshers=[dispatcher.refresh_gauges],
     )
+
+
+async def main(settings: NotifierSettings) -> None:
+    """Run the notifier service until a signal."""
+    configure_logging(settings.log_level)
+    bus = build_bus(settings, client_id="wr-notifier")
+    wiring = await assemble(settings, bus)
+    await serve("notifier", bus, wiring, metrics_port=settings.metrics_port, metrics_host=settings.metrics_host)

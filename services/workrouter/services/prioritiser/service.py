@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from workrouter.adapters.postgres.stores import PostgresTaskFactsStore
 from workrouter.bus.port import Bus
 from workrouter.config.catalog import load_catalog
 from workrouter.contracts.topics import TopicNames
-from workrouter.runtime import configure_logging, serve
+from workrouter.runtime import Wiring, configure_logging, serve
 from workrouter.services.prioritiser.handlers import PrioritiserDeps, handle
 from workrouter.services.prioritiser.rules_holder import RulesHolder
 from workrouter.settings import ProcessSettings
@@ -43,9 +42,8 @@ async def watch_rules(holder: RulesHolder, every: float) -> None:
         holder.reload_if_changed()
 
 
-async def main(settings: PrioritiserSettings) -> None:
-    """Run the prioritiser until a signal."""
-    configure_logging(settings.log_level)
+async def assemble(settings: PrioritiserSettings, bus: Bus) -> Wiring:
+    """Subscribe the prioritiser on `bus`, with its own PostgreSQL pool and the rules file watcher."""
     catalog = load_catalog(settings.config_dir)
     holder = RulesHolder(
         settings.rules_file or settings.config_dir / "rules.yaml",
@@ -55,20 +53,19 @@ async def main(settings: PrioritiserSettings) -> None:
     pool = await connect(settings.database_url, service="prioritiser")
     store = PostgresTaskFactsStore(pool)
     await store.migrate()
-    bus = build_bus(settings, client_id="wr-prioritiser")
-    deps = PrioritiserDeps(store, catalog, holder, bus, TopicNames(settings.topic_prefix))
-    subscribe(bus, deps, settings.prioritiser_group)
-    watcher = asyncio.create_task(watch_rules(holder, settings.rules_reload_seconds))
-
-    async def stop_watcher() -> None:
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
-
-    await serve(
-        "prioritiser",
-        bus,
-        cleanup=[stop_watcher, pool.close],
-        metrics_port=settings.metrics_port,
-        metrics_host=settings.metrics_host,
+    subscribe(
+        bus, PrioritiserDeps(store, catalog, holder, bus, TopicNames(settings.topic_prefix)), settings.prioritiser_group
     )
+
+    async def watch() -> None:
+        await watch_rules(holder, settings.rules_reload_seconds)
+
+    return Wiring(background=[watch], cleanup=[pool.close])
+
+
+async def main(settings: PrioritiserSettings) -> None:
+    """Run the prioritiser until a signal."""
+    configure_logging(settings.log_level)
+    bus = build_bus(settings, client_id="wr-prioritiser")
+    wiring = await assemble(settings, bus)
+    await serve("prioritiser", bus, wiring, metrics_port=settings.metrics_port, metrics_host=settings.metrics_host)

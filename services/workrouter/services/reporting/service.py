@@ -6,17 +6,15 @@ import functools
 import logging
 from pathlib import Path
 
-import uvicorn
 from pydantic import Field
 
 from workrouter.adapters.bus_factory import build_bus
-from workrouter.adapters.kafka_lag import track_bus
 from workrouter.adapters.postgres.event_log import EventLog
 from workrouter.adapters.postgres.pool import connect
 from workrouter.bus.port import BatchBus
 from workrouter.config.routing import load_routing_config
 from workrouter.contracts.topics import TopicNames
-from workrouter.runtime import configure_logging, describe_service
+from workrouter.runtime import HttpEndpoint, Wiring, configure_logging, serve
 from workrouter.services.reporting.http import create_app
 from workrouter.services.reporting.ingest import dimensions, ingest
 from workrouter.settings import ProcessSettings
@@ -50,32 +48,28 @@ def subscribe(bus: BatchBus, event_log: EventLog, settings: ReportingSettings) -
         )
 
 
-async def main(settings: ReportingSettings) -> None:
-    """Ingest and serve reports until a signal (uvicorn handles SIGINT/SIGTERM)."""
-    configure_logging(settings.log_level)
-    describe_service("reporting")  # its /metrics is served by the reports app, on WR_HTTP_PORT
+async def assemble(settings: ReportingSettings, bus: BatchBus) -> Wiring:
+    """Subscribe the event log ingest on `bus`; the reports app is served on WR_HTTP_HOST:WR_HTTP_PORT."""
     routing = load_routing_config(settings.config_dir)
     pool = await connect(settings.database_url, service="reporting")
     event_log = EventLog(pool, schema=settings.db_schema)
     await event_log.migrate()
     await event_log.sync_dimensions(dimensions(routing))
-    bus = build_bus(settings, client_id="wr-reporting")
     subscribe(bus, event_log, settings)
-    untrack = track_bus(bus)
-    await bus.start()
     log.info(
         "reporting: ingesting into %s; reports on http://%s:%d/v1/reports",
         settings.db_schema,
         settings.http_host,
         settings.http_port,
     )
-    try:
-        app = create_app(event_log)
-        config = uvicorn.Config(
-            app, host=settings.http_host, port=settings.http_port, log_level=settings.log_level.lower()
-        )
-        await uvicorn.Server(config).serve()
-    finally:
-        await bus.stop()
-        untrack()
-        await pool.close()
+    app = HttpEndpoint(
+        "reports", create_app(event_log), settings.http_host, settings.http_port, settings.log_level.lower()
+    )
+    return Wiring(http=[app], cleanup=[pool.close])
+
+
+async def main(settings: ReportingSettings) -> None:
+    """Ingest and serve reports until a signal (its /metrics is served by the reports app)."""
+    configure_logging(settings.log_level)
+    bus = build_bus(settings, client_id="wr-reporting")
+    await serve("reporting", bus, await assemble(settings, bus))

@@ -10,9 +10,10 @@ from pydantic import Field
 
 from workrouter.adapters.bus_factory import build_bus
 from workrouter.adapters.redis_agents import RedisAgentStore
+from workrouter.bus.port import Bus
 from workrouter.config.routing import load_routing_config
 from workrouter.contracts.topics import TopicNames
-from workrouter.runtime import configure_logging, serve
+from workrouter.runtime import Wiring, configure_logging, serve
 from workrouter.services.router.metrics_collector import RouterCollector
 from workrouter.services.router.router import Router, RouterOptions
 from workrouter.settings import ProcessSettings
@@ -36,27 +37,29 @@ def connect_redis(url: str | None) -> redis.Redis:
     return redis.from_url(url)
 
 
-async def main(settings: RouterSettings) -> None:
-    """Run the router until a signal."""
-    configure_logging(settings.log_level)
+async def assemble(settings: RouterSettings, bus: Bus) -> Wiring:
+    """Subscribe the router on `bus`, with its own Redis client; its live gauges join the registry."""
     config = load_routing_config(settings.config_dir)
     client = connect_redis(settings.redis_url)
     store = RedisAgentStore(client, settings.redis_prefix)
-    bus = build_bus(settings, client_id="wr-router")
     options = RouterOptions(
         heartbeat_timeout_seconds=settings.heartbeat_timeout_seconds, sweep_seconds=settings.heartbeat_sweep_seconds
     )
     router = Router(config, store, bus, TopicNames(settings.topic_prefix), options=options)
     router.subscribe(settings.router_group)
-    REGISTRY.register(RouterCollector(lambda: list(router.domains.values()), router.clock))
+    collector = RouterCollector(lambda: list(router.domains.values()), router.clock)
+    REGISTRY.register(collector)
 
     async def close_redis() -> None:
+        REGISTRY.unregister(collector)
         await client.aclose()
 
-    await serve(
-        "router",
-        bus,
-        cleanup=[router.close, close_redis],
-        metrics_port=settings.metrics_port,
-        metrics_host=settings.metrics_host,
-    )
+    return Wiring(cleanup=[router.close, close_redis])
+
+
+async def main(settings: RouterSettings) -> None:
+    """Run the router until a signal."""
+    configure_logging(settings.log_level)
+    bus = build_bus(settings, client_id="wr-router")
+    wiring = await assemble(settings, bus)
+    await serve("router", bus, wiring, metrics_port=settings.metrics_port, metrics_host=settings.metrics_host)
