@@ -5,7 +5,11 @@ Kafka's default partitioner would pick, a partition is consumed in order by one 
 per group, an offset is committed only after the handler succeeded, and a consumer
 restarted in the same bus resumes from the committed offset. Each group has one consumer,
 so a subscription owns every partition of its topic from start to stop. It is not durable:
-a process crash loses what was in it.
+a process crash loses what was in it; `drain` waits until every group has handled everything,
+which is how the one-process mode stops without losing what was published.
+
+Memory stays bounded by what is not yet handled: records every group has committed are
+dropped (a topic nobody subscribes to keeps its last `retain` records, e.g. dead letters).
 """
 
 from __future__ import annotations
@@ -35,6 +39,33 @@ class _Record:
     value: bytes
 
 
+class _Log:
+    """One partition: records from offset `base` on (earlier ones were handled by every group and dropped)."""
+
+    __slots__ = ("base", "records")
+
+    def __init__(self) -> None:
+        self.base = 0
+        self.records: list[_Record] = []
+
+    @property
+    def end(self) -> int:
+        """The offset the next record gets."""
+        return self.base + len(self.records)
+
+    def at(self, offset: int, count: int = 1) -> list[_Record]:
+        """Up to `count` records from `offset` on."""
+        start = offset - self.base
+        return self.records[start : start + count]
+
+    def trim(self, upto: int) -> None:
+        """Drop the records before offset `upto`."""
+        drop = min(upto, self.end) - self.base
+        if drop > 0:
+            del self.records[:drop]
+            self.base += drop
+
+
 @dataclass(slots=True)
 class _Subscription:
     topic: str
@@ -56,16 +87,19 @@ class MemoryBus:
         deadletter_topic: str = DEADLETTER.name,
         policy: DeliveryPolicy | None = None,
         stop_timeout: float = 10.0,
+        retain: int = 10_000,
     ) -> None:
         self._stop_timeout = stop_timeout
+        self._retain = retain
         self._specs = {t.name: t for t in topics}
         self._deadletter_topic = deadletter_topic
         self._policy = policy or DeliveryPolicy()
-        self._logs: dict[str, list[list[_Record]]] = {}
+        self._logs: dict[str, list[_Log]] = {}
         self._committed: dict[tuple[str, str, int], int] = {}
         self._subs: list[_Subscription] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._round_robin = itertools.count()
+        self._progress = asyncio.Event()  # set whenever a subscription commits
         self._running = False  # consumers run
         self._open = False  # publishing allowed (stays open while in-flight handlers finish)
 
@@ -100,7 +134,7 @@ class MemoryBus:
         if self._running:
             return
         for spec in self._specs.values():
-            self._logs.setdefault(spec.name, [[] for _ in range(spec.partitions)])
+            self._logs.setdefault(spec.name, [_Log() for _ in range(spec.partitions)])
         if self._deadletter_topic not in self._logs:
             raise ValueError(f"dead-letter topic {self._deadletter_topic!r} is not among the bus topics")
         self._running = self._open = True
@@ -148,10 +182,36 @@ class MemoryBus:
         except KeyError:
             raise ValueError(f"unknown topic {topic!r}; known: {sorted(self._logs)}") from None
         index = self._partition(key, len(partitions))
-        partitions[index].append(_Record(key, value))
+        partition = partitions[index]
+        partition.records.append(_Record(key, value))
+        if len(partition.records) > 2 * self._retain:
+            self._trim(topic, index)
         for sub in self._subs:
             if sub.topic == topic and sub.wakeups:
                 sub.wakeups[index].set()
+
+    def _trim(self, topic: str, index: int) -> None:
+        partition = self._logs[topic][index]
+        readers = [self._committed.get((s.group, topic, index), 0) for s in self._subs if s.topic == topic]
+        partition.trim(min(readers) if readers else partition.end - self._retain)
+
+    def pending(self) -> int:
+        """Records published but not yet handled, summed over every subscription."""
+        return sum(
+            log.end - self._committed.get((sub.group, sub.topic, index), 0)
+            for sub in self._subs
+            for index, log in enumerate(self._logs.get(sub.topic, []))
+        )
+
+    async def drain(self, within: float) -> int:
+        """Wait until every subscription has handled everything published (handlers may publish more);
+        returns what is still pending after `within` seconds (0 when drained)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within):
+                while self.pending() and self._running:
+                    self._progress.clear()
+                    await self._progress.wait()
+        return self.pending()
 
     async def list_topics(self) -> set[str]:
         """Names of the created topics."""
@@ -167,21 +227,22 @@ class MemoryBus:
         wakeup = sub.wakeups[partition]
         position = (sub.group, sub.topic, partition)
         while self._running:
-            offset = self._committed.get(position, 0)
-            if offset >= len(records):
+            offset = max(self._committed.get(position, 0), records.base)  # a late group starts at the earliest kept
+            if offset >= records.end:
                 wakeup.clear()
-                if offset >= len(records):
+                if offset >= records.end:
                     await wakeup.wait()
                 continue
             async with sub.ownership.admit(partition) as ours:
                 if not ours:
                     return
                 if sub.batch_handler is not None:
-                    done = await self._deliver_batch(sub, partition, offset, records[offset : offset + sub.max_records])
+                    done = await self._deliver_batch(sub, partition, offset, records.at(offset, sub.max_records))
                     if done:
                         self._committed[position] = offset + done
-                elif await self._deliver(sub, partition, offset, records[offset]):
+                elif await self._deliver(sub, partition, offset, records.at(offset)[0]):
                     self._committed[position] = offset + 1
+                self._progress.set()
 
     async def _deliver_batch(self, sub: _Subscription, partition: int, offset: int, batch: list[_Record]) -> int:
         """Handle records from `offset` as one batch; how many were settled (0 if stopped first)."""
