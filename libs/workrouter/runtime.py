@@ -56,7 +56,8 @@ class HttpEndpoint:
 class Wiring:
     """What a service adds to the process it runs in, once its handlers are subscribed on the bus.
 
-    `background` loops start after the bus and are cancelled first at stop; `stopping` steps run
+    HTTP endpoints start after the bus, then the `background` loops; at stop the loops are cancelled
+    first, then the endpoints close; `stopping` steps run
     once the HTTP endpoints and loops have stopped but the bus still runs; `cleanup` steps run after
     the bus has stopped. `refreshers` update gauges before each scrape of /metrics.
     """
@@ -141,23 +142,23 @@ async def serve(
     try:
         await bus.start()
         try:
-            loops = [_start_loop(name, run, stop) for run in wiring.background]
             for endpoint in wiring.http:
                 servers.append(await _start_http(endpoint))
+            loops = [_start_loop(name, run, stop) for run in wiring.background]
             log.info("%s: running", name)
             if ready is not None:
                 ready()
             await stop.wait()
         finally:
             log.info("%s: stopping", name)
-            for server, _ in servers:
-                server.should_exit = True
-            await asyncio.gather(*(task for _, task in servers), return_exceptions=True)
             for task in loops:
                 task.cancel()
             for task in loops:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            for server, _ in servers:
+                server.should_exit = True
+            await asyncio.gather(*(task for _, task in servers), return_exceptions=True)
             await _run_steps(wiring.stopping)
             await bus.stop()
             await _run_steps(wiring.cleanup)

@@ -14,6 +14,7 @@ from workrouter.contracts import asyncapi
 from workrouter.contracts.commands import ReclassifyTask
 from workrouter.contracts.envelope import make_event
 from workrouter.contracts.topics import ALL_TOPICS, TopicNames
+from workrouter.embedded import cli as embedded
 from workrouter.services.api import service as api
 from workrouter.services.capture import service as capture
 from workrouter.services.escalation import service as escalation
@@ -26,11 +27,6 @@ from workrouter.services.router import service as router
 from workrouter.settings import ProcessSettings
 
 SERVICES = ("capture", "prioritiser", "router", "escalation", "reporting", "notifier", "api")
-NOT_BUILT = """workrouter up: the one-process embedded mode is not built yet (issue #7).
-What works today:
-  make infra-up     start real Kafka, Redis and PostgreSQL on this machine
-  make test         run the unit and integration tests against them
-  workrouter topics list the topics and their keys"""
 
 
 def _asyncapi(args: argparse.Namespace) -> int:
@@ -99,17 +95,12 @@ def _reclassify(args: argparse.Namespace) -> int:
     return 0
 
 
-def _up(_: argparse.Namespace) -> int:
-    print(NOT_BUILT)
-    return 0
-
-
 def parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
     root = argparse.ArgumentParser(prog="workrouter", description="Open-source work distribution engine.")
     root.add_argument("--version", action="version", version=f"%(prog)s {version('workrouter')}")
     commands = root.add_subparsers(dest="command", required=True)
-    commands.add_parser("up", help="run every service in one process (embedded mode)").set_defaults(run=_up)
+    embedded.add_commands(commands)
     commands.add_parser("topics", help="list the Kafka topics and their keys").set_defaults(run=_topics)
     svc = commands.add_parser("service", help="run one service as its own process (settings from WR_*)")
     svc.add_argument("name", choices=SERVICES)
