@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: help install infra-install infra-up infra-down infra-status test test-unit test-integration lint format asyncapi grafana prometheus-up prometheus-down run bench-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise bench-reports bench-notifier report callbacks-dead callbacks-replay reclassify service clean
+.PHONY: help install infra-install infra-up infra-down infra-status test test-unit test-integration lint format asyncapi grafana prometheus-up prometheus-down run up bench bench-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise bench-reports bench-notifier report callbacks-dead callbacks-replay reclassify service clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -66,8 +66,16 @@ prometheus-up: infra-install ## start the local Prometheus on 127.0.0.1:19090, s
 prometheus-down: ## stop the local Prometheus
 	@bash deploy/local/prometheus.sh down
 
-run: install ## run workrouter (embedded mode)
-	$(BIN)/workrouter up
+DATA ?= .local/embedded
+DEMO_SECONDS ?= 180
+run: install ## the demo: every service in one process (embedded PostgreSQL and Redis in $(DATA)), simulated sources and agents, live view, report
+	$(BIN)/workrouter up --demo --data $(DATA) --seconds $(DEMO_SECONDS)
+
+up: install ## run workrouter in one process without the demo (api :8080, reports :8090, metrics :9100) until Ctrl-C
+	$(BIN)/workrouter up --data $(DATA)
+
+bench: install infra-up ## end to end over Kafka: tasks/s captured->offered, capture->offer p50/p99, raw Kafka rate, ratio
+	$(BIN)/python -m tests.bench.bench_e2e
 
 bench-bus: install infra-up ## benchmark the Kafka bus against raw aiokafka (prints msg/s)
 	$(BIN)/python -m tests.bench.bench_bus --messages 20000
