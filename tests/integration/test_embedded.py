@@ -87,6 +87,8 @@ def up(tmp_path: Path) -> Iterator[Up]:
     if process.proc is not None and process.proc.poll() is None:
         process.proc.kill()
         process.proc.wait()
+    # a killed `up` leaves its PostgreSQL and Redis servers running on the folder: stop them too
+    subprocess.run(["pkill", "-f", str(process.data)], check=False)
 
 
 @dataclass
