@@ -86,6 +86,6 @@ async def print_report(database_url: str, stats: DemoStats, console: Console, re
     console.print(as_table(agents, AGENT_COLUMNS, "Agents (agent-stats report, from the event log)"))
     frm, to = start.strftime("%Y-%m-%dT%H:%M:%SZ"), end.strftime("%Y-%m-%dT%H:%M:%SZ")
     console.print(
-        f"Every report of this period: {reports_url}/v1/reports/<name>?from={frm}&to={to} while `workrouter up` runs, "
-        f"or `workrouter report <name> --from {frm} --to {to}` (names: `workrouter report --help`)."
+        f"Every report of this period, while `make up` (or `workrouter up --data <this data folder>`) runs: "
+        f"{reports_url}/v1/reports/<name>?from={frm}&to={to}  (names in docs/reporting.md)"
     )
