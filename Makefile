@@ -74,7 +74,7 @@ run: install ## the demo: every service in one process (embedded PostgreSQL and 
 up: install ## run workrouter in one process without the demo (api :8080, reports :8090, metrics :9100) until Ctrl-C
 	$(BIN)/workrouter up --data $(DATA)
 
-bench: install infra-up ## end to end over Kafka: tasks/s captured->offered, capture->offer p50/p99, raw Kafka rate, ratio
+bench: install infra-up ## end to end: all seven services as processes on real Kafka/Redis/PostgreSQL; tasks/s and capture->offer latency per offered rate, against raw Kafka (3-5 minutes)
 	$(BIN)/python -m tests.bench.bench_e2e
 
 bench-bus: install infra-up ## benchmark the Kafka bus against raw aiokafka (prints msg/s)
