@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -80,11 +81,13 @@ def load_text(agent: AgentState) -> str:
 
 
 def score_of(key: tuple[float, float, str], strategy: Strategy) -> float:
-    """The number a TaskOffered records as the agent's score under the strategy."""
+    """The number a TaskOffered records as the agent's score under the strategy (always finite: JSON has no
+    infinity, and an event whose score is written as null cannot be read back)."""
     match strategy:
         case Strategy.MOST_SKILLED:
-            return -key[0]
+            score = -key[0]
         case Strategy.LONGEST_IDLE:
-            return -key[1]
+            score = -key[1]
         case _:
-            return key[0]
+            score = key[0]
+    return score if math.isfinite(score) else 0.0  # round robin: never offered yet (-inf) is "since the epoch"
