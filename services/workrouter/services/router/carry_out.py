@@ -62,10 +62,10 @@ class DomainState:
                 todo.extend(await self._offer(action, refusals, now))
             elif isinstance(action, Revoke):
                 await self._revoke(action)
-            elif isinstance(action, AgentPaused):
-                await self.store.set_presence(action.agent_id, Presence.NOT_READY, action.reason, action.at)
+            elif isinstance(action, AgentPaused):  # announced first, like everything here (see `_revoke`)
                 eid = event_id(action.agent_id, action.reason, action.at, "paused")
                 await self.announce.presence(action.agent_id, "not_ready", action.reason, action.at, eid)
+                await self.store.set_presence(action.agent_id, Presence.NOT_READY, action.reason, action.at)
             elif isinstance(action, CapacityFreed):
                 await self.store.release(action.task_id, action.agent_id)
                 await self.store.drop_task(self.domain, action.task_id)
@@ -155,18 +155,21 @@ class DomainState:
         await self.announce.note(offer.agent_id, "assigned", entry, how=offer.how)
 
     async def _revoke(self, revoke: Revoke) -> None:
+        """Announce, then release in Redis: after a crash in between, the new owner finds the offer still held,
+        its timer due, and revokes it again under the same event id (released first, the revoke would be lost)."""
         if revoke.reason == "refused":  # never reserved, never announced
             return
-        await self.store.release(revoke.task_id, revoke.agent_id)
         oid = self.offers.pop(revoke.task_id, None)
-        if oid is None:
-            return
-        reason = REVOKED[revoke.reason]
-        entry = self.entries.get(revoke.task_id)
-        self.metrics.revoked(entry.queue if entry is not None else "", reason)
-        payload = TaskOfferRevoked(task_id=revoke.task_id, offer_id=oid, agent_id=revoke.agent_id, reason=reason)
-        await self.announce.task(payload, revoke.at, eid=event_id(oid, "revoked"))
-        await self.announce.note(revoke.agent_id, "revoked", None, task_id=revoke.task_id, offer_id=oid, reason=reason)
+        if oid is not None:
+            reason = REVOKED[revoke.reason]
+            entry = self.entries.get(revoke.task_id)
+            self.metrics.revoked(entry.queue if entry is not None else "", reason)
+            payload = TaskOfferRevoked(task_id=revoke.task_id, offer_id=oid, agent_id=revoke.agent_id, reason=reason)
+            await self.announce.task(payload, revoke.at, eid=event_id(oid, "revoked"))
+            await self.announce.note(
+                revoke.agent_id, "revoked", None, task_id=revoke.task_id, offer_id=oid, reason=reason
+            )
+        await self.store.release(revoke.task_id, revoke.agent_id)
 
     async def resync(self, agent_id: str, now: float) -> list[Action]:
         """Bring the engine's view of an agent in line with Redis: its presence and what it holds."""

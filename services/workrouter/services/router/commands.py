@@ -22,7 +22,7 @@ from workrouter.contracts.task_events import (
 from workrouter.domain.routing import pull
 from workrouter.domain.routing.actions import Action, Offer, RoutingError
 from workrouter.domain.routing.adopt import adopt, start
-from workrouter.domain.routing.entry import QueueEntry
+from workrouter.domain.routing.entry import QueueEntry, tier_at
 from workrouter.domain.routing.holds import HELD_STATE
 from workrouter.domain.routing.model import Presence, needs
 from workrouter.services.router.announce import event_id
@@ -84,10 +84,14 @@ class DomainRouter(DomainState):
 
     async def withdraw(self, task_id: str, why: str, now: float) -> None:
         """Cancelled, completed by its source, paused, rescheduled or expired: out of routing, hold released."""
-        await self.carry_out(self.engine.withdraw(task_id, now), now)
+        actions = self.engine.withdraw(task_id, now)
+        # Release in Redis before carrying out what the engine did next: it may give the freed agent its next
+        # task at once, and a reservation that still saw this hold would be refused and re-adopt the task.
         held = await self.store.holder(task_id)  # Redis may know of a claim the router has not heard of yet
         if held is not None:
             await self.store.release(task_id, held.agent_id)
+        await self.carry_out(actions, now)
+        if held is not None:
             await self.announce.note(held.agent_id, "withdrawn", self.entries.get(task_id), reason=why)
         await self._drop(task_id)
 
@@ -111,13 +115,15 @@ class DomainRouter(DomainState):
             await self.carry_out(self._engine(lambda: self.engine.reject(cmd.task_id, cmd.agent_id, now)), now)
             return
         await self.carry_out(self._engine(lambda: self.engine.accept(cmd.task_id, cmd.agent_id, now)), now)
-        await self.store.convert(cmd.task_id, cmd.agent_id, "assign")
-        self.offers.pop(cmd.task_id, None)
         entry = self.entries[cmd.task_id]
         accepted = TaskAccepted(
             task_id=cmd.task_id, offer_id=cmd.offer_id, agent_id=cmd.agent_id, how="offer", queue=entry.queue
         )
+        # Announce, then remember (as in every handler here): after a crash in between, the redelivered
+        # answer finds the offer still open in Redis and announces the same event again.
         await self.announce.task(accepted, now, eid=event_id(envelope.id, "accepted"))
+        await self.store.convert(cmd.task_id, cmd.agent_id, "assign")
+        self.offers.pop(cmd.task_id, None)
         self.metrics.assigned(entry.queue, "offer", entry.enqueued_at, now)
         await self.announce.note(cmd.agent_id, "assigned", entry, how="offer")
 
@@ -134,18 +140,21 @@ class DomainRouter(DomainState):
             )
             return
         after = self.queues[entry.queue].after_work_seconds
-        await self.carry_out(self.engine.complete(cmd.task_id, cmd.agent_id, now), now)
+        actions = self.engine.complete(cmd.task_id, cmd.agent_id, now)
         if after > 0:
-            await self._save(dataclasses.replace(entry, after_work_until=now + after))
             wrap = TaskWrapUpStarted(
                 task_id=cmd.task_id, agent_id=cmd.agent_id, wrap_up_code=cmd.wrap_up_code, after_work_seconds=after
             )
             await self.announce.task(wrap, now, eid=event_id(envelope.id, "wrap_up"))
-        else:
+        done = TaskCompleted(task_id=cmd.task_id, by="agent", agent_id=cmd.agent_id, wrap_up_code=cmd.wrap_up_code)
+        await self.announce.task(done, now, eid=event_id(envelope.id, "completed"))  # then remember it
+        if after > 0:
+            await self.carry_out(actions, now)
+            await self._save(dataclasses.replace(entry, after_work_until=now + after))
+        else:  # capacity is free now: release in Redis before the engine's next offer to this agent is reserved
             await self.store.release(cmd.task_id, cmd.agent_id)
             await self._drop(cmd.task_id)
-        done = TaskCompleted(task_id=cmd.task_id, by="agent", agent_id=cmd.agent_id, wrap_up_code=cmd.wrap_up_code)
-        await self.announce.task(done, now, eid=event_id(envelope.id, "completed"))
+            await self.carry_out(actions, now)
         await self.announce.note(cmd.agent_id, "completed", entry, wrap_up_code=cmd.wrap_up_code)
 
     async def hand_back(self, cmd: ac.HandBackTask, envelope: Envelope, now: float) -> None:
@@ -156,18 +165,19 @@ class DomainRouter(DomainState):
             return
         if cmd.action == "transfer" and cmd.queue not in self.config.queues:
             raise PermanentError(f"unknown queue {cmd.queue!r} to transfer {cmd.task_id} to")
-        await self.withdraw(cmd.task_id, cmd.action, now)
+        if cmd.action == "reschedule" and cmd.wake_at is None:
+            raise PermanentError("a reschedule needs wake_at")
         reason = cmd.reason or f"{cmd.action} by agent {cmd.agent_id}"
         if cmd.action == "reschedule":
-            if cmd.wake_at is None:
-                raise PermanentError("a reschedule needs wake_at")
+            assert cmd.wake_at is not None
             later = TaskRescheduled(task_id=cmd.task_id, wake_at=cmd.wake_at, by="agent")
             await self.announce.task(later, now, eid=event_id(envelope.id, "rescheduled"))
-            return
-        again = ReclassifyTask(
-            task_id=cmd.task_id, reason=reason, queue=cmd.queue if cmd.action == "transfer" else None
-        )
-        await self.announce.command(again, cmd.task_id, now, event_id(envelope.id, "reclassify"))
+        else:  # the prioritiser's answer comes on wr.routing, after this message: the task is withdrawn by then
+            again = ReclassifyTask(
+                task_id=cmd.task_id, reason=reason, queue=cmd.queue if cmd.action == "transfer" else None
+            )
+            await self.announce.command(again, cmd.task_id, now, event_id(envelope.id, "reclassify"))
+        await self.withdraw(cmd.task_id, cmd.action, now)  # announced first: a redelivery after a crash repeats it
 
     async def claimed(self, cmd: ac.TaskClaimed, envelope: Envelope, now: float) -> None:
         """The api reserved a pull task for the agent in Redis: the engine follows, the world hears."""
@@ -188,7 +198,9 @@ class DomainRouter(DomainState):
         await self.carry_out(
             adopt(self.engine, entry.spec(), cmd.agent_id, HELD_STATE[holder.kind], since=holder.since, now=now), now
         )
-        tier = self.engine.tasks[cmd.task_id].tier
+        # the tier the task had reached when the api reserved it (the engine's may be stale: a claim made
+        # while no router owned the domain is adopted by the rebuild, which does not file the task)
+        tier = tier_at(entry, self.queues[entry.queue], holder.since)
         offer = Offer(
             cmd.task_id,
             cmd.agent_id,
@@ -207,13 +219,14 @@ class DomainRouter(DomainState):
     async def started(self, cmd: ac.StartTask, envelope: Envelope, now: float) -> None:
         """The agent started its get-next claim before the timeout: assigned."""
         await self.carry_out(self._engine(lambda: start(self.engine, cmd.task_id, cmd.agent_id, now)), now)
-        await self.store.convert(cmd.task_id, cmd.agent_id, "assign")
-        oid = self.offers.pop(cmd.task_id, None)
         entry = self.entries[cmd.task_id]
         accepted = TaskAccepted(
-            task_id=cmd.task_id, offer_id=oid, agent_id=cmd.agent_id, how="get_next", queue=entry.queue
-        )
-        await self.announce.task(accepted, now, eid=event_id(envelope.id, "accepted"))
+            task_id=cmd.task_id, offer_id=self.offers.get(cmd.task_id), agent_id=cmd.agent_id, how="get_next",
+            queue=entry.queue,
+        )  # fmt: skip
+        await self.announce.task(accepted, now, eid=event_id(envelope.id, "accepted"))  # then remember it
+        await self.store.convert(cmd.task_id, cmd.agent_id, "assign")
+        self.offers.pop(cmd.task_id, None)
         self.metrics.assigned(entry.queue, "get_next", entry.enqueued_at, now)
 
     async def supervise(self, cmd: ac.SupervisorAssign, envelope: Envelope, now: float) -> None:
@@ -229,11 +242,11 @@ class DomainRouter(DomainState):
             raise PermanentError(f"{cmd.action}: domain {self.domain} holds no task {cmd.task_id}")
         if cmd.action == "park":
             await self.carry_out(self._engine(lambda: pull.park(self.engine, cmd.task_id, cmd.agent_id, now)), now)
-            await self._save(dataclasses.replace(entry, parked_for=cmd.agent_id))
             parked = TaskParked(
                 task_id=cmd.task_id, workbin=f"personal:{cmd.agent_id}", agent_id=cmd.agent_id, by=cmd.supervisor
             )
-            await self.announce.task(parked, now, eid=event_id(envelope.id, "parked"))
+            await self.announce.task(parked, now, eid=event_id(envelope.id, "parked"))  # then remember it
+            await self._save(dataclasses.replace(entry, parked_for=cmd.agent_id))
             await self.announce.note(cmd.agent_id, "parked", entry, by=cmd.supervisor)
             return
         self.force_by[cmd.task_id] = cmd.supervisor
