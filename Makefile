@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: help install infra-install infra-up infra-down infra-status test test-unit test-integration lint format asyncapi grafana prometheus-up prometheus-down run up bench bench-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise bench-reports bench-notifier report callbacks-dead callbacks-replay reclassify service clean
+.PHONY: help install infra-install infra-up infra-down infra-status test test-e2e test-unit test-integration lint format asyncapi grafana prometheus-up prometheus-down run up bench bench-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise bench-reports bench-notifier report callbacks-dead callbacks-replay reclassify service clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ infra-status: ## show what runs and where it listens
 
 test: install infra-up ## run all tests: unit, then integration on real Kafka/Redis/PostgreSQL
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-e2e: install infra-up ## the end-to-end test over Kafka: seven service processes, 5,000 tasks, each service killed and restarted (7-9 min)
+	WR_E2E_KAFKA=1 $(BIN)/pytest -s tests/integration/test_e2e_kafka.py $(PYTEST_ARGS)
 
 test-unit: install ## run the unit tests only (no network, seconds)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)

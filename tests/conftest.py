@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -12,13 +13,31 @@ import pytest
 from tests.support.infra import Infra, InfraUnavailableError, resolve
 
 INTEGRATION_DIR = Path(__file__).parent / "integration"
+_E2E_LEFT = pytest.StashKey[bool]()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark everything under tests/integration as `integration`."""
+E2E_KAFKA = "test_e2e_kafka.py"
+E2E_NOTE = (
+    "the end-to-end test over Kafka (tests/integration/test_e2e_kafka.py, 7-9 min) was not run: "
+    "`make test-e2e` runs it (WR_E2E_KAFKA=1)"
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark everything under tests/integration as `integration`; leave the long end-to-end test over Kafka
+    to `make test-e2e` unless WR_E2E_KAFKA=1 or it is named on the command line (said in the summary)."""
+    named = any(E2E_KAFKA in str(arg) for arg in config.args)
+    wanted = named or os.environ.get("WR_E2E_KAFKA") == "1"
+    kept: list[pytest.Item] = []
+    left: list[pytest.Item] = []
     for item in items:
         if INTEGRATION_DIR in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.integration)
+        (left if Path(str(item.fspath)).name == E2E_KAFKA and not wanted else kept).append(item)
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = kept
+        config.stash[_E2E_LEFT] = True
 
 
 @pytest.fixture(scope="session")
@@ -57,6 +76,8 @@ async def fresh_schema(infra: Infra) -> AsyncIterator[str]:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Say how many integration tests ran against real infrastructure, so CI logs prove it."""
+    if terminalreporter.config.stash.get(_E2E_LEFT, False):
+        terminalreporter.write_line(E2E_NOTE)
     counts: dict[str, int] = {}
     for outcome in ("passed", "failed", "error", "skipped"):
         reports = terminalreporter.stats.get(outcome, [])

