@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from tests.bench.e2e_stack import free_port
+from tests.support.callback_server import free_port
 
 PATH = "/workrouter/callbacks"
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.callback_server import free_port
 from tests.support.infra import ROOT, Infra
 
 SERVICES = ("capture", "prioritiser", "router", "escalation", "reporting", "notifier", "api")
@@ -31,14 +31,6 @@ finally:
     profile.dump_stats({dump!r})
 """
 HTTP_SERVED = ("reporting", "api")  # their /metrics is on WR_HTTP_PORT; the others have WR_METRICS_PORT
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import json
 import sys
 import time
 from collections.abc import AsyncGenerator
 from typing import Any
 
 import httpx
+
+from workrouter.demo.agents import sse_events
 
 if importlib.util.find_spec("sniffio") is None:
     # httpcore tries `import sniffio` for every request; without the package each try searches sys.path
@@ -78,15 +79,8 @@ class Http:
                 await response.aread()
                 raise httpx.HTTPStatusError(f"events: {response.status_code}", request=response.request,
                                             response=response)  # fmt: skip
-            name, data = "message", ""
-            async for line in response.aiter_lines():
-                if line.startswith("event:"):
-                    name = line[6:].strip()
-                elif line.startswith("data:"):
-                    data += line[5:].strip()
-                elif not line and data:
-                    yield name, json.loads(data)
-                    name, data = "message", ""
+            async for name, data in sse_events(response):
+                yield name, data
 
 
 def agent_headers(token: str) -> dict[str, str]:
