@@ -15,8 +15,9 @@ worked out from the events. Both phases take about 7-8 minutes on a 2-core machi
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -35,10 +36,23 @@ AT_LEAST, RATE_2 = 5000, 12.0  # phase 2 sends until every service was killed an
 FLOWING = 40  # completions between two kills: the restarted service works again before the next one dies
 
 
+def shown(config: pytest.Config) -> Callable[[str], None]:
+    """Print a line even while pytest captures output, so a person watching CI sees the run move."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+
+    def emit(line: str) -> None:
+        with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+            print(line, flush=True)
+
+    return emit
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def run(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Run]:
+async def run(
+    infra: Infra, tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> AsyncIterator[Run]:
     folder: Path = tmp_path_factory.mktemp("e2e")
-    async with e2e_run(infra, folder) as started:
+    async with e2e_run(infra, folder, shown(pytestconfig)) as started:
         yield started
 
 
@@ -46,11 +60,11 @@ async def check(run: Run, phase: str, since: float) -> None:
     """Settle, run every check over everything so far, print the figures, fail with what is wrong."""
     logged = await run.settle()
     found, figures = await problems(run, logged)
-    print(f"\n{phase}: {len(run.planned)} tasks so far, {len(run.world.events)} events, {run.acked()} callbacks "
-          f"acknowledged ({sum(s.duplicates.total() for s in run.servers.values())} re-sent after an ack); "
-          f"{time.monotonic() - since:.1f} s; agents did {dict(sorted(run.script.did.items()))}")  # fmt: skip
+    run.emit(f"{phase}: {len(run.planned)} tasks so far, {len(run.world.events)} events, {run.acked()} callbacks "
+             f"acknowledged ({sum(s.duplicates.total() for s in run.servers.values())} re-sent after an ack); "
+             f"{time.monotonic() - since:.1f} s; agents did {dict(sorted(run.script.did.items()))}")  # fmt: skip
     for name, rows in figures.items():
-        print(f"  {name}: {rows}")
+        run.emit(f"  {name}: {rows}")
     assert not any(found.values()), f"{phase}:\n{summary(found)}"
 
 
@@ -73,8 +87,8 @@ async def test_every_check_holds_across_a_kill_9_of_each_service(run: Run) -> No
             await wait_until(flowing, timeout=240, interval=0.5, what=f"tasks completing before killing {service}")
             in_flight = run.feeder.sent - sum(1 for t in run.planned if t.task_id in run.ended)
             back = await run.stack.kill_and_restart(service)
-            print(f"[e2e {time.monotonic() - run.clock:6.1f}s] kill -9 {service} with {in_flight} tasks open; "
-                  f"answering again after {back:.1f} s", flush=True)  # fmt: skip
+            run.emit(f"[e2e {time.monotonic() - run.clock:6.1f}s] kill -9 {service} with {in_flight} tasks open; "
+                     f"answering again after {back:.1f} s")  # fmt: skip
         await wait_until(lambda: run.feeder.sent >= AT_LEAST, timeout=600, interval=0.5, what=f"{AT_LEAST} tasks sent")
 
     await run.drive(plan_tasks(AT_LEAST, seed=2, prefix="P2"), RATE_2, meanwhile=kill_each_in_turn)

@@ -5,7 +5,8 @@ order they were consumed; one task's events share a partition, so each task's hi
 topic order. A hold (an offer, a get-next claim, an assignment) begins with `task.offered` or
 `task.accepted` and ends with a revoke, the completion (plus the after-work time its wrap-up
 announced), a hand-back (`command.reclassify_task` for a transfer, `task.rescheduled`), a
-withdrawal (cancelled, expired, paused) or the task waiting again (queued, parked).
+withdrawal (cancelled, expired, paused), the router taking it from the agent (unassigned) or the task
+waiting again (queued, parked).
 router_world.py has simpler versions for the router alone; these know hand-backs and after-work.
 """
 
@@ -21,7 +22,7 @@ from workrouter.contracts.envelope import Envelope
 TERMINAL = ("completed", "cancelled", "expired")
 HOLDS = ("offered", "accepted")
 RELEASES = frozenset({"offer_revoked", "completed", "rescheduled", "reclassify_task", "cancelled", "expired"})
-RELEASES |= {"paused", "queued", "parked"}
+RELEASES |= {"paused", "queued", "parked", "unassigned"}
 DROPS = frozenset({"reclassify_task", "rescheduled", "paused"})  # the router forgets the entry: a new wait clock
 
 
@@ -158,6 +159,16 @@ def capacity_breaches(events: list[Envelope], capacity: Mapping[str, int], slack
             if len(held) > limit:
                 problems.append(f"{agent} held {len(held)} > {limit} at {t:.3f}: {sorted(held)}")
     return problems
+
+
+def dangling_holds(events: list[Envelope]) -> list[str]:
+    """Holds that no event of the log ever ended, with the task's history: the log says the agent still has it."""
+    by_task = histories(events)
+    return [
+        f"{h.task_id}: held by {h.agent} since {h.start:.3f} and never released: {describe(by_task[h.task_id])}"
+        for h in holds(events)
+        if h.end is None
+    ]
 
 
 def tier_violations(

@@ -16,7 +16,7 @@ from pathlib import Path
 import asyncpg
 
 from tests.support.callback_server import CallbackServer
-from tests.support.e2e_checks import kind, task_of
+from tests.support.e2e_checks import describe, histories, kind, task_of
 from tests.support.e2e_config import AGENTS, write_config
 from tests.support.e2e_crew import Crew
 from tests.support.e2e_feed import Feeder
@@ -53,6 +53,7 @@ class Run:
     ended: dict[str, str] = field(default_factory=dict)
     clock: float = field(default_factory=time.monotonic)
     lag: float = 0.0
+    emit: Callable[[str], None] = print  # where progress lines go (the test shows them past pytest's capture)
 
     def see(self, envelope: Envelope) -> None:
         """The recorder's listener: count kinds, note queued and ended tasks."""
@@ -97,7 +98,7 @@ class Run:
             now = loop.time()
             self.lag, last = max(self.lag, now - last - 0.1), now
             if loop.time() >= next_line:
-                print(self.line(label), flush=True)
+                self.emit(self.line(label))
                 self.lag, self.http.slowest, next_line = 0.0, 0.0, loop.time() + period
 
     async def drive(
@@ -122,7 +123,7 @@ class Run:
         finally:
             stop.set()
             await printer
-        print(self.line("ended"), flush=True)
+        self.emit(self.line("ended"))
 
     @staticmethod
     async def _then_stop(meanwhile: Callable[[], Awaitable[None]], feeding: asyncio.Event) -> None:
@@ -136,11 +137,11 @@ class Run:
 
     def open_tasks(self, limit: int = 15) -> str:
         """The first open tasks with their plan and last events."""
-        events = [e for e in list(self.world.events) if task_of(e) is not None]
-        lines = []
-        for task in [t for t in self.planned if t.task_id not in self.ended][:limit]:
-            kinds = [kind(e) for e in events if task_of(e) == task.task_id]
-            lines.append(f"  {task.task_id} {task.kind}/{task.plan} via {task.way}: {kinds[-8:]}")
+        by_task = histories(list(self.world.events))
+        lines = [
+            f"  {t.task_id} {t.kind}/{t.plan} via {t.way}: {describe(by_task.get(t.task_id, []))}"
+            for t in [t for t in self.planned if t.task_id not in self.ended][:limit]
+        ]
         return "open tasks:\n" + "\n".join(lines)
 
     async def settle(self, timeout: float = 180.0) -> list[str]:
@@ -178,7 +179,7 @@ class Run:
 
 
 @asynccontextmanager
-async def e2e_run(infra: Infra, folder: Path) -> AsyncIterator[Run]:
+async def e2e_run(infra: Infra, folder: Path, emit: Callable[[str], None] = print) -> AsyncIterator[Run]:
     """Start everything (a fresh database, callback servers, config, services, agents); stop it all after."""
     name = f"wr_test_e2e_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(infra.database_url)
@@ -191,9 +192,9 @@ async def e2e_run(infra: Infra, folder: Path) -> AsyncIterator[Run]:
     http = Http(stack.url("api"))
     script = Script()
     crew = Crew(AGENTS, http, script)
-    run = Run(world, stack, servers, http, script, crew, Feeder(world, http), database_url)
+    run = Run(world, stack, servers, http, script, crew, Feeder(world, http), database_url, emit=emit)
     world.listener = run.see
-    print(f"\ne2e logs and config: {folder}", flush=True)
+    run.emit(f"e2e logs and config: {folder}")
     try:
         for server in servers.values():
             server.start()

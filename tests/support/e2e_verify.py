@@ -8,7 +8,13 @@ from typing import Any
 import httpx
 
 from tests.support import e2e_figures as fig
-from tests.support.e2e_checks import capacity_breaches, overlapping_holds, terminal_problems, tier_violations
+from tests.support.e2e_checks import (
+    capacity_breaches,
+    dangling_holds,
+    overlapping_holds,
+    terminal_problems,
+    tier_violations,
+)
 from tests.support.e2e_config import CAPACITY, SKILLS, TIERS
 from tests.support.e2e_outcomes import callback_problems, log_differences, plan_problems
 from tests.support.e2e_run import SUBSCRIPTIONS, Run
@@ -48,6 +54,7 @@ async def problems(run: Run, logged: list[str]) -> tuple[dict[str, list[str]], d
         "every task ended as intended": terminal_problems(events, expected),
         "no task held by two agents at once": overlapping_holds(events),
         "no agent over its capacity": capacity_breaches(events, CAPACITY),
+        "every hold released by an event": dangling_holds(events),
         "offers only within the task's tier": tier_violations(events, TIERS, SKILLS),
         "each callback acknowledged once, none unexpected": callback_problems(events, SUBSCRIPTIONS, acked),
         "callback signatures valid": [p for s in run.servers.values() for p in s.bad_signatures],

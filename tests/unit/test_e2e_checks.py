@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from tests.support.e2e_checks import capacity_breaches, overlapping_holds, terminal_problems, tier_violations
+from tests.support.e2e_checks import (
+    capacity_breaches,
+    dangling_holds,
+    overlapping_holds,
+    terminal_problems,
+    tier_violations,
+)
 from tests.support.e2e_log import (
     accepted,
     cancelled,
@@ -92,3 +98,16 @@ def test_a_transfer_starts_the_wait_clock_again() -> None:
     log = [classified("t1", 0), offered("t1", "a", 1), accepted("t1", "a", 2), transferred("t1", 100)]
     log += [classified("t1", 101), offered("t1", "b", 130, tier=1)]  # 29 s after the new classification
     assert len(tier_violations(log, TIERS, SKILLS)) == 1
+
+
+def test_every_hold_ended_by_an_event_passes() -> None:
+    log = [*worked("t1", "a", 0), captured("t2", 0), offered("t2", "b", 1), revoked("t2", "b", 2), cancelled("t2", 3)]
+    assert dangling_holds(log) == []
+
+
+def test_a_hold_no_event_ended_is_found_with_the_task_history() -> None:
+    log = [captured("t1", 0), cancelled("t1", 1), offered("t1", "b", 2)]  # offered after the task ended
+    (problem,) = dangling_holds(log)
+    assert problem.startswith("t1: held by b since ")
+    assert "cancelled" in problem
+    assert "offered(b" in problem
