@@ -480,6 +480,18 @@ async def test_save_drop_and_load_tasks(store: RedisAgentStore) -> None:
     assert await store.load_tasks("empty") == {}
 
 
+async def test_retired_classifications_are_kept_per_domain_for_a_while(store: RedisAgentStore) -> None:
+    await store.retire("billing", "c1", 100.0, 60.0)
+    await store.retire("billing", "c2", 150.0, 60.0)
+    assert await store.retired("billing", "c1")
+    assert not await store.retired("support", "c1")
+    assert not await store.retired("billing", "c3")
+    await store.retire("billing", "c3", 161.0, 60.0)  # forgets what was retired before 101
+    assert not await store.retired("billing", "c1")
+    assert await store.retired("billing", "c2")
+    assert await store.retired("billing", "c3")
+
+
 async def test_profiles_and_load_agents_round_trip(store: RedisAgentStore) -> None:
     a = AgentProfile(
         "a",

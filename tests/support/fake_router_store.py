@@ -27,6 +27,7 @@ class FakeRouterStore(FakeAgentStore):
     def __init__(self) -> None:
         super().__init__()
         self.notes: list[tuple[str, dict[str, Any]]] = []
+        self.retirements: dict[str, dict[str, float]] = {}  # domain -> classification id -> when retired
 
     async def convert(self, task_id: str, agent_id: str, kind: HoldKind) -> bool:
         held = self.holds.get(task_id)
@@ -52,6 +53,15 @@ class FakeRouterStore(FakeAgentStore):
 
     async def drop_task(self, domain: str, task_id: str) -> bool:
         return self.tasks.get(domain, {}).pop(task_id, None) is not None
+
+    async def retire(self, domain: str, classified_id: str, now: float, keep_seconds: float) -> None:
+        kept = self.retirements.setdefault(domain, {})
+        kept[classified_id] = now
+        for old in [c for c, at in kept.items() if at < now - keep_seconds]:
+            del kept[old]
+
+    async def retired(self, domain: str, classified_id: str) -> bool:
+        return classified_id in self.retirements.get(domain, {})
 
     async def notify(self, agent_id: str, message: dict[str, Any]) -> None:
         self.notes.append((agent_id, message))

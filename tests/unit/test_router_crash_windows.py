@@ -20,7 +20,8 @@ from tests.support.routing import DOMAIN, T0, Clock, classified, command, config
 from workrouter.adapters.redis_agents import RedisAgentStore
 from workrouter.bus.port import Delivery
 from workrouter.contracts import agent_commands as ac
-from workrouter.contracts.envelope import Envelope
+from workrouter.contracts import task_events as te
+from workrouter.contracts.envelope import Envelope, make_event
 from workrouter.contracts.topics import TopicNames
 from workrouter.domain.routing.model import AgentProfile, Presence, QueuePolicy, Tier
 from workrouter.services.router.router import Router
@@ -132,3 +133,14 @@ async def test_a_rejection_is_announced_by_the_successor() -> None:
     again = await dies_then_again(life, reject)
     assert [e.data.reason for e in life.events("offer_revoked", first, again)] == ["rejected"]  # type: ignore[attr-defined]
     assert "t1" not in life.store.holds or life.store.holds["t1"].agent_id != "a"
+
+
+async def test_taking_a_task_from_its_agent_is_announced_by_the_successor() -> None:
+    life = Life()
+    accept = await offered(life, DyingBus("unassigned"))
+    first = life.bus
+    await life.send(accept)
+    cancel = make_event(te.TaskCancelled(task_id="t1", by="source", reason="withdrawn"), source="/test", key=DOMAIN)
+    again = await dies_then_again(life, cancel)
+    assert [e.data.agent_id for e in life.events("unassigned", first, again)] == ["a"]  # type: ignore[attr-defined]
+    assert "t1" not in life.store.holds

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from workrouter.contracts.registry import REGISTRY
 from workrouter.contracts.task_events import TaskEvent
 from workrouter.domain.task_state import (
+    AFTERMATH_EVENTS,
     OPEN,
     STATELESS_EVENTS,
     TERMINAL,
@@ -55,7 +56,7 @@ def test_nothing_happens_after_the_end(state: TaskState) -> None:
 
 def test_every_task_event_type_is_in_the_table() -> None:
     task_event_types = {m.event_type for m in REGISTRY.models() if issubclass(m, TaskEvent)}
-    assert task_event_types == set(TRANSITIONS) | STATELESS_EVENTS
+    assert task_event_types == set(TRANSITIONS) | STATELESS_EVENTS | AFTERMATH_EVENTS
 
 
 def test_the_happy_path() -> None:
@@ -86,3 +87,10 @@ def test_random_walks_stay_in_the_table_and_never_leave_an_end(events: list[str]
         else:
             assert after == TRANSITIONS[event][1]
         state = after
+
+
+def test_an_unassignment_leaves_the_state_even_after_the_end() -> None:
+    assert next_state(TaskState.CANCELLED, "workrouter.task.unassigned") is TaskState.CANCELLED
+    assert next_state(TaskState.PAUSED, "workrouter.task.unassigned") is TaskState.PAUSED
+    with pytest.raises(InvalidTransitionError, match="unknown"):
+        next_state(None, "workrouter.task.unassigned")

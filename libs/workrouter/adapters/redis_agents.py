@@ -9,6 +9,8 @@ Key layout under `prefix` (default "wr"); `{agent_id}` is a Redis Cluster hash t
     {p}:agents            set   agent ids with a profile (for rebuilds)
     {p}:heartbeats        zset  agents not offline, scored by last heartbeat
     {p}:tasks:<domain>    hash  task id -> JSON queue entry (domain/routing/entry.py; rebuilds, workbins)
+    {p}:retired:<domain>  zset  ids of TaskClassified events the router has finished with, scored by when
+                                (a redelivered copy must not queue an ended or re-filed task again)
     {p}:inbox:<agent>     pub/sub channel: what happened to the agent's work (offers, revokes, ...)
 
 A reserve touches the agent's keys and the task's holder key in one script, and a presence change touches
@@ -78,6 +80,9 @@ class RedisAgentStore:
 
     def _tasks(self, domain: str) -> str:
         return f"{self._prefix}:tasks:{domain}"
+
+    def _retired(self, domain: str) -> str:
+        return f"{self._prefix}:retired:{domain}"
 
     @property
     def _agents(self) -> str:
@@ -197,6 +202,18 @@ class RedisAgentStore:
     async def drop_task(self, domain: str, task_id: str) -> bool:
         """Remove a task's entry; True when there was one."""
         return bool(await self._client.hdel(self._tasks(domain), task_id))
+
+    async def retire(self, domain: str, classified_id: str, now: float, keep_seconds: float) -> None:
+        """Note that the domain is done with a classification (its task ended, left or was re-filed), and
+        forget those noted more than `keep_seconds` ago: a copy redelivered later than that is taken as new."""
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.zadd(self._retired(domain), {classified_id: now})
+            pipe.zremrangebyscore(self._retired(domain), "-inf", now - keep_seconds)
+            await pipe.execute()
+
+    async def retired(self, domain: str, classified_id: str) -> bool:
+        """True when the domain has finished with this classification already."""
+        return await self._client.zscore(self._retired(domain), classified_id) is not None
 
     async def get_task(self, domain: str, task_id: str) -> dict[str, Any] | None:
         """One task's entry, or None."""

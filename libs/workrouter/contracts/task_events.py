@@ -151,6 +151,18 @@ class TaskOfferRevoked(TaskEvent):
     reason: Literal["rona", "rejected", "cancelled", "agent_offline", "claim_timeout"]
 
 
+class TaskUnassigned(TaskEvent):
+    """The router took the task from the agent who had it assigned, because the task was cancelled, expired,
+    completed by its source, paused, rescheduled or moved to another routing domain meanwhile. The agent's
+    hold (and handle) ends here, even when the withdrawal's own event came first in the task's history
+    (a source's cancel and an agent's claim or acceptance can cross)."""
+
+    event_type = "workrouter.task.unassigned"
+
+    agent_id: str
+    reason: str = Field(max_length=200, description="What took the task away: cancelled, expired, completed, ...")
+
+
 class TaskParked(TaskEvent):
     """The task waits in a workbin (a queue's, or an agent's personal one)."""
 

@@ -50,6 +50,7 @@ TASKS = TopicSpec(
         task_events.TaskOffered,
         task_events.TaskAccepted,
         task_events.TaskOfferRevoked,
+        task_events.TaskUnassigned,
         task_events.TaskParked,
         task_events.TaskEscalated,
         task_events.TaskReprioritised,

@@ -58,6 +58,8 @@ TRANSITIONS: Mapping[str, tuple[frozenset[TaskState | None], TaskState]] = {
 STATELESS_EVENTS: frozenset[str] = frozenset(
     {"workrouter.task.updated", "workrouter.task.escalated", "workrouter.task.reprioritised"}
 )
+# Events that end an agent's hold after the withdrawal that changed the state (which may have ended the task).
+AFTERMATH_EVENTS: frozenset[str] = frozenset({"workrouter.task.unassigned"})
 
 
 class InvalidTransitionError(ValueError):
@@ -66,6 +68,10 @@ class InvalidTransitionError(ValueError):
 
 def next_state(current: TaskState | None, event_type: str) -> TaskState | None:
     """The state after `event_type`; raises InvalidTransitionError if it cannot happen now."""
+    if event_type in AFTERMATH_EVENTS:
+        if current is None:
+            raise InvalidTransitionError(f"{event_type} for a task that is unknown")
+        return current
     if event_type in STATELESS_EVENTS:
         if current is None or current in TERMINAL:
             raise InvalidTransitionError(f"{event_type} for a task that is {current or 'unknown'}")

@@ -105,7 +105,7 @@ def _facts(record: TaskRecord, data: Payload, time: datetime) -> TaskRecord:
         )
     if isinstance(data, te.TaskOffered | te.TaskAccepted):
         return r(record, agent_id=data.agent_id)
-    if isinstance(data, te.TaskOfferRevoked):
+    if isinstance(data, te.TaskOfferRevoked | te.TaskUnassigned):
         return r(record, agent_id=None)
     if isinstance(data, te.TaskRescheduled):
         return r(record, wake_at=data.wake_at, agent_id=None)

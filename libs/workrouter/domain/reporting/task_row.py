@@ -116,7 +116,7 @@ def _changes(row: TaskRow, data: te.TaskEvent, at: datetime) -> dict[str, Any]: 
             }
         case te.TaskOffered():
             return {"agent_id": data.agent_id, "offers": row.offers + 1}
-        case te.TaskOfferRevoked():
+        case te.TaskOfferRevoked() | te.TaskUnassigned():
             return {"agent_id": None}
         case te.TaskAccepted():
             return {"agent_id": data.agent_id, "accepted_at": at, "queue": data.queue or row.queue}

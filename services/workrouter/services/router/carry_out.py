@@ -32,13 +32,23 @@ REVOKED: dict[str, Literal["rona", "rejected", "cancelled", "agent_offline", "cl
 }
 MAX_REFUSALS = 3  # per agent and batch: then the engine stops proposing the agent until it changes presence
 OUT_OF_SYNC = "out_of_sync"
+KEEP_RETIRED_SECONDS = 86_400.0  # how long a finished classification is recognised when redelivered
 
 
 class DomainState:
     """One routing domain as its owner holds it: the engine, the queue entries and the open offers."""
 
-    def __init__(self, domain: str, config: RoutingConfig, store: RedisAgentStore, announcer: Announcer) -> None:
+    def __init__(
+        self,
+        domain: str,
+        config: RoutingConfig,
+        store: RedisAgentStore,
+        announcer: Announcer,
+        *,
+        keep_retired_seconds: float = KEEP_RETIRED_SECONDS,
+    ) -> None:
         self.domain = domain
+        self.keep_retired_seconds = keep_retired_seconds
         self.config = config
         self.queues = {name: q for name, q in config.queues.items() if q.domain == domain}
         self.engine = Engine(self.queues)
@@ -68,10 +78,21 @@ class DomainState:
                 await self.store.set_presence(action.agent_id, Presence.NOT_READY, action.reason, action.at)
             elif isinstance(action, CapacityFreed):
                 await self.store.release(action.task_id, action.agent_id)
-                await self.store.drop_task(self.domain, action.task_id)
-                self.entries.pop(action.task_id, None)
-                self.metrics.forget(action.task_id)
+                await self.forget(action.task_id, now)
         self.wake.set()
+
+    async def retire(self, entry: QueueEntry | None, now: float) -> None:
+        """Done with the entry's classification: a redelivered copy of it will be ignored, not queued again."""
+        if entry is not None and entry.classified_id:
+            await self.store.retire(self.domain, entry.classified_id, now, self.keep_retired_seconds)
+
+    async def forget(self, task_id: str, now: float) -> None:
+        """The task left the domain: its classification retired first (a crash in between keeps the entry)."""
+        await self.retire(self.entries.get(task_id), now)
+        self.entries.pop(task_id, None)
+        self.offers.pop(task_id, None)
+        self.metrics.forget(task_id)
+        await self.store.drop_task(self.domain, task_id)
 
     async def _offer(self, offer: Offer, refusals: dict[str, int], now: float) -> list[Action]:
         entry = self.entries[offer.task_id]

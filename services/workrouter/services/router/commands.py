@@ -17,6 +17,7 @@ from workrouter.contracts.task_events import (
     TaskParked,
     TaskQueued,
     TaskRescheduled,
+    TaskUnassigned,
     TaskWrapUpStarted,
 )
 from workrouter.domain.routing import pull
@@ -39,13 +40,17 @@ class DomainRouter(DomainState):
     async def classified(self, data: TaskClassified, envelope: Envelope, now: float) -> None:
         """Queue a classified task, or re-file a waiting one with its new facts."""
         if data.domain != self.domain:  # classified into another domain: it leaves this one
-            await self.withdraw(data.task_id, f"moved to domain {data.domain}", now)
+            eid = event_id(envelope.id, self.domain, "unassigned")
+            await self.withdraw(data.task_id, f"moved to domain {data.domain}", now, eid)
             return
         if data.queue not in self.queues:
             raise PermanentError(f"queue {data.queue!r} is not in routing domain {self.domain!r} (queues.yaml)")
         old = self.entries.get(data.task_id)
         if old is not None and old.classified_id == envelope.id:
             return  # redelivered
+        if await self.store.retired(self.domain, envelope.id):  # redelivered after the task ended or was re-filed
+            log.info("%s: %s of %s was finished with already; ignored", self.domain, envelope.id, data.task_id)
+            return
         same_queue = old is not None and old.queue == data.queue
         entry = QueueEntry(
             task_id=data.task_id,
@@ -69,8 +74,10 @@ class DomainRouter(DomainState):
             # held or parked: keep it where it is; the new facts apply if it comes back to the queue
             entry = dataclasses.replace(entry, parked_for=old.parked_for if old else None)
             await self._save(entry)
+            await self.retire(old, now)
             return
         await self._save(entry)
+        await self.retire(old, now)  # after the new entry is saved: a crash in between keeps the task queued
         waiting = self.engine.waiting(entry.spec(), entry.seq)
         sort_key = f"static={waiting.static:.3f};urgent={waiting.urgent};since={entry.enqueued_at:.3f};seq={entry.seq}"
         queued = TaskQueued(
@@ -82,8 +89,16 @@ class DomainRouter(DomainState):
             self.metrics.entered_queue(data.task_id)
         await self.carry_out(self.engine.enqueue(entry.spec(), now), now)
 
-    async def withdraw(self, task_id: str, why: str, now: float) -> None:
-        """Cancelled, completed by its source, paused, rescheduled or expired: out of routing, hold released."""
+    async def withdraw(self, task_id: str, why: str, now: float, eid: str | None = None) -> None:
+        """Cancelled, completed by its source, paused, rescheduled or expired: out of routing, hold released.
+
+        With `eid` (a withdrawal from elsewhere, not the agent's own hand-back), an agent who had the task
+        assigned hears it in a TaskUnassigned: announced first, so a crash before the release repeats it.
+        """
+        task = self.engine.tasks.get(task_id)
+        if eid is not None and task is not None and task.state == "assigned" and task.agent_id is not None:
+            gone = TaskUnassigned(task_id=task_id, agent_id=task.agent_id, reason=why)
+            await self.announce.task(gone, now, eid=eid)
         actions = self.engine.withdraw(task_id, now)
         # Release in Redis before carrying out what the engine did next: it may give the freed agent its next
         # task at once, and a reservation that still saw this hold would be refused and re-adopt the task.
@@ -93,7 +108,7 @@ class DomainRouter(DomainState):
         await self.carry_out(actions, now)
         if held is not None:
             await self.announce.note(held.agent_id, "withdrawn", self.entries.get(task_id), reason=why)
-        await self._drop(task_id)
+        await self.forget(task_id, now)
 
     # ----------------------------------------------------------------- agents
 
@@ -153,7 +168,7 @@ class DomainRouter(DomainState):
             await self._save(dataclasses.replace(entry, after_work_until=now + after))
         else:  # capacity is free now: release in Redis before the engine's next offer to this agent is reserved
             await self.store.release(cmd.task_id, cmd.agent_id)
-            await self._drop(cmd.task_id)
+            await self.forget(cmd.task_id, now)
             await self.carry_out(actions, now)
         await self.announce.note(cmd.agent_id, "completed", entry, wrap_up_code=cmd.wrap_up_code)
 
@@ -279,9 +294,3 @@ class DomainRouter(DomainState):
     async def _save(self, entry: QueueEntry) -> None:
         self.entries[entry.task_id] = entry
         await self.store.save_task(self.domain, entry.task_id, entry.to_json())
-
-    async def _drop(self, task_id: str) -> None:
-        self.entries.pop(task_id, None)
-        self.offers.pop(task_id, None)
-        self.metrics.forget(task_id)
-        await self.store.drop_task(self.domain, task_id)

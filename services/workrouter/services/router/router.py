@@ -27,6 +27,7 @@ from workrouter.contracts.envelope import Envelope, Payload
 from workrouter.contracts.topics import ROUTING, TopicNames
 from workrouter.domain.routing.model import Presence
 from workrouter.services.router.announce import Announcer, event_id
+from workrouter.services.router.carry_out import KEEP_RETIRED_SECONDS
 from workrouter.services.router.commands import DomainRouter
 from workrouter.services.router.rebuild import Rebuilt, rebuild
 
@@ -54,6 +55,7 @@ class RouterOptions:
     heartbeat_timeout_seconds: float = 30.0  # agents silent this long go offline
     sweep_seconds: float = 5.0  # how often to look for them
     max_timer_sleep_seconds: float = 1.0
+    keep_retired_seconds: float = KEEP_RETIRED_SECONDS  # a redelivered classification this old counts as new
 
 
 class Router:
@@ -93,7 +95,10 @@ class Router:
         for domain in sorted(self.config.domains()):
             if domain in self.domains or self.domain_partition(domain) not in partitions:
                 continue
-            state = DomainRouter(domain, self.config, self.store, Announcer(self.bus, self.topics, self.store, domain))
+            announcer = Announcer(self.bus, self.topics, self.store, domain)
+            state = DomainRouter(
+                domain, self.config, self.store, announcer, keep_retired_seconds=self.options.keep_retired_seconds
+            )
             async with state.lock:  # registered only once rebuilt: a failed rebuild is retried from scratch
                 self.rebuilt.append(await rebuild(state, self.clock()))
                 self.domains[domain] = state
@@ -138,7 +143,9 @@ class Router:
         if isinstance(data, ac.AgentCommand) and data.domain != state.domain:
             raise PermanentError(f"command for domain {data.domain!r} arrived keyed {state.domain!r}")
         if isinstance(data, WITHDRAWN):
-            await state.withdraw(data.task_id, envelope.type.rsplit(".", 1)[-1], now)
+            await state.withdraw(
+                data.task_id, envelope.type.rsplit(".", 1)[-1], now, event_id(envelope.id, "unassigned")
+            )
             return
         act = COMMANDS.get(type(data))
         if act is None:

@@ -10,8 +10,8 @@ the queue (a later `task.queued` to the same queue while it still waits — a re
 continues the visit) and ends with the task's next accepted, parked, completed, cancelled,
 expired, rescheduled, paused or error_held event, or its queueing to another queue.
 A *handle* is an agent's work on a task: from `task.accepted` to the task's next completed,
-wrap_up_started, queued, parked, rescheduled, paused, cancelled or expired event; after-call work
-is the after-work time the wrap-up announced.
+wrap_up_started, queued, parked, rescheduled, paused, cancelled, expired or unassigned event;
+after-call work is the after-work time the wrap-up announced.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ VISIT_ENDS = (
 )  # fmt: skip
 HANDLE_ENDS = (
     "task.completed", "task.wrap_up_started", "task.queued", "task.parked", "task.rescheduled", "task.paused",
-    "task.cancelled", "task.expired",
+    "task.cancelled", "task.expired", "task.unassigned",
 )  # fmt: skip
 
 
