@@ -145,19 +145,26 @@ def capacity_breaches(events: list[Envelope], capacity: Mapping[str, int], slack
     problems: list[str] = []
     by_agent: dict[str, list[tuple[float, int, str]]] = defaultdict(list)
     for hold in holds(events):
+        if hold.end is not None and hold.end - slack <= hold.start:
+            continue  # shorter than the slack: counted as nothing (its release mark would sort before its start)
         by_agent[hold.agent].append((hold.start, 1, hold.task_id))
         if hold.end is not None:
-            by_agent[hold.agent].append((max(hold.start, hold.end - slack), 0, hold.task_id))
+            by_agent[hold.agent].append((hold.end - slack, 0, hold.task_id))
+    by_task = histories(events)
     for agent, marks in sorted(by_agent.items()):
-        held: set[str] = set()
+        held: dict[str, float] = {}  # task -> since when
         limit = capacity.get(agent, 0)
+        oldest: str | None = None
         for t, starts, task_id in sorted(marks):
             if not starts:
-                held.discard(task_id)
+                held.pop(task_id, None)
                 continue
-            held.add(task_id)
+            held[task_id] = t
             if len(held) > limit:
                 problems.append(f"{agent} held {len(held)} > {limit} at {t:.3f}: {sorted(held)}")
+                oldest = oldest or min(held, key=held.__getitem__)
+        if oldest is not None:  # what the first breach's longest hold went through
+            problems.append(f"{agent}: the longest held, {oldest}: {describe(by_task[oldest], last=20)}")
     return problems
 
 

@@ -66,9 +66,17 @@ def test_capacity_holds_when_tasks_follow_each_other() -> None:
 
 def test_two_tasks_held_at_once_by_an_agent_of_capacity_one_is_a_breach() -> None:
     log = worked("t1", "a", 0) + worked("t2", "a", 5)
-    (problem,) = capacity_breaches(log, {"a": 1})
+    problem, story = capacity_breaches(log, {"a": 1})
     assert problem.startswith("a held 2 > 1")
+    assert story.startswith("a: the longest held, t1: ")  # its history, to see why it was still held
+    assert "accepted(a" in story
     assert capacity_breaches(log, {"a": 2}) == []
+
+
+def test_an_offer_revoked_within_the_slack_is_not_held_for_ever() -> None:
+    # found by the end-to-end test: a release counted `slack` early sorted before its own start
+    log = [offered("t1", "a", 0.0), revoked("t1", "a", 0.03), *worked("t2", "a", 1), *worked("t3", "a", 20)]
+    assert capacity_breaches(log, {"a": 1}) == []
 
 
 def test_after_work_time_still_counts_against_capacity() -> None:
