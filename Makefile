@@ -36,8 +36,8 @@ infra-status: ## show what runs and where it listens
 test: install infra-up ## run all tests: unit, then integration on real Kafka/Redis/PostgreSQL
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test-e2e: install infra-up ## the end-to-end test over Kafka: seven service processes, 5,000 tasks, each service killed and restarted (7-9 min)
-	WR_E2E_KAFKA=1 $(BIN)/pytest -s tests/integration/test_e2e_kafka.py $(PYTEST_ARGS)
+test-e2e: install infra-up ## only the end-to-end test over Kafka (part of make test): seven service processes, 5,000 tasks, each service killed and restarted (7-9 min)
+	$(BIN)/pytest -s tests/integration/test_e2e_kafka.py $(PYTEST_ARGS)
 
 test-unit: install ## run the unit tests only (no network, seconds)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
