@@ -183,8 +183,28 @@ def test_due_date_steps_raise_priority_in_order_and_catch_up() -> None:
     events = run(record, T0 + 48 * H)
     assert kinds(events) == [(24.0, "reprioritise:due:1d"), (44.0, "reprioritise:due:4h")]
     assert [e.raise_by for _, e in events if isinstance(e, te.TaskReprioritised)] == [50, 100]
-    late = queued_task("t2", due_at=T0 + 2 * H)  # captured with both steps already past: both, at once
-    assert kinds(run(late, T0)) == [(-22.0, "reprioritise:due:1d"), (-2.0, "reprioritise:due:4h")]
+    late = queued_task("t2", due_at=T0 + 2 * H)  # captured with both steps already past: one raise of both
+    (caught_up,) = (e for _, e in run(late, T0 + 48 * H))
+    assert isinstance(caught_up, te.TaskReprioritised)
+    assert (caught_up.step, caught_up.raise_by) == ("reprioritise:due:4h", 150)
+    assert caught_up.reason == "due within 4h"
+
+
+def test_a_step_fired_late_takes_only_the_later_steps_already_due() -> None:
+    record = queued_task(due_at=T0 + 20 * H)  # the 1d step is past at T0, the 4h step due at T0 + 16 h
+    events = run(record, T0 + 48 * H)
+    assert kinds(events) == [(-4.0, "reprioritise:due:1d"), (16.0, "reprioritise:due:4h")]
+    assert [e.raise_by for _, e in events if isinstance(e, te.TaskReprioritised)] == [50, 100]
+
+
+def test_a_step_that_fires_late_takes_no_later_step() -> None:
+    # steps due after the capture fire one by one even if the timer fires late (escalation was down): the
+    # raise must not depend on when the timer fires, or a retry after a crash would raise differently
+    record = queued_task(due_at=T0 + 48 * H)
+    (timer,) = [t for t in plan(record, RULES) if t.kind == "reprioritise"]
+    event = fire(timer, record, RULES)
+    assert isinstance(event, te.TaskReprioritised)
+    assert (event.step, event.raise_by) == ("reprioritise:due:1d", 50)
 
 
 @pytest.mark.parametrize("state_event", ["paused", "error_held"])

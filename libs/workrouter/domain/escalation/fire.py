@@ -13,7 +13,7 @@ from typing import Any
 from workrouter.config.escalation import MOVES, Step
 from workrouter.contracts import task_events as te
 from workrouter.contracts.envelope import Payload
-from workrouter.domain.escalation.plan import Rules, ola_for, plan
+from workrouter.domain.escalation.plan import Rules, ola_for, plan, reprioritise_key, step_due
 from workrouter.domain.escalation.record import OPEN_BY_AGENT, TaskRecord
 from workrouter.domain.priority import MAX_DISPLAY
 from workrouter.ports.timers import Timer
@@ -67,16 +67,24 @@ def _ola_step(record: TaskRecord, timer: Timer, rules: Rules) -> Payload | None:
 
 
 def _raise(record: TaskRecord, timer: Timer, rules: Rules) -> Payload | None:
+    """The timer's step, with every later step that was already due when the task was captured, as one raise:
+    one event and one reclassification instead of one per step for a task captured inside several windows.
+    Counted from the capture time, not the clock, so a timer retried after a crash publishes the same raise
+    (the prioritiser keeps raises by step: two different catch-ups would count the early steps twice)."""
     policy = next((p for p in rules.config.reprioritise if p.name == timer.payload["policy"]), None)
-    if policy is None:
+    if policy is None or record.due_at is None:
         return None
-    step = policy.steps[timer.payload["index"]]
+    first = last = int(timer.payload["index"])
+    moment = max(timer.due_at, record.first_seen or timer.due_at)
+    while last + 1 < len(policy.steps) and step_due(record.due_at, policy, last + 1) <= moment:
+        last += 1
+    raise_by = sum(step.raise_by for step in policy.steps[first : last + 1])
     return te.TaskReprioritised(
         task_id=record.task_id,
-        priority=min(MAX_DISPLAY, record.priority + step.raise_by),
-        reason=f"due within {step.before_due}",
-        raise_by=step.raise_by,
-        step=timer.payload["step"],
+        priority=min(MAX_DISPLAY, record.priority + raise_by),
+        reason=f"due within {policy.steps[last].before_due}",
+        raise_by=raise_by,
+        step=reprioritise_key(policy, last),
     )
 
 

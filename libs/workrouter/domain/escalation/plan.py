@@ -91,17 +91,28 @@ def _ola(record: TaskRecord, ola: Ola | None, rules: Rules) -> Timer | None:
     return Timer(record.task_id, "ola", f"{key}/{ola.within}/{ola.calendar}", due, {"step": key})
 
 
+def reprioritise_key(policy: Reprioritisation, index: int) -> str:
+    """The name a due-date step is recorded as done under."""
+    return f"reprioritise:{policy.name}:{policy.steps[index].before_due}"
+
+
+def step_due(due_at: datetime, policy: Reprioritisation, index: int) -> datetime:
+    """When a due-date step is due: its `before_due` before the task's due time."""
+    return due_at - timedelta(seconds=parse_duration(policy.steps[index].before_due))
+
+
 def _reprioritise(record: TaskRecord, policy: Reprioritisation | None) -> Timer | None:
+    """The step after the last one taken (a step that fired took every earlier step it caught up with)."""
     if policy is None or record.due_at is None or record.state not in WAITING:
         return None
-    for index, step in enumerate(policy.steps):
-        key = f"reprioritise:{policy.name}:{step.before_due}"
-        if key in record.done:
-            continue
-        due = record.due_at - timedelta(seconds=parse_duration(step.before_due))
-        ident = f"{key}@{record.due_at.isoformat()}"
-        return Timer(record.task_id, "reprioritise", ident, due, {"step": key, "policy": policy.name, "index": index})
-    return None
+    keys = [reprioritise_key(policy, i) for i in range(len(policy.steps))]
+    taken = max((i for i, key in enumerate(keys) if key in record.done), default=-1)
+    if taken + 1 >= len(keys):
+        return None
+    index, key = taken + 1, keys[taken + 1]
+    ident = f"{key}@{record.due_at.isoformat()}"
+    due = step_due(record.due_at, policy, index)
+    return Timer(record.task_id, "reprioritise", ident, due, {"step": key, "policy": policy.name, "index": index})
 
 
 def plan(record: TaskRecord, rules: Rules) -> list[Timer]:
