@@ -47,6 +47,21 @@ class CallbackStoreContract:
         await store.apply("t1", probe, T0)
         assert probe.seen == [{"n": 1}]
 
+    async def test_apply_many_folds_in_order_and_inserts_each_callback_once(self, store: CallbackStore) -> None:
+        await store.apply("t1", keep({"n": 0}), T0)
+        t1a, t1b = keep({"n": 1}), keep({"n": 2}, new("e2", task_id="t1"), closed=True)
+        t2a, t2b = keep({"m": 1}, new("e3", task_id="t2")), keep(None, new("e3", task_id="t2"))
+        inserted = await store.apply_many([("t1", t1a), ("t2", t2a), ("t1", t1b), ("t2", t2b)], T0 + S)
+        assert inserted == [new("e3", task_id="t2"), new("e2", task_id="t1")]  # in event order; e3 twice: once
+        assert (t1a.seen, t1b.seen, t2a.seen, t2b.seen) == ([{"n": 0}], [{"n": 1}], [None], [{"m": 1}])
+        again = await store.apply_many([("t1", keep({"n": 3}, new("e2", task_id="t1")))], T0 + 2 * S)
+        assert again == []  # a redelivered poll: no second callback
+        probe, other = keep(None), keep(None)
+        await store.apply_many([("t1", probe), ("t2", other)], T0 + 3 * S)
+        assert (probe.seen, other.seen) == ([{"n": 3}], [{"m": 1}])
+        assert sorted(c.id for c in await store.claim("crm", T0 + 3 * S, 10, 30)) == ["e2", "e3"]
+        assert await store.apply_many([], T0) == []
+
     async def test_enqueue_is_idempotent_by_id(self, store: CallbackStore) -> None:
         assert await store.enqueue(new("r1"), T0)
         assert not await store.enqueue(new("r1"), T0)

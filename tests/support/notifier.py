@@ -86,6 +86,11 @@ class MemoryCallbackStore:
             return None
         return change.callback if await self.enqueue(change.callback, now) else None
 
+    async def apply_many(self, steps: Sequence[tuple[str, Step]], now: datetime) -> list[NewCallback]:
+        """Each step in order (one event loop: atomic as a whole)."""
+        inserted = [await self.apply(task_id, step, now) for task_id, step in steps]
+        return [c for c in inserted if c is not None]
+
     async def enqueue(self, callback: NewCallback, now: datetime) -> bool:
         """Insert unless the id exists."""
         if callback.id in self.rows:

@@ -73,6 +73,10 @@ class CallbackStore(Protocol):
         insert its callback unless one with that id exists; return the callback if it was inserted."""
         ...
 
+    async def apply_many(self, steps: Sequence[tuple[str, Step]], now: datetime) -> list[NewCallback]:
+        """`apply` for each (task, step) in order, all in one transaction; the callbacks that were inserted."""
+        ...
+
     async def enqueue(self, callback: NewCallback, now: datetime) -> bool:
         """Insert a callback due now unless one with that id exists; True if inserted."""
         ...

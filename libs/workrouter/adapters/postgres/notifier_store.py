@@ -13,6 +13,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import asyncpg
 
@@ -69,6 +70,18 @@ class PostgresCallbackStore:
             f"INSERT INTO {cb} (id, source, task_id, event, body, next_attempt_at, created_at, updated_at)"
             " VALUES ($1, $2, $3, $4, $5, $6, $6, $6) ON CONFLICT (id) DO NOTHING RETURNING true"
         )
+        self._insert_many = (
+            f"INSERT INTO {cb} (id, source, task_id, event, body, next_attempt_at, created_at, updated_at)"
+            " SELECT u.id, u.source, u.task_id, u.event, u.body, $6, $6, $6"
+            " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[])"
+            " AS u(id, source, task_id, event, body)"
+            " ON CONFLICT (id) DO NOTHING RETURNING id"
+        )
+        self._upsert = (
+            f"INSERT INTO {self._tasks} AS t (task_id, view, closed_at, updated_at) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT (task_id) DO UPDATE SET view = EXCLUDED.view, updated_at = EXCLUDED.updated_at,"
+            " closed_at = COALESCE(t.closed_at, EXCLUDED.closed_at)"
+        )
         self._claim = (
             f"WITH due AS (SELECT id FROM {cb} WHERE status = 'pending' AND source = $1 AND next_attempt_at <= $2"
             " ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)"
@@ -90,15 +103,7 @@ class PostgresCallbackStore:
             raw = await conn.fetchval(f"SELECT view FROM {self._tasks} WHERE task_id = $1 FOR UPDATE", task_id)
             change = step(None if raw is None else json.loads(raw))
             if change.view is not None:
-                await conn.execute(
-                    f"INSERT INTO {self._tasks} AS t (task_id, view, closed_at, updated_at) VALUES ($1, $2, $3, $4)"
-                    " ON CONFLICT (task_id) DO UPDATE SET view = EXCLUDED.view, updated_at = EXCLUDED.updated_at,"
-                    " closed_at = COALESCE(t.closed_at, EXCLUDED.closed_at)",
-                    task_id,
-                    json.dumps(change.view),
-                    now if change.closed else None,
-                    now,
-                )
+                await conn.execute(self._upsert, task_id, json.dumps(change.view), now if change.closed else None, now)
             callback = change.callback
             if callback is None:
                 return None
@@ -106,6 +111,45 @@ class PostgresCallbackStore:
                 self._insert, callback.id, callback.source, callback.task_id, callback.event, callback.body, now
             )
             return callback if inserted else None
+
+    async def apply_many(self, steps: Sequence[tuple[str, Step]], now: datetime) -> list[NewCallback]:
+        """Fold every step in order over views read once (rows locked in task order), then write each changed
+        view once and insert the callbacks in one statement: one transaction for a whole poll of events."""
+        if not steps:
+            return []
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                f"SELECT task_id, view FROM {self._tasks} WHERE task_id = ANY($1::text[]) ORDER BY task_id FOR UPDATE",
+                sorted({task_id for task_id, _ in steps}),
+            )
+            views: dict[str, Any] = {r["task_id"]: json.loads(r["view"]) for r in rows}
+            closed: dict[str, bool] = {}  # changed views -> whether a step closed the task
+            callbacks: dict[str, NewCallback] = {}
+            for task_id, step in steps:
+                change = step(views.get(task_id))
+                if change.view is not None:
+                    views[task_id] = change.view
+                    closed[task_id] = closed.get(task_id, False) or change.closed
+                if change.callback is not None:
+                    callbacks.setdefault(change.callback.id, change.callback)
+            if closed:
+                await conn.executemany(
+                    self._upsert, [(t, json.dumps(views[t]), now if c else None, now) for t, c in closed.items()]
+                )
+            if not callbacks:
+                return []
+            new = list(callbacks.values())
+            inserted = await conn.fetch(
+                self._insert_many,
+                [c.id for c in new],
+                [c.source for c in new],
+                [c.task_id for c in new],
+                [c.event for c in new],
+                [c.body for c in new],
+                now,
+            )
+            ids = {r["id"] for r in inserted}
+            return [c for c in new if c.id in ids]
 
     async def enqueue(self, callback: NewCallback, now: datetime) -> bool:
         """Insert a callback due now unless its id exists."""

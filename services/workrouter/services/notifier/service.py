@@ -19,7 +19,7 @@ from pydantic import Field, model_validator
 from workrouter.adapters.bus_factory import build_bus
 from workrouter.adapters.postgres.notifier_store import PostgresCallbackStore
 from workrouter.adapters.postgres.pool import connect
-from workrouter.bus.port import Bus
+from workrouter.bus.port import BatchBus
 from workrouter.config.catalog import ConfigError, load_catalog
 from workrouter.config.sources import SourceSystem
 from workrouter.contracts.envelope import utcnow
@@ -28,7 +28,7 @@ from workrouter.domain.notify.retry import RetryPolicy
 from workrouter.ports.callbacks import CallbackStore
 from workrouter.runtime import Wiring, configure_logging, serve
 from workrouter.services.notifier.dispatcher import Dispatcher
-from workrouter.services.notifier.handlers import NotifierDeps, handle
+from workrouter.services.notifier.handlers import NotifierDeps, handle_batch
 from workrouter.services.notifier.sender import Sender, Target
 from workrouter.settings import ProcessSettings
 
@@ -40,6 +40,8 @@ class NotifierSettings(ProcessSettings):
 
     config_dir: Path = Path("deploy/config")
     notifier_group: str = "wr-notifier"
+    notifier_batch: int = Field(default=500, ge=1, le=10_000, description="Most events folded per transaction.")
+    notifier_wait_ms: int = Field(default=100, ge=1, le=10_000, description="Longest wait to fill a batch.")
     callback_max_attempts: int = Field(default=20, ge=1, le=1000, description="Attempts before a dead letter.")
     callback_backoff_base_seconds: float = Field(default=1.0, gt=0, description="Longest wait after attempt 1.")
     callback_backoff_cap_seconds: float = Field(default=600.0, gt=0, description="Longest wait between attempts.")
@@ -110,13 +112,19 @@ def build_dispatcher(targets: dict[str, Target], store: CallbackStore, settings:
     )
 
 
-def subscribe(bus: Bus, deps: NotifierDeps, settings: NotifierSettings) -> None:
-    """Register the handler on `wr.tasks` in the notifier's group."""
+def subscribe(bus: BatchBus, deps: NotifierDeps, settings: NotifierSettings) -> None:
+    """Register the handler on `wr.tasks` in the notifier's group, a poll of events per transaction."""
     topic = TopicNames(settings.topic_prefix).tasks
-    bus.subscribe(topic, settings.notifier_group, functools.partial(handle, deps=deps))
+    bus.subscribe_batch(
+        topic,
+        settings.notifier_group,
+        functools.partial(handle_batch, deps=deps),
+        max_records=settings.notifier_batch,
+        max_wait_ms=settings.notifier_wait_ms,
+    )
 
 
-async def assemble(settings: NotifierSettings, bus: Bus) -> Wiring:
+async def assemble(settings: NotifierSettings, bus: BatchBus) -> Wiring:
     """Subscribe the notifier on `bus`, with its PostgreSQL outbox and one delivery loop per source."""
     if settings.log_level != "DEBUG":
         logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
