@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: help install infra-install infra-up infra-down infra-status test test-e2e test-unit test-integration lint format asyncapi grafana prometheus-up prometheus-down run up bench bench-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise bench-reports bench-notifier report callbacks-dead callbacks-replay reclassify service clean
+.PHONY: help install infra-install infra-up infra-down infra-status test test-e2e test-unit test-integration lint format asyncapi grafana prometheus-up prometheus-down run up bench bench-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise bench-reports bench-escalation bench-notifier report callbacks-dead callbacks-replay reclassify service clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -100,6 +100,9 @@ bench-timers: install infra-up ## durable timers in PostgreSQL: 1M pending, fire
 
 bench-reports: install infra-up ## event log: ingest events/s and every report's time at 1M and 10M events (about 40 minutes)
 	$(BIN)/python -m tests.bench.bench_event_log --sizes $(or $(SIZES),1000000,10000000)
+
+bench-escalation: install infra-up ## escalation's consumption of wr.tasks: events/s one per transaction and a poll per transaction
+	$(BIN)/python -m tests.bench.bench_escalation_ingest
 
 bench-notifier: install infra-up ## callbacks: handler ingest (events/s) and delivery to local HTTP servers (callbacks/s)
 	$(BIN)/python -m tests.bench.bench_notifier --tasks 5000

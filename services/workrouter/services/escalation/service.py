@@ -15,7 +15,7 @@ from pydantic import Field
 from workrouter.adapters.bus_factory import build_bus
 from workrouter.adapters.postgres.escalation_store import PostgresEscalationStore
 from workrouter.adapters.postgres.pool import connect
-from workrouter.bus.port import Bus
+from workrouter.bus.port import BatchBus, Bus
 from workrouter.config.catalog import load_catalog
 from workrouter.config.escalation import Known, load_escalation
 from workrouter.config.routing import load_routing_config
@@ -25,7 +25,7 @@ from workrouter.domain.escalation.calendars import CalendarBook
 from workrouter.domain.escalation.plan import Rules
 from workrouter.ports.timers import EscalationStore
 from workrouter.runtime import Wiring, configure_logging, serve
-from workrouter.services.escalation.handlers import EscalationDeps, fire_batch, handle
+from workrouter.services.escalation.handlers import EscalationDeps, fire_batch, handle_batch
 from workrouter.services.escalation.metrics import SlaRisk, postgres_counts
 from workrouter.services.escalation.timer_loop import TimerLoop
 from workrouter.settings import ProcessSettings
@@ -37,6 +37,10 @@ class EscalationSettings(ProcessSettings):
     config_dir: Path = Path("deploy/config")
     escalation_group: str = "wr-escalation"
     escalation_batch: int = 500  # timers fired per transaction
+    escalation_events_batch: int = Field(
+        default=500, ge=1, le=10_000, description="Most events folded per transaction."
+    )
+    escalation_wait_ms: int = Field(default=100, ge=1, le=10_000, description="Longest wait to fill a batch.")
     escalation_max_sleep_seconds: float = 1.0  # the longest the loop sleeps without looking at the store
     metrics_port: int = Field(default=9104, ge=0, le=65535, description="GET /metrics port; 0 = off.")
     sla_risk_refresh_seconds: float = Field(
@@ -59,7 +63,7 @@ def load_rules(config_dir: Path) -> Rules:
 
 
 def wire(
-    consumer: Bus, publisher: Bus, store: EscalationStore, rules: Rules, settings: EscalationSettings
+    consumer: BatchBus, publisher: Bus, store: EscalationStore, rules: Rules, settings: EscalationSettings
 ) -> TimerLoop:
     """Subscribe the handler on `consumer`; the timer loop it returns publishes through `publisher`."""
     deps = EscalationDeps(store, rules, publisher, TopicNames(settings.topic_prefix))
@@ -71,11 +75,17 @@ def wire(
         max_sleep_seconds=settings.escalation_max_sleep_seconds,
     )
     deps.poke = loop.poke
-    consumer.subscribe(deps.topics.tasks, settings.escalation_group, functools.partial(handle, deps=deps))
+    consumer.subscribe_batch(
+        deps.topics.tasks,
+        settings.escalation_group,
+        functools.partial(handle_batch, deps=deps),
+        max_records=settings.escalation_events_batch,
+        max_wait_ms=settings.escalation_wait_ms,
+    )
     return loop
 
 
-async def assemble(settings: EscalationSettings, bus: Bus, publisher: Bus | None = None) -> Wiring:
+async def assemble(settings: EscalationSettings, bus: BatchBus, publisher: Bus | None = None) -> Wiring:
     """Subscribe escalation on `bus`; due timers fire through `publisher` (default: `bus`) from a loop
     that runs while the process does. Its at-SLA-risk gauge joins the registry."""
     rules = load_rules(settings.config_dir)
