@@ -490,6 +490,12 @@ async def test_retired_classifications_are_kept_per_domain_for_a_while(store: Re
     assert not await store.retired("billing", "c1")
     assert await store.retired("billing", "c2")
     assert await store.retired("billing", "c3")
+    assert await store.retired_among("billing", ["c1", "c2", "c3", "c4"]) == {"c2", "c3"}
+    assert await store.retired_among("billing", []) == set()
+    many = [f"m{i}" for i in range(1200)]  # more than one ZMSCORE chunk
+    for i, c in enumerate(many[::3]):
+        await store.retire("support", c, 200.0 + i, 3600.0)
+    assert await store.retired_among("support", many) == set(many[::3])
 
 
 async def test_profiles_and_load_agents_round_trip(store: RedisAgentStore) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
@@ -62,6 +62,9 @@ class FakeRouterStore(FakeAgentStore):
 
     async def retired(self, domain: str, classified_id: str) -> bool:
         return classified_id in self.retirements.get(domain, {})
+
+    async def retired_among(self, domain: str, classified_ids: Sequence[str]) -> set[str]:
+        return {c for c in classified_ids if c in self.retirements.get(domain, {})}
 
     async def notify(self, agent_id: str, message: dict[str, Any]) -> None:
         self.notes.append((agent_id, message))

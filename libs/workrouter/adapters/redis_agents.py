@@ -21,7 +21,7 @@ failover), not a Redis Cluster. The hash tags keep per-agent keys together shoul
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from importlib.resources import files
 from typing import Any
 
@@ -214,6 +214,15 @@ class RedisAgentStore:
     async def retired(self, domain: str, classified_id: str) -> bool:
         """True when the domain has finished with this classification already."""
         return await self._client.zscore(self._retired(domain), classified_id) is not None
+
+    async def retired_among(self, domain: str, classified_ids: Sequence[str]) -> set[str]:
+        """Those of the classifications the domain has finished with (ZMSCORE, in chunks)."""
+        found: set[str] = set()
+        for start in range(0, len(classified_ids), _CHUNK):
+            chunk = list(classified_ids[start : start + _CHUNK])
+            scores = await self._client.zmscore(self._retired(domain), chunk)
+            found |= {c for c, score in zip(chunk, scores, strict=True) if score is not None}
+        return found
 
     async def get_task(self, domain: str, task_id: str) -> dict[str, Any] | None:
         """One task's entry, or None."""

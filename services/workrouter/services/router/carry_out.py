@@ -76,7 +76,8 @@ class DomainState:
                 eid = event_id(action.agent_id, action.reason, action.at, "paused")
                 await self.announce.presence(action.agent_id, "not_ready", action.reason, action.at, eid)
                 await self.store.set_presence(action.agent_id, Presence.NOT_READY, action.reason, action.at)
-            elif isinstance(action, CapacityFreed):
+            elif isinstance(action, CapacityFreed):  # retired first: a crash after the release drops it on rebuild
+                await self.retire(self.entries.get(action.task_id), now)
                 await self.store.release(action.task_id, action.agent_id)
                 await self.forget(action.task_id, now)
         self.wake.set()
@@ -87,7 +88,9 @@ class DomainState:
             await self.store.retire(self.domain, entry.classified_id, now, self.keep_retired_seconds)
 
     async def forget(self, task_id: str, now: float) -> None:
-        """The task left the domain: its classification retired first (a crash in between keeps the entry)."""
+        """The task left the domain: its classification retired, then the entry dropped. Callers retire before
+        they release the task's hold in Redis, and announce everything before they retire: an entry found
+        retired by a rebuild is dropped, not queued again."""
         await self.retire(self.entries.get(task_id), now)
         self.entries.pop(task_id, None)
         self.offers.pop(task_id, None)

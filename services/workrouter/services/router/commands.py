@@ -21,7 +21,7 @@ from workrouter.contracts.task_events import (
     TaskWrapUpStarted,
 )
 from workrouter.domain.routing import pull
-from workrouter.domain.routing.actions import Action, Offer, RoutingError
+from workrouter.domain.routing.actions import Action, Offer, Revoke, RoutingError
 from workrouter.domain.routing.adopt import adopt, start
 from workrouter.domain.routing.entry import QueueEntry, tier_at
 from workrouter.domain.routing.holds import HELD_STATE
@@ -100,12 +100,15 @@ class DomainRouter(DomainState):
             gone = TaskUnassigned(task_id=task_id, agent_id=task.agent_id, reason=why)
             await self.announce.task(gone, now, eid=eid)
         actions = self.engine.withdraw(task_id, now)
+        held = await self.store.holder(task_id)  # Redis may know of a claim the router has not heard of yet
+        revoked = [a for a in actions if isinstance(a, Revoke) and a.task_id == task_id]
+        await self.carry_out(revoked, now)  # its offer revoked (announced, then released) before it is retired
+        await self.retire(self.entries.get(task_id), now)  # a rebuild from here on drops it
         # Release in Redis before carrying out what the engine did next: it may give the freed agent its next
         # task at once, and a reservation that still saw this hold would be refused and re-adopt the task.
-        held = await self.store.holder(task_id)  # Redis may know of a claim the router has not heard of yet
         if held is not None:
             await self.store.release(task_id, held.agent_id)
-        await self.carry_out(actions, now)
+        await self.carry_out([a for a in actions if a not in revoked], now)
         if held is not None:
             await self.announce.note(held.agent_id, "withdrawn", self.entries.get(task_id), reason=why)
         await self.forget(task_id, now)
@@ -167,6 +170,7 @@ class DomainRouter(DomainState):
             await self.carry_out(actions, now)
             await self._save(dataclasses.replace(entry, after_work_until=now + after))
         else:  # capacity is free now: release in Redis before the engine's next offer to this agent is reserved
+            await self.retire(entry, now)  # before the release: a rebuild then drops the entry, never re-queues it
             await self.store.release(cmd.task_id, cmd.agent_id)
             await self.forget(cmd.task_id, now)
             await self.carry_out(actions, now)

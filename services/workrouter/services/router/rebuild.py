@@ -50,7 +50,12 @@ async def rebuild(state: DomainRouter, now: float) -> Rebuilt:
     state.next_seq = max((e.seq for e in entries), default=0) + 1
     actions: list[Action] = []
     counts = {"waiting": 0, "held": 0, "parked": 0, "after_work": 0, "dropped": 0}
+    retired = await store.retired_among(state.domain, [e.classified_id for e in entries if e.classified_id])
     for entry in entries:
+        if entry.classified_id in retired:  # the last owner was forgetting it (ended, left) when it died
+            await _finish_forgetting(state, entry, holders.get(entry.task_id))
+            counts["dropped"] += 1
+            continue
         counts[await _load(state, entry, holders, actions, now)] += 1
     paused = {a.agent_id for a in actions if isinstance(a, AgentPaused)}
     for agent_id, (_, presence, _, held) in sorted(live.items()):
@@ -69,6 +74,15 @@ async def rebuild(state: DomainRouter, now: float) -> Rebuilt:
     )
     log.info("%s: taken over: %s", state.domain, report)
     return report
+
+
+async def _finish_forgetting(state: DomainRouter, entry: QueueEntry, holder: Holder | None) -> None:
+    """Release what the task still holds and drop its entry: everything about it was announced before it
+    was retired, so queueing it again would route a finished task a second time."""
+    if holder is not None:
+        await state.store.release(entry.task_id, holder.agent_id)
+    await state.store.drop_task(state.domain, entry.task_id)
+    log.info("%s: %s was being forgotten by the last owner; dropped", state.domain, entry.task_id)
 
 
 async def _load(
