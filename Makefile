@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 .PHONY: help install infra-install infra-up infra-down infra-status test test-e2e test-unit test-integration lint format asyncapi grafana prometheus-up prometheus-down run up bench bench-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise bench-reports bench-escalation bench-notifier report callbacks-dead callbacks-replay reclassify service clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || { echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
@@ -33,7 +33,7 @@ infra-down: ## stop the local infrastructure (and the local Prometheus, if it ru
 infra-status: ## show what runs and where it listens
 	-@bash deploy/local/infra.sh status
 
-test: install infra-up ## run all tests: unit, then integration on real Kafka/Redis/PostgreSQL
+test: install infra-up ## run all tests: unit, then integration on real Kafka/Redis/PostgreSQL, the end-to-end test over Kafka among them (13-15 min)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-e2e: install infra-up ## only the end-to-end test over Kafka (part of make test): seven service processes, 5,000 tasks, each service killed and restarted (7-9 min)
