@@ -32,12 +32,17 @@ WITHDRAWALS = {
 }
 
 
-@pytest.mark.parametrize("kind", sorted(WITHDRAWALS))
-async def test_an_assigned_task_withdrawn_is_unassigned_once(kind: str) -> None:
+async def assigned() -> tuple[Domain, str]:
+    """A domain whose task t1 an agent has accepted; that agent."""
     domain = Domain()
     await domain.start()
     await domain.send(classified("t1", at=T0))
-    agent = await domain.accept("t1")
+    return domain, await domain.accept("t1")
+
+
+@pytest.mark.parametrize("kind", sorted(WITHDRAWALS))
+async def test_an_assigned_task_withdrawn_is_unassigned_once(kind: str) -> None:
+    domain, agent = await assigned()
     message = withdrawal(WITHDRAWALS[kind])
 
     await domain.send(message)
@@ -60,10 +65,7 @@ async def test_an_offered_task_withdrawn_is_revoked_not_unassigned() -> None:
 
 
 async def test_the_agents_own_hand_back_is_not_an_unassignment() -> None:
-    domain = Domain()
-    await domain.start()
-    await domain.send(classified("t1", at=T0))
-    agent = await domain.accept("t1")
+    domain, agent = await assigned()
     back = ac.HandBackTask(agent_id=agent, domain=DOMAIN, task_id="t1", action="transfer", queue="r")
     await domain.send(command(back))
     assert len(domain.events("reclassify_task")) == 1
@@ -71,10 +73,7 @@ async def test_the_agents_own_hand_back_is_not_an_unassignment() -> None:
 
 
 async def test_a_task_moved_to_another_domain_is_unassigned() -> None:
-    domain = Domain()
-    await domain.start()
-    await domain.send(classified("t1", at=T0))
-    agent = await domain.accept("t1")
+    domain, agent = await assigned()
     into_q = classified("t1", at=T0 + 5)
     assert isinstance(into_q.data, te.TaskClassified)
     moved = into_q.model_copy(update={"data": into_q.data.model_copy(update={"domain": "elsewhere"})})

@@ -99,18 +99,8 @@ class PostgresCallbackStore:
 
     async def apply(self, task_id: str, step: Step, now: datetime) -> NewCallback | None:
         """Fold under the task's row lock; save the view and insert the callback in the same transaction."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            raw = await conn.fetchval(f"SELECT view FROM {self._tasks} WHERE task_id = $1 FOR UPDATE", task_id)
-            change = step(None if raw is None else json.loads(raw))
-            if change.view is not None:
-                await conn.execute(self._upsert, task_id, json.dumps(change.view), now if change.closed else None, now)
-            callback = change.callback
-            if callback is None:
-                return None
-            inserted = await conn.fetchval(
-                self._insert, callback.id, callback.source, callback.task_id, callback.event, callback.body, now
-            )
-            return callback if inserted else None
+        inserted = await self.apply_many([(task_id, step)], now)
+        return inserted[0] if inserted else None
 
     async def apply_many(self, steps: Sequence[tuple[str, Step]], now: datetime) -> list[NewCallback]:
         """Fold every step in order over views read once (rows locked in task order), then write each changed

@@ -76,10 +76,8 @@ class DomainState:
                 eid = event_id(action.agent_id, action.reason, action.at, "paused")
                 await self.announce.presence(action.agent_id, "not_ready", action.reason, action.at, eid)
                 await self.store.set_presence(action.agent_id, Presence.NOT_READY, action.reason, action.at)
-            elif isinstance(action, CapacityFreed):  # retired first: a crash after the release drops it on rebuild
-                await self.retire(self.entries.get(action.task_id), now)
-                await self.store.release(action.task_id, action.agent_id)
-                await self.forget(action.task_id, now)
+            elif isinstance(action, CapacityFreed):
+                await self.let_go(action.task_id, action.agent_id, now)
         self.wake.set()
 
     async def retire(self, entry: QueueEntry | None, now: float) -> None:
@@ -87,11 +85,15 @@ class DomainState:
         if entry is not None and entry.classified_id:
             await self.store.retire(self.domain, entry.classified_id, now, self.keep_retired_seconds)
 
-    async def forget(self, task_id: str, now: float) -> None:
-        """The task left the domain: its classification retired, then the entry dropped. Callers retire before
-        they release the task's hold in Redis, and announce everything before they retire: an entry found
-        retired by a rebuild is dropped, not queued again."""
+    async def let_go(self, task_id: str, agent_id: str, now: float) -> None:
+        """The agent's finished task leaves the domain (everything about it announced): retired, released, dropped."""
         await self.retire(self.entries.get(task_id), now)
+        await self.store.release(task_id, agent_id)
+        await self.forget(task_id)
+
+    async def forget(self, task_id: str) -> None:
+        """Drop the task's entry. Callers announce everything first, then retire the classification, then release
+        the hold in Redis: an entry a rebuild finds retired is dropped, never queued again."""
         self.entries.pop(task_id, None)
         self.offers.pop(task_id, None)
         self.metrics.forget(task_id)

@@ -111,7 +111,7 @@ class DomainRouter(DomainState):
         await self.carry_out([a for a in actions if a not in revoked], now)
         if held is not None:
             await self.announce.note(held.agent_id, "withdrawn", self.entries.get(task_id), reason=why)
-        await self.forget(task_id, now)
+        await self.forget(task_id)
 
     # ----------------------------------------------------------------- agents
 
@@ -170,9 +170,7 @@ class DomainRouter(DomainState):
             await self.carry_out(actions, now)
             await self._save(dataclasses.replace(entry, after_work_until=now + after))
         else:  # capacity is free now: release in Redis before the engine's next offer to this agent is reserved
-            await self.retire(entry, now)  # before the release: a rebuild then drops the entry, never re-queues it
-            await self.store.release(cmd.task_id, cmd.agent_id)
-            await self.forget(cmd.task_id, now)
+            await self.let_go(cmd.task_id, cmd.agent_id, now)
             await self.carry_out(actions, now)
         await self.announce.note(cmd.agent_id, "completed", entry, wrap_up_code=cmd.wrap_up_code)
 
