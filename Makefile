@@ -4,21 +4,21 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: help install infra-install infra-up infra-down infra-status test test-e2e test-unit test-integration lint format asyncapi grafana prometheus-up prometheus-down run up bench bench-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise bench-reports bench-escalation bench-notifier report callbacks-dead callbacks-replay reclassify service clean
+.PHONY: help install lock check-env infra-install infra-up infra-down infra-status test test-e2e test-unit test-integration lint format asyncapi grafana prometheus-up prometheus-down run up bench bench-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise bench-reports bench-escalation bench-notifier report callbacks-dead callbacks-replay reclassify service clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
-	@test -x $(BIN)/python || { echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
-	@echo "installing workrouter and its dev tools into $(VENV) (pip shows progress)"
-	$(BIN)/pip install --progress-bar on -e '.[dev]'
-	@rm -f $(VENV)/.installed-*; touch $@
+install: ## create .venv equal to uv.lock (bootstraps the pinned uv with pip; refuses a stale lock)
+	@PYTHON=$(PYTHON) bash deploy/local/python-env.sh sync
 
-install: $(STAMP) ## create .venv and install workrouter with its dev tools
+lock: ## re-resolve uv.lock within pyproject.toml's ranges (UPGRADE=1: newest allowed; PACKAGE=<name>: that one), then run make test
+	@PYTHON=$(PYTHON) bash deploy/local/python-env.sh lock $(if $(UPGRADE),--upgrade) $(if $(PACKAGE),--upgrade-package $(PACKAGE))
+
+check-env: ## check that .venv holds exactly what uv.lock lists, package for package
+	@PYTHON=$(PYTHON) bash deploy/local/python-env.sh check
 
 infra-install: ## install the OS packages the local infrastructure needs (apt; idempotent)
 	@bash deploy/local/install-system.sh
@@ -40,7 +40,7 @@ test-e2e: install infra-up ## only the end-to-end test over Kafka (part of make 
 	$(BIN)/pytest -s tests/integration/test_e2e_kafka.py $(PYTEST_ARGS)
 
 test-unit: install ## run the unit tests only (no network, seconds)
-	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+	$(BIN)/pytest tests/unit -m "not slow" $(PYTEST_ARGS)
 
 test-integration: install infra-up ## run the integration tests only
 	$(BIN)/pytest tests/integration $(PYTEST_ARGS)

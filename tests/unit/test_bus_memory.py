@@ -102,7 +102,7 @@ async def test_handled_records_are_dropped_and_memory_stays_bounded(topics: tupl
 
 async def test_nothing_is_dropped_that_a_group_has_not_handled(topics: tuple[TopicSpec, TopicSpec]) -> None:
     work, dead = topics
-    bus = MemoryBus(topics, deadletter_topic=dead.name, retain=5)
+    bus = MemoryBus(topics, deadletter_topic=dead.name, retain=5, policy=FAST_RETRY)
     stuck, fine = Recorder(fail=lambda e, d: RuntimeError("down") if d.attempt == 1 else None), Recorder()
     bus.subscribe(work.name, "stuck", stuck)
     bus.subscribe(work.name, "fine", fine)

@@ -105,6 +105,7 @@ def cases(draw: st.DrawFn) -> tuple[Spec, datetime]:
     return Spec(zone, week, closed), start
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(case=cases(), data=st.data())
 def test_add_between_and_is_open_agree_with_a_minute_by_minute_walk(

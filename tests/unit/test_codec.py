@@ -22,6 +22,7 @@ aware_times = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(21
 ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=24)
 
 
+@pytest.mark.slow
 @given(
     task_id=ids, title=st.text(min_size=1, max_size=50), attrs=attributes, due=st.none() | aware_times, at=aware_times
 )

@@ -7,6 +7,7 @@ import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -106,6 +107,7 @@ async def in_polls(stream: list[Envelope], cuts: list[int]) -> tuple[MemoryEscal
     return store, poked
 
 
+@pytest.mark.slow
 @settings(max_examples=80, deadline=None)
 @given(streams())
 def test_a_poll_at_once_leaves_what_one_event_at_a_time_leaves(drawn: tuple[list[Envelope], list[int]]) -> None:

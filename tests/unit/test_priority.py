@@ -81,6 +81,7 @@ def test_before_the_horizon_the_priority_is_the_static_score(
     assert math.isclose(priority_at(base, value, due, now, policy), static_score(base, value, policy), abs_tol=1e-6)
 
 
+@pytest.mark.slow
 @settings(max_examples=300)
 @given(base=BASES, value=VALUES, due=TIMES, inside=OFFSETS, policy=POLICIES)
 def test_in_the_urgent_band_priority_is_urgent_score_plus_rate_times_epoch_hours(
@@ -91,6 +92,7 @@ def test_in_the_urgent_band_priority_is_urgent_score_plus_rate_times_epoch_hours
     assert math.isclose(priority_at(base, value, due, now, policy), expected, rel_tol=1e-6, abs_tol=1e-6)
 
 
+@pytest.mark.slow
 @settings(max_examples=300)
 @given(
     a=st.tuples(BASES, VALUES, TIMES),

@@ -426,4 +426,4 @@ def _utc(t: float) -> datetime:
 MatchingMachine.TestCase.settings = settings(
     max_examples=400, stateful_step_count=50, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
-TestMatchingEngine = MatchingMachine.TestCase
+TestMatchingEngine = pytest.mark.slow(MatchingMachine.TestCase)

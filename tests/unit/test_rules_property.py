@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -236,6 +237,7 @@ def reference(doc: dict[str, Any], facts: dict[str, Any], base: Classification |
     return {**result, "matched": tuple(matched)}
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(doc=rule_files(), tasks=st.lists(FACTS, min_size=1, max_size=5), base=BASES)
 def test_classify_agrees_with_the_reference(doc: dict[str, Any], tasks: list[dict[str, Any]], base: Any) -> None:
@@ -247,6 +249,7 @@ def test_classify_agrees_with_the_reference(doc: dict[str, Any], tasks: list[dic
         assert got.ruleset_version == ruleset.version
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(condition=CONDITIONS, facts=FACTS)
 def test_a_rule_matches_exactly_when_the_reference_says_so(condition: dict[str, Any], facts: dict[str, Any]) -> None:
@@ -254,6 +257,7 @@ def test_a_rule_matches_exactly_when_the_reference_says_so(condition: dict[str, 
     assert classify(parse_ruleset(doc), facts).matched == (("r",) if ref_holds(condition, facts) else ())
 
 
+@pytest.mark.slow
 @settings(max_examples=500, deadline=None)
 @given(leaf=LEAVES, value=st.one_of(SCALAR, VALUES))
 def test_each_operator_agrees_with_the_reference_on_a_present_value(leaf: dict[str, Any], value: Any) -> None:

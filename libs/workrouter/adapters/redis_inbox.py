@@ -73,4 +73,4 @@ async def _close(pubsub: PubSub, channel: str) -> None:
     try:
         await pubsub.unsubscribe(channel)
     finally:
-        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await pubsub.aclose()

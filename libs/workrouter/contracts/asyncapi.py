@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import yaml
@@ -23,14 +24,14 @@ def _envelope_schema() -> dict[str, Any]:
     return {
         "type": "object",
         "title": "CloudEvent envelope",
-        "description": (Envelope.__doc__ or "").strip(),
+        "description": inspect.cleandoc(Envelope.__doc__ or ""),
         "properties": envelope_fields(),
         "required": sorted(required),
     }
 
 
 def _message(model: type[Payload]) -> dict[str, Any]:
-    doc = (model.__doc__ or "").strip()
+    doc = inspect.cleandoc(model.__doc__ or "")  # Python 3.13 dedents docstrings itself; 3.11 does not
     return {
         "name": model.event_type,
         "title": model.__name__,
