@@ -64,6 +64,12 @@ class Catalog:
         if worktype is None:
             known = ", ".join(sorted(self.worktypes))
             errors.append(FieldError(loc="type", msg=f"unknown work type {cmd.type!r} (known: {known})"))
+        channels = {queue.channel for queue in self.queues.values()}
+        if cmd.channel not in channels:
+            known = ", ".join(sorted(channels))
+            errors.append(
+                FieldError(loc="channel", msg=f"unknown channel {cmd.channel!r}: no queue serves it (known: {known})")
+            )
         size = len(json.dumps(cmd.attributes, separators=(",", ":")).encode())
         if size > MAX_ATTRIBUTES_BYTES:
             errors.append(FieldError(loc="attributes", msg=f"{size} bytes, over the {MAX_ATTRIBUTES_BYTES} byte limit"))

@@ -7,7 +7,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from workrouter.contracts import strict_json
 from workrouter.contracts.envelope import Envelope, Payload
+from workrouter.contracts.refused import refused
 from workrouter.contracts.registry import REGISTRY, PayloadRegistry, UnknownEventTypeError
 
 MAX_MESSAGE_BYTES = 1_000_000
@@ -46,8 +48,8 @@ def decode(raw: bytes, registry: PayloadRegistry = REGISTRY, max_bytes: int = MA
     if len(raw) > max_bytes:
         raise DecodeError(f"message is {len(raw)} bytes, over the {max_bytes} byte limit")
     try:
-        doc: Any = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        doc: Any = strict_json.loads(raw, max_nesting=None)  # payload models bound what they hold
+    except strict_json.JsonRefusedError as exc:
         raise DecodeError(f"not valid JSON: {exc}") from None
     if not isinstance(doc, dict):
         raise DecodeError(f"expected a JSON object (a CloudEvent), got {type(doc).__name__}")
@@ -68,6 +70,11 @@ def decode(raw: bytes, registry: PayloadRegistry = REGISTRY, max_bytes: int = MA
         raise DecodeError(str(exc)) from None
     try:
         payload: Payload = model.model_validate(data)
+    except ValidationError as exc:
+        if not model.refusable:
+            raise DecodeError(f"invalid {event_type}: {describe(exc)}") from None
+        payload = refused(event_type, data, exc)  # readable, and answered by its consumer
+    try:
         fields = {**doc, "data": payload, "dataversion": model.version, "dataschema": model.dataschema()}
         return Envelope.model_validate(fields)
     except ValidationError as exc:

@@ -2,32 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
+from workrouter.contracts.bounds import Duration, JsonObject, Name, Priority, Text, Url
 from workrouter.contracts.common import SkillRequirement, Timestamp
 from workrouter.contracts.envelope import Payload
+from workrouter.contracts.refused import RefusedCommand, refuse_or_validate
 
 
 class CaptureTask(Payload):
     """A source system hands workrouter a work item (the public `wr.capture` contract)."""
 
     event_type = "workrouter.command.capture_task"
+    refusable = True
 
-    source: str = Field(min_length=1, max_length=64, description="Registered source system name.")
-    external_id: str = Field(min_length=1, max_length=256, description="The source's own id of the item.")
-    type: str = Field(min_length=1, max_length=64, description="Work type (template) name.")
-    title: str = Field(min_length=1, max_length=500, description="Short human title.")
-    description: str | None = Field(default=None, max_length=10_000, description="Longer text.")
-    url: str | None = Field(default=None, max_length=2048, description="Work item URL for the screen pop.")
-    channel: str = Field(default="workitem", min_length=1, max_length=32, description="Media/channel.")
-    attributes: dict[str, Any] = Field(default_factory=dict, description="Free metadata from the source.")
-    priority: int | None = Field(default=None, ge=0, le=1000, description="Priority override.")
+    source: Name = Field(min_length=1, max_length=64, description="Registered source system name.")
+    external_id: Name = Field(min_length=1, max_length=256, description="The source's own id of the item.")
+    type: Name = Field(min_length=1, max_length=64, description="Work type (template) name.")
+    title: Text = Field(min_length=1, max_length=500, description="Short human title.")
+    description: Text | None = Field(default=None, max_length=10_000, description="Longer text.")
+    url: Url | None = Field(default=None, description="Work item URL for the screen pop (http or https).")
+    channel: Name = Field(default="workitem", min_length=1, max_length=32, description="Media/channel.")
+    attributes: JsonObject = Field(default_factory=dict, description="Free metadata from the source.")
+    priority: Priority | None = Field(default=None, description="Priority override (0-1000).")
     due_at: Timestamp | None = Field(default=None, description="Due time override.")
     expires_at: Timestamp | None = Field(default=None, description="Expiry time override.")
-    sla_seconds: int | None = Field(default=None, gt=0, description="SLA override in seconds.")
-    requested_agent: str | None = Field(default=None, description="Agent the source asks for.")
+    sla_seconds: Duration | None = Field(default=None, description="SLA override in seconds.")
+    requested_agent: Name | None = Field(default=None, max_length=64, description="Agent the source asks for.")
 
 
 class ReclassifyTask(Payload):
@@ -35,10 +38,17 @@ class ReclassifyTask(Payload):
 
     event_type = "workrouter.command.reclassify_task"
 
-    task_id: str = Field(min_length=1)
-    reason: str = Field(min_length=1, description="Why, for the task history.")
-    queue: str | None = Field(default=None, description="Force this queue instead of the rules' choice.")
+    task_id: Name = Field(min_length=1, max_length=64)
+    reason: Text = Field(min_length=1, max_length=500, description="Why, for the task history.")
+    queue: Name | None = Field(default=None, description="Force this queue instead of the rules' choice.")
     skills: list[SkillRequirement] | None = Field(default=None, description="Force these skills.")
+
+
+def _as_documents(items: Any) -> Any:
+    """Items given as CaptureTask objects (in code) travel as their JSON documents."""
+    if isinstance(items, list):
+        return [i.model_dump(mode="json", exclude_unset=True) if isinstance(i, CaptureTask) else i for i in items]
+    return items
 
 
 class CaptureTaskBatch(Payload):
@@ -46,14 +56,26 @@ class CaptureTaskBatch(Payload):
 
     event_type = "workrouter.command.capture_task_batch"
 
-    items: list[CaptureTask] = Field(min_length=1, max_length=1000)
+    refusable = True
+
+    items: Annotated[
+        list[dict[str, Any]],
+        BeforeValidator(_as_documents),
+        WithJsonSchema({"type": "array", "items": {"$ref": "#/components/schemas/CaptureTask"}}),
+    ] = Field(min_length=1, max_length=1000, description="CaptureTask payloads, each validated and judged alone.")
+
+    def commands(self) -> list[CaptureTask | RefusedCommand]:
+        """Each item as a command, or as a refusal naming what is wrong with it."""
+        return [refuse_or_validate(CaptureTask, item) for item in self.items]
 
 
 class SourceCommand(Payload):
     """A source system acting on one of its own tasks, named by its own id."""
 
-    source: str = Field(min_length=1, max_length=64)
-    external_id: str = Field(min_length=1, max_length=256)
+    refusable = True
+
+    source: Name = Field(min_length=1, max_length=64)
+    external_id: Name = Field(min_length=1, max_length=256)
 
 
 class UpdateTask(SourceCommand):
@@ -64,14 +86,14 @@ class UpdateTask(SourceCommand):
     event_type = "workrouter.command.update_task"
     merge_patch = True
 
-    title: str | None = Field(default=None, min_length=1, max_length=500)
-    description: str | None = Field(default=None, max_length=10_000)
-    url: str | None = Field(default=None, max_length=2048)
-    attributes: dict[str, Any] = Field(default_factory=dict, description="Keys to set; a null value removes the key.")
-    priority: int | None = Field(default=None, ge=0, le=1000)
+    title: Text | None = Field(default=None, min_length=1, max_length=500)
+    description: Text | None = Field(default=None, max_length=10_000)
+    url: Url | None = None
+    attributes: JsonObject = Field(default_factory=dict, description="Keys to set; a null value removes the key.")
+    priority: Priority | None = None
     due_at: Timestamp | None = None
     expires_at: Timestamp | None = None
-    sla_seconds: int | None = Field(default=None, gt=0)
+    sla_seconds: Duration | None = None
 
     @model_validator(mode="after")
     def _title_not_cleared(self) -> UpdateTask:
@@ -85,7 +107,7 @@ class CancelTask(SourceCommand):
 
     event_type = "workrouter.command.cancel_task"
 
-    reason: str = Field(default="cancelled by source", min_length=1, max_length=500)
+    reason: Text = Field(default="cancelled by source", min_length=1, max_length=500)
 
 
 class CompleteTask(SourceCommand):
@@ -93,7 +115,7 @@ class CompleteTask(SourceCommand):
 
     event_type = "workrouter.command.complete_task"
 
-    wrap_up_code: str | None = Field(default=None, max_length=64)
+    wrap_up_code: Name | None = Field(default=None, min_length=1, max_length=64)
 
 
 class RescheduleTask(SourceCommand):
@@ -109,7 +131,7 @@ class PauseTask(SourceCommand):
 
     event_type = "workrouter.command.pause_task"
 
-    reason: str | None = Field(default=None, max_length=500)
+    reason: Text | None = Field(default=None, max_length=500)
 
 
 class ResumeTask(SourceCommand):

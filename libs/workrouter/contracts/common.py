@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+
+from workrouter.contracts.bounds import check_time
 
 Identifier = str
 
@@ -43,5 +45,5 @@ def _rfc3339(value: object) -> object:
         raise ValueError(RFC3339_HINT) from None
 
 
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
-"""A timezone-aware date-time from outside: an RFC 3339 string (or a datetime), never a number."""
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(check_time)]
+"""A timezone-aware date-time: an RFC 3339 string (or a datetime), never a number, within bounds.EARLIEST..LATEST."""

@@ -24,6 +24,9 @@ class Payload(BaseModel):
     event_type: ClassVar[str]
     version: ClassVar[int] = 1
     merge_patch: ClassVar[bool] = False
+    refusable: ClassVar[bool] = False
+    """True for the commands of the public capture contract: a readable message whose payload breaks
+    the contract is decoded as a RefusedCommand, which capture answers with TaskRejected."""
     """True for partial-update payloads: fields left out mean "unchanged" and an explicit null
     means "clear" (JSON Merge Patch, RFC 7396), so the codec writes only the fields that were set."""
 

@@ -65,6 +65,8 @@ def _payload_classes() -> list[type[Payload]]:
     for module in (commands, task_events, agent_commands, agent_events, deadletter):
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, Payload) and "event_type" in vars(value):
+                if value.__module__ != module.__name__:
+                    continue  # imported, not declared here (RefusedCommand never travels)
                 found.append(value)
     return found
 

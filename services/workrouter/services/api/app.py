@@ -100,9 +100,16 @@ class TaskIntake:
             return problem(422, msg, [FieldError(loc="body", msg=msg)])
         results: list[dict[str, Any]] = []
         valid: list[tuple[int, c.CaptureTask]] = []
+        first: dict[str, int] = {}
         for index, item in enumerate(items):
             try:
-                valid.append((index, self.command(c.CaptureTask, item, source, f"body.{index}")))
+                cmd = self.command(c.CaptureTask, item, source, f"body.{index}")
+                if (seen := first.setdefault(cmd.external_id, index)) != index:
+                    msg = f"external_id {cmd.external_id!r} is already item {seen} of this bulk; send each item once"
+                    raise HttpError(
+                        problem(422, "duplicate item", [FieldError(loc=f"body.{index}.external_id", msg=msg)])
+                    )
+                valid.append((index, cmd))
             except HttpError as exc:
                 results.append({"index": index, "status": "rejected", **json.loads(bytes(exc.response.body))})
         ids = await asyncio.gather(*(self.publish(cmd) for _, cmd in valid))

@@ -1,12 +1,13 @@
-"""Reading a JSON request body: a size limit, and a clear 400 when it is not JSON."""
+"""Reading a JSON request body: a size limit, and a clear 400 when it is not JSON workrouter takes."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import Request
 
+from workrouter.contracts.common import FieldError
+from workrouter.contracts.strict_json import JsonRefusedError, JsonTooDeepError, loads
 from workrouter.services.api.errors import HttpError, problem
 
 MAX_BODY_BYTES = 1_000_000
@@ -20,6 +21,9 @@ async def read_json(request: Request, *, empty: Any = None) -> Any:
     if len(body) > MAX_BODY_BYTES:
         raise HttpError(problem(413, f"body is {len(body)} bytes, over the {MAX_BODY_BYTES} byte limit"))
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return loads(body)
+    except JsonTooDeepError as exc:
+        loc = ".".join(["body", *exc.path[:2]])
+        raise HttpError(problem(422, "nested too deeply", [FieldError(loc=loc, msg=str(exc))])) from None
+    except JsonRefusedError as exc:
         raise HttpError(problem(400, f"body is not valid JSON: {exc}")) from None

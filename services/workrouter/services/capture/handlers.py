@@ -12,6 +12,7 @@ from workrouter.config.catalog import Catalog
 from workrouter.contracts import commands as c
 from workrouter.contracts.common import FieldError
 from workrouter.contracts.envelope import Envelope, Payload, make_event
+from workrouter.contracts.refused import MAX_ORIGINAL_CHARS, RefusedCommand
 from workrouter.contracts.task_events import TaskRejected
 from workrouter.contracts.topics import TopicNames
 from workrouter.domain import capture
@@ -19,7 +20,6 @@ from workrouter.ports.stores import CaptureStore
 
 log = logging.getLogger(__name__)
 SOURCE = "/workrouter/capture"
-MAX_ORIGINAL_CHARS = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -75,10 +75,12 @@ async def apply(cmd: Payload, trigger_id: str, deps: CaptureDeps) -> None:
 
 
 async def _reject(deps: CaptureDeps, cmd: Payload, errors: list[FieldError], trigger_id: str) -> None:
-    source = getattr(cmd, "source", None)
-    external_id = getattr(cmd, "external_id", None)
+    if isinstance(cmd, RefusedCommand):
+        source, external_id, original = cmd.source, cmd.external_id, cmd.original
+    else:
+        source, external_id = getattr(cmd, "source", None), getattr(cmd, "external_id", None)
+        original = cmd.model_dump_json()[:MAX_ORIGINAL_CHARS]
     key = capture.task_id_for(source, external_id) if source and external_id else f"rejected:{trigger_id}"
-    original = cmd.model_dump_json()[:MAX_ORIGINAL_CHARS]
     rejected = TaskRejected(source=source, external_id=external_id, errors=errors, original=original)
     event_id = capture.derived_event_id(trigger_id, "rejected")
     await deps.bus.publish(
@@ -86,21 +88,27 @@ async def _reject(deps: CaptureDeps, cmd: Payload, errors: list[FieldError], tri
     )
 
 
+async def _judge(item: Payload, trigger_id: str, deps: CaptureDeps) -> list[FieldError]:
+    """Apply one command, or announce its refusal (TaskRejected): the errors, empty when it applied."""
+    try:
+        if isinstance(item, RefusedCommand):
+            raise capture.CaptureRefusedError(item.errors)
+        await apply(item, trigger_id, deps)
+    except capture.CaptureRefusedError as exc:
+        await _reject(deps, item, exc.errors, trigger_id)
+        return exc.errors
+    return []
+
+
 async def handle(envelope: Envelope, delivery: Delivery, deps: CaptureDeps) -> None:
     """Entry point for `wr.capture`: a refused command is announced (TaskRejected) and dead-lettered."""
     cmd = envelope.data
     if isinstance(cmd, c.CaptureTaskBatch):
-        for index, item in enumerate(cmd.items):
-            trigger = f"{envelope.id}#{index}"
-            try:
-                await apply(item, trigger, deps)
-            except capture.CaptureRefusedError as exc:
-                await _reject(deps, item, exc.errors, trigger)
+        for index, item in enumerate(cmd.commands()):
+            await _judge(item, f"{envelope.id}#{index}", deps)
         return
-    if not isinstance(cmd, c.CaptureTask | c.SourceCommand):
+    if not isinstance(cmd, c.CaptureTask | c.SourceCommand | RefusedCommand):
         raise PermanentError(f"{envelope.type} does not belong on wr.capture")
-    try:
-        await apply(cmd, envelope.id, deps)
-    except capture.CaptureRefusedError as exc:
-        await _reject(deps, cmd, exc.errors, envelope.id)
-        raise PermanentError(f"refused: {exc}") from None
+    if errors := await _judge(cmd, envelope.id, deps):
+        refusal = capture.CaptureRefusedError(errors)
+        raise PermanentError(f"refused: {refusal}")
