@@ -51,12 +51,11 @@ async def test_valid_capture_publishes_task_captured_and_remembers(catalog: Cata
         ({"attributes": {"surprise": "x" * 20_000}}, "attributes", "over the 16384 byte limit"),
     ],
 )
-async def test_invalid_capture_is_announced_and_dead_lettered(
+async def test_invalid_capture_is_answered_with_task_rejected_not_dead_lettered(
     catalog: Catalog, over: dict[str, Any], loc: str, msg: str
 ) -> None:
     d, bus, store = deps(catalog)
-    with pytest.raises(PermanentError, match=msg):
-        await handle(envelope(capture(**over)), DELIVERY, d)
+    await handle(envelope(capture(**over)), DELIVERY, d)  # returns: acknowledged, since it was answered
     (rejected,) = [ev.data for _, ev in bus.published]
     assert isinstance(rejected, TaskRejected)
     assert any(err.loc == loc and msg in err.msg for err in rejected.errors), rejected.errors
@@ -67,9 +66,11 @@ async def test_update_that_breaks_the_schema_is_refused(catalog: Catalog) -> Non
     d, bus, _ = deps(catalog)
     await handle(envelope(capture()), DELIVERY, d)
     bad = c.UpdateTask(source="crm", external_id="CASE-1", attributes={"amount": -5})
-    with pytest.raises(PermanentError, match=r"attributes\.amount"):
-        await handle(envelope(bad), DELIVERY, d)
+    await handle(envelope(bad), DELIVERY, d)
     assert bus.types() == ["workrouter.task.captured", "workrouter.task.rejected"]
+    refused = bus.published[-1][1].data
+    assert isinstance(refused, TaskRejected)
+    assert refused.errors[0].loc == "attributes.amount"
 
 
 async def test_a_batch_is_judged_item_by_item(catalog: Catalog) -> None:
@@ -102,9 +103,11 @@ async def test_redelivery_after_a_crash_before_storing_re_emits_the_same_event_i
 async def test_a_source_acts_only_on_its_own_tasks(catalog: Catalog) -> None:
     d, bus, _ = deps(catalog)
     await handle(envelope(capture()), DELIVERY, d)
-    with pytest.raises(PermanentError, match="no task 'CASE-1' from source 'bpm'"):
-        await handle(envelope(c.CancelTask(source="bpm", external_id="CASE-1")), DELIVERY, d)
+    await handle(envelope(c.CancelTask(source="bpm", external_id="CASE-1")), DELIVERY, d)
     assert bus.types()[-1] == "workrouter.task.rejected"
+    refused = bus.published[-1][1].data
+    assert isinstance(refused, TaskRejected)
+    assert "no task 'CASE-1' from source 'bpm'" in refused.errors[0].msg
 
 
 async def test_other_payloads_do_not_belong_on_the_capture_topic(catalog: Catalog) -> None:

@@ -1,5 +1,5 @@
 """One validation at the edge: what a service behind it cannot hold is refused where it enters, naming the
-field — on REST with a 422 and nothing published, on `wr.capture` with TaskRejected and a dead letter."""
+field — on REST with a 422 and nothing published, on `wr.capture` with TaskRejected (the answer; no dead letter)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from tests.support.fakes import RecordingBus
 from workrouter.adapters.memory_stores import MemoryCaptureStore
-from workrouter.bus.port import Delivery, PermanentError
+from workrouter.bus.port import Delivery
 from workrouter.config.catalog import Catalog
 from workrouter.contracts import bounds, codec, strict_json
 from workrouter.contracts.commands import CaptureTask
@@ -49,6 +49,7 @@ HOSTILE: list[tuple[dict[str, Any], str]] = [
     ({"attributes": {"note": "\udc80"}}, "attributes"),
     ({"attributes": nested(300)}, "attributes"),
     ({"attributes": {"big": 10**30}}, "attributes"),
+    ({"attributes": {"x" * 300: 1, "a\udfff\x00": True}}, "attributes"),
     ({"due_at": "0001-01-01T00:00:00+14:00"}, "due_at"),
     ({"due_at": "9999-12-31T23:59:59-14:00"}, "due_at"),
     ({"expires_at": "1969-12-31T23:59:59Z"}, "expires_at"),
@@ -121,8 +122,7 @@ async def test_the_capture_topic_answers_the_same_input_with_task_rejected(
     )
     doc["data"] = {**task(**over), "source": "crm"}
     envelope = codec.decode(raw_json(doc))  # readable: decoded as a refusal, not a dead letter without an answer
-    with pytest.raises(PermanentError, match="refused"):
-        await handle(envelope, Delivery("wr.capture", 0, 0, "crm:CASE-1", 1), deps)
+    await handle(envelope, Delivery("wr.capture", 0, 0, "crm:CASE-1", 1), deps)  # answered, so acknowledged
     ((topic, event),) = bus.published
     assert topic == "wr.tasks"
     assert isinstance(event.data, TaskRejected)
@@ -160,8 +160,7 @@ async def test_a_refused_command_with_an_unreadable_source_is_still_answered(cat
     data = {**task(title="\x00"), "source": "c\x00rm"}
     envelope = codec.decode(raw_json({**doc, "data": data}))
     assert isinstance(envelope.data, RefusedCommand)
-    with pytest.raises(PermanentError):
-        await handle(envelope, Delivery("wr.capture", 0, 0, "k", 1), deps)
+    await handle(envelope, Delivery("wr.capture", 0, 0, "k", 1), deps)
     ((_, event),) = bus.published
     assert isinstance(event.data, TaskRejected)
     assert event.data.source is None  # not storable, so not repeated
@@ -267,3 +266,5 @@ def test_attributes_either_pass_or_name_what_is_wrong(value: Any) -> None:
         strict_json.loads(text.encode("utf-8"))
     else:
         assert all(path.startswith("v") and msg for path, msg in errors)
+        # the refusal can itself be sent and stored: no NUL, control character or lone surrogate in it
+        assert all(bounds.printable(f"{path}: {msg}") == f"{path}: {msg}" for path, msg in errors)

@@ -36,6 +36,11 @@ def check_text(value: str) -> str:
     return value
 
 
+def printable(value: str) -> str:
+    """`value` with control characters, NUL and lone surrogates written as escapes, for messages."""
+    return "".join(ch if ch.isprintable() and not 0xD800 <= ord(ch) <= 0xDFFF else f"\\u{ord(ch):04x}" for ch in value)
+
+
 def check_name(value: str) -> str:
     """An identifier: no control characters at all, and no surrounding white space."""
     check_text(value)
@@ -91,7 +96,8 @@ def json_errors(value: Any, path: str = "", depth: int = 0) -> list[tuple[str, s
         errors: list[tuple[str, str]] = []
         items = value.items() if isinstance(value, dict) else enumerate(value)
         for key, item in items:
-            where = f"{path}.{key}" if path else str(key)
+            shown = printable(str(key))  # an error message must itself be storable and sendable
+            where = f"{path}.{shown}" if path else shown
             if isinstance(key, str):
                 errors += [(where, f"key {m}") for _, m in _text_error(key, where)]
                 if len(key) > MAX_KEY_CHARS:

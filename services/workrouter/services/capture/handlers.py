@@ -101,7 +101,7 @@ async def _judge(item: Payload, trigger_id: str, deps: CaptureDeps) -> list[Fiel
 
 
 async def handle(envelope: Envelope, delivery: Delivery, deps: CaptureDeps) -> None:
-    """Entry point for `wr.capture`: a refused command is announced (TaskRejected) and dead-lettered."""
+    """Entry point for `wr.capture`: a refused command is answered with TaskRejected (not dead-lettered)."""
     cmd = envelope.data
     if isinstance(cmd, c.CaptureTaskBatch):
         for index, item in enumerate(cmd.commands()):
@@ -110,5 +110,5 @@ async def handle(envelope: Envelope, delivery: Delivery, deps: CaptureDeps) -> N
     if not isinstance(cmd, c.CaptureTask | c.SourceCommand | RefusedCommand):
         raise PermanentError(f"{envelope.type} does not belong on wr.capture")
     if errors := await _judge(cmd, envelope.id, deps):
-        refusal = capture.CaptureRefusedError(errors)
-        raise PermanentError(f"refused: {refusal}")
+        # Answered (TaskRejected, and the source's callback), so not a dead letter: those are for what no one answered.
+        log.info("refused %s %s: %s", envelope.type, envelope.id, capture.CaptureRefusedError(errors))
