@@ -24,9 +24,9 @@ from workrouter.domain.routing.entry import QueueEntry
 from workrouter.domain.routing.holds import HELD_STATE
 from workrouter.domain.routing.model import AgentProfile
 from workrouter.services.api.agent_bodies import Body
+from workrouter.services.api.agent_json import read_object
 from workrouter.services.api.agent_ports import AgentStore, Inbox
 from workrouter.services.api.errors import HttpError, field_errors, problem
-from workrouter.services.api.json_body import read_json
 
 SOURCE = "/workrouter/api"
 BodyT = TypeVar("BodyT", bound=Body)
@@ -111,10 +111,8 @@ class AgentApi:
         return self.clock()
 
     async def body(self, request: Request, model: type[BodyT], *, optional: bool = False) -> BodyT:
-        """The request body as `model`: 400 when not JSON, 422 with field paths when invalid."""
-        doc = await read_json(request, empty={} if optional else None)
-        if not isinstance(doc, dict):
-            raise HttpError(problem(422, "expected a JSON object", [FieldError(loc="body", msg="not an object")]))
+        """The request body as `model`: 400 when not JSON, 422 with field paths when invalid or not storable."""
+        doc = await read_object(request, optional=optional)
         try:
             return model.model_validate(doc)
         except ValidationError as exc:
