@@ -116,3 +116,18 @@ async def test_a_command_after_a_hand_back_is_a_404(w: World) -> None:
     await w.relay()  # out of this queue until the rules classify it again
     await refused(w, "emma", {path: (404, "unknown") for path, _ in TASK_COMMANDS})
 
+
+async def test_a_supervisor_command_on_a_finished_task_is_refused(w: World) -> None:
+    await offered_to_emma(w)
+    await w.post("/v1/agent/offers/t1/accept", "emma")
+    await w.relay()
+    assert (await w.post("/v1/agent/tasks/t1/complete", "emma")).status_code == 202
+    await w.relay()
+    await w.login("farid")
+    for action in ("assign", "park"):
+        response = await w.post(f"/v1/supervisor/tasks/t1/{action}", "sam", {"agent_id": "farid"})
+        assert (response.status_code, response.json()["state"]) == (409, "after_work")
+    await w.at(15)
+    response = await w.post("/v1/supervisor/tasks/t1/assign", "sam", {"agent_id": "farid"})
+    assert (response.status_code, response.json()["state"]) == (404, "unknown")
+    assert await w.relay() == 0
