@@ -95,6 +95,9 @@ async def test_tokens_and_supervisor_rights(live: Live) -> None:
     assert response.status_code == 403
     await live.queue(entry("t1"))
     response = await live.client.post("/v1/supervisor/tasks/t1/assign", json={"agent_id": "emma"}, headers=SAM)
+    assert (response.status_code, "agent emma is offline" in response.json()["detail"]) == (409, True)
+    await live.ready("emma")  # the router forces a task only on a logged-in agent with room
+    response = await live.client.post("/v1/supervisor/tasks/t1/assign", json={"agent_id": "emma"}, headers=SAM)
     assert response.status_code == 202
     (event,) = published(live.bus.published)
     assert event.data == ac.SupervisorAssign(

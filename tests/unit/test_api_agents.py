@@ -144,10 +144,10 @@ async def test_accepting_an_offer_publishes_the_answer_with_the_offer_id(h: Harn
     assert (event.partitionkey, event.subject) == ("backoffice", "t1")
     assert event.data == ac.AnswerOffer(agent_id="emma", domain="backoffice", task_id="t1", offer_id=oid, accept=True)
 
-    response = await h.client.post("/v1/agent/offers/t1/reject", json={"offer_id": "o-7"}, headers=EMMA)
-    assert response.status_code == 202
+    response = await h.client.post("/v1/agent/offers/t1/reject", json={"offer_id": oid}, headers=EMMA)
+    assert response.status_code == 202  # naming the open offer (another id is a 409: test_api_agents_refusals)
     assert h.commands()[-1].data == ac.AnswerOffer(
-        agent_id="emma", domain="backoffice", task_id="t1", offer_id="o-7", accept=False
+        agent_id="emma", domain="backoffice", task_id="t1", offer_id=oid, accept=False
     )
 
 
@@ -169,7 +169,7 @@ async def test_an_agent_acts_only_on_its_own_work(h: Harness, path: str, body: d
     h.store.queue(entry("t1"))
     response = await h.client.post(path, json=body, headers=EMMA)
     assert response.status_code == 409  # queued, waiting, not held
-    assert "waiting, not held by you" in response.json()["detail"]
+    assert "waiting in queue claims, not held by you" in response.json()["detail"]
     h.store.holds["t1"] = Holder("farid", "workitem", "assign", T0)
     response = await h.client.post(path, json=body, headers=EMMA)
     assert response.status_code == 403

@@ -24,6 +24,7 @@ async def h(catalog: Catalog) -> AsyncIterator[Harness]:
 
 @pytest.mark.parametrize(("action", "command"), [("assign", "force_assign"), ("park", "park")])
 async def test_a_supervisor_assigns_or_parks_a_waiting_task(h: Harness, action: str, command: Any) -> None:
+    await h.ready("farid")  # a force-assign needs an agent logged in with room (the router's rule)
     h.store.queue(entry("t1"))
     response = await h.client.post(f"/v1/supervisor/tasks/t1/{action}", json={"agent_id": "farid"}, headers=SAM)
     assert response.status_code == 202
@@ -114,3 +115,51 @@ async def test_explain_is_for_supervisors_and_the_holder(h: Harness) -> None:
     assert "only a supervisor, or the agent holding the task" in response.json()["detail"]
     response = await h.client.get("/v1/tasks/nope/explain", headers=SAM)
     assert response.status_code == 404
+
+
+EMMA_HOLDS = Holder("emma", "workitem", "assign", T0 - 60)
+
+
+@pytest.mark.parametrize(
+    ("action", "queued", "held", "expected"),
+    [
+        ("assign", None, None, (404, "unknown", "unknown task 't1': not queued in backoffice")),
+        ("park", None, EMMA_HOLDS, (404, "unknown", "not queued in backoffice")),  # a claim that raced a cancel
+        ("assign", {"after_work_until": T0 + 15}, EMMA_HOLDS, (409, "after_work", "completed already (in after-work)")),
+        ("park", {"after_work_until": T0}, None, (409, "after_work", "only a waiting task can be parked")),
+        ("assign", {}, Holder("emma", "workitem", "offer", T0), (409, "offered", "t1 is offered to emma")),
+        ("park", {"parked_for": "emma"}, None, (409, "parked", "in emma's personal workbin already")),
+    ],
+)
+async def test_a_supervisor_command_on_a_task_that_is_not_waiting_is_refused_with_its_state(
+    h: Harness, action: str, queued: dict[str, Any] | None, held: Holder | None, expected: tuple[int, str, str]
+) -> None:
+    status, state, detail = expected
+    await h.ready("farid")
+    if queued is not None:
+        h.store.queue(entry("t1", **queued))
+    if held is not None:
+        h.store.holds["t1"] = held
+    response = await h.client.post(f"/v1/supervisor/tasks/t1/{action}", json={"agent_id": "farid"}, headers=SAM)
+    assert response.status_code == status
+    assert (response.json()["state"], detail in response.json()["detail"]) == (state, True), response.json()
+    assert h.commands() == []
+
+
+async def test_a_force_assign_the_router_would_refuse_for_the_agent_is_a_409(h: Harness) -> None:
+    h.store.queue(entry("t1"))
+    response = await h.client.post("/v1/supervisor/tasks/t1/assign", json={"agent_id": "farid"}, headers=SAM)
+    assert (response.status_code, "agent farid is offline" in response.json()["detail"]) == (409, True)
+    await h.ready("farid")
+    await h.store.set_presence("farid", Presence.NOT_READY, "lunch", T0)  # not ready is fine for a supervisor
+    h.store.loads["farid"] = {"workitem": 5}
+    response = await h.client.post("/v1/supervisor/tasks/t1/assign", json={"agent_id": "farid"}, headers=SAM)
+    assert response.status_code == 409
+    assert "agent farid has no free capacity on workitem (workitem 5/5)" in response.json()["detail"]
+    assert h.commands() == []
+    h.store.loads["farid"] = {"workitem": 4}
+    response = await h.client.post("/v1/supervisor/tasks/t1/assign", json={"agent_id": "farid"}, headers=SAM)
+    assert response.status_code == 202
+    await h.store.set_presence("farid", Presence.OFFLINE, None, T0)
+    response = await h.client.post("/v1/supervisor/tasks/t1/park", json={"agent_id": "farid"}, headers=SAM)
+    assert response.status_code == 202  # parking needs neither: the agent claims it when back and with room

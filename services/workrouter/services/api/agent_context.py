@@ -21,24 +21,18 @@ from workrouter.contracts.envelope import make_event
 from workrouter.contracts.topics import TopicNames
 from workrouter.domain.priority import PriorityPolicy
 from workrouter.domain.routing.entry import QueueEntry
-from workrouter.domain.routing.holds import HELD_STATE
 from workrouter.domain.routing.model import AgentProfile
 from workrouter.services.api.agent_bodies import Body
+from workrouter.services.api.agent_json import read_object
 from workrouter.services.api.agent_ports import AgentStore, Inbox
 from workrouter.services.api.errors import HttpError, field_errors, problem
-from workrouter.services.api.json_body import read_json
+from workrouter.services.api.task_holds import Ask, require_hold
 
 SOURCE = "/workrouter/api"
 BodyT = TypeVar("BodyT", bound=Body)
 Clock = Callable[[], float]
 
 log = logging.getLogger(__name__)
-
-_NEXT_STEP = {
-    "offer": "accept or reject the offer first",
-    "claim": "start the claimed task first (POST .../start)",
-    "assign": "it is already assigned to you",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,10 +105,8 @@ class AgentApi:
         return self.clock()
 
     async def body(self, request: Request, model: type[BodyT], *, optional: bool = False) -> BodyT:
-        """The request body as `model`: 400 when not JSON, 422 with field paths when invalid."""
-        doc = await read_json(request, empty={} if optional else None)
-        if not isinstance(doc, dict):
-            raise HttpError(problem(422, "expected a JSON object", [FieldError(loc="body", msg="not an object")]))
+        """The request body as `model`: 400 when not JSON, 422 with field paths when invalid or not storable."""
+        doc = await read_object(request, optional=optional)
         try:
             return model.model_validate(doc)
         except ValidationError as exc:
@@ -139,22 +131,11 @@ class AgentApi:
             return None, raw
 
     async def own_hold(self, caller: Caller, task_id: str, kinds: tuple[str, ...], action: str) -> Holder:
-        """The caller's hold on the task, of one of `kinds`: 404 unknown, 403 someone else's, 409 wrong state."""
+        """The caller's hold on the task, of one of `kinds`: 404 unknown, 403 someone else's, 409 wrong state
+        (waiting, parked, finished, no longer queued, or held another way); see task_holds."""
         holder = await self.store.holder(task_id)
-        if holder is None:
-            entry, raw = await self.entry(caller.domain, task_id)
-            if raw is None:
-                raise HttpError(problem(404, f"unknown task {task_id!r}: not queued in {caller.domain} and not held"))
-            where = f"parked in {entry.parked_for}'s personal workbin" if entry and entry.parked_for else "waiting"
-            raise HttpError(problem(409, f"task {task_id} is {where}, not held by you; cannot {action} it"))
-        if holder.agent_id != caller.agent_id:
-            raise HttpError(
-                problem(403, f"task {task_id} is held by another agent; an agent acts only on its own offers and tasks")
-            )
-        if holder.kind not in kinds:
-            state, step = HELD_STATE[holder.kind], _NEXT_STEP[holder.kind]
-            raise HttpError(problem(409, f"task {task_id} is {state} to you; to {action} it, {step}"))
-        return holder
+        _, raw = await self.entry(caller.domain, task_id)
+        return require_hold(Ask(task_id, caller.agent_id, caller.domain, kinds, action), holder, raw)
 
     async def holds(self, caller: Caller) -> list[tuple[str, Holder, QueueEntry | None]]:
         """The caller's holds (offers, claims, assignments) with their queue entries, by task id."""

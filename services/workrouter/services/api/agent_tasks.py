@@ -1,8 +1,9 @@
 """Agent routes on its own work: answering offers, starting, completing and handing back tasks.
 
 An agent acts only on what it holds: the task's holder record in Redis must name it (403 when it
-names another agent, 404 when nobody holds the task and it is not queued, 409 in the wrong state).
-The router carries the command out and announces the outcome.
+names another agent, 404 when nobody holds the task and it is not queued, 409 in the wrong state:
+waiting, parked, finished, or held another way; an answer naming an offer that is not open). Nothing
+is published for a refused command. The router carries the command out and announces the outcome.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from workrouter.services.api.agent_bodies import (
 )
 from workrouter.services.api.agent_context import AgentApi, AgentCaller, Caller
 from workrouter.services.api.agent_views import iso
-from workrouter.services.api.errors import HttpError, problem
+from workrouter.services.api.errors import problem
+from workrouter.services.api.task_holds import offer_refusal
 
 HANDED_BACK = ("assign", "claim")  # a task may be handed back once assigned, or while claimed with get-next
 
@@ -39,7 +41,9 @@ def task_routes(api: AgentApi) -> APIRouter:
             return problem(404, f"unknown answer {answer!r}; one of: accept, reject")
         body = await api.body(request, OfferAnswerBody, optional=True)
         holder = await api.own_hold(caller, task_id, ("offer",), answer)
-        oid = body.offer_id or offer_id(task_id, caller.agent_id, holder.since)
+        if (refusal := offer_refusal(task_id, holder, body.offer_id)) is not None:
+            raise refusal
+        oid = offer_id(task_id, caller.agent_id, holder.since)
         accept = answer == "accept"
         command = AnswerOffer(
             agent_id=caller.agent_id, domain=caller.domain, task_id=task_id, offer_id=oid, accept=accept
@@ -60,10 +64,7 @@ def task_routes(api: AgentApi) -> APIRouter:
         if code is not None and code not in routing.wrap_up_codes:
             known = _ids(routing.wrap_up_codes)
             raise api.invalid("body.wrap_up_code", f"unknown wrap-up code {code!r}; one of: {known}")
-        await api.own_hold(caller, task_id, ("assign",), "complete")
-        _, raw = await api.entry(caller.domain, task_id)
-        if raw is not None and raw.get("after_work_until") is not None:
-            raise HttpError(problem(409, f"task {task_id} is completed already (in after-work)"))
+        await api.own_hold(caller, task_id, ("assign",), "complete")  # 409 when completed already (after-work)
         command = FinishTask(agent_id=caller.agent_id, domain=caller.domain, task_id=task_id, wrap_up_code=code)
         await api.publish(command, task_id)
         return _accepted(task_id)

@@ -7,9 +7,11 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from workrouter.adapters.redis_agent_records import Holder
 from workrouter.contracts.agent_commands import SupervisorAssign
-from workrouter.domain.routing.explain_snapshot import AgentView, HoldView, explain_held, explain_waiting
+from workrouter.domain.routing.explain_snapshot import AgentView, HoldView, explain_held, explain_waiting, load_text
 from workrouter.domain.routing.holds import HELD_STATE
+from workrouter.domain.routing.model import Presence, channel_free
 from workrouter.domain.routing.workbin import is_waiting
 from workrouter.services.api.agent_bodies import AgentRefBody
 from workrouter.services.api.agent_context import AgentApi, AgentCaller, Caller, SupervisorCaller
@@ -36,14 +38,12 @@ def supervisor_routes(api: AgentApi) -> APIRouter:
             msg = f"agent {target} works in domain {routing.domain_of(target)}; you supervise {caller.domain}"
             raise HttpError(problem(403, msg))
         entry, raw = await api.entry(caller.domain, task_id)
-        if raw is None:
-            raise HttpError(problem(404, f"unknown task {task_id!r}: not queued in {caller.domain}"))
-        holder = await store.holder(task_id)
-        if holder is not None:
-            msg = f"task {task_id} is {HELD_STATE[holder.kind]} to {holder.agent_id}; only a waiting task can be"
-            raise HttpError(problem(409, f"{msg} {'parked' if action == 'park' else 'assigned'}"))
+        _check_waiting(task_id, caller.domain, action, raw, await store.holder(task_id))
         if action == "park" and entry is not None and entry.parked_for is not None:
-            raise HttpError(problem(409, f"task {task_id} is parked in {entry.parked_for}'s personal workbin already"))
+            msg = f"task {task_id} is parked in {entry.parked_for}'s personal workbin already"
+            raise HttpError(problem(409, msg, state="parked"))
+        if action == "assign" and entry is not None:
+            await _check_can_take(api, target, entry.channel)
         command = SupervisorAssign(
             agent_id=target,
             domain=caller.domain,
@@ -76,6 +76,34 @@ def supervisor_routes(api: AgentApi) -> APIRouter:
         return explanation_view(explain_waiting(entry, policy, agents, now, api.priority))
 
     return router
+
+
+def _check_waiting(task_id: str, domain: str, action: str, raw: dict[str, Any] | None, holder: Holder | None) -> None:
+    """404 for a task the domain does not queue; 409 for one held or finished (only a waiting task can be given)."""
+    if raw is None:
+        msg = f"unknown task {task_id!r}: not queued in {domain} (completed, cancelled or moved, or never existed)"
+        raise HttpError(problem(404, msg, state="unknown"))
+    done = "assigned" if action == "assign" else "parked"
+    if raw.get("after_work_until") is not None:
+        msg = f"task {task_id} is completed already (in after-work); only a waiting task can be {done}"
+        raise HttpError(problem(409, msg, state="after_work"))
+    if holder is not None:
+        state = HELD_STATE[holder.kind]
+        msg = f"task {task_id} is {state} to {holder.agent_id}; only a waiting task can be {done}"
+        raise HttpError(problem(409, msg, state=state))
+
+
+async def _check_can_take(api: AgentApi, agent_id: str, channel: str) -> None:
+    """409 when the agent is offline or has no room on the channel: the router would refuse the force-assign."""
+    state = await api.store.get_presence(agent_id)
+    if state.presence is Presence.OFFLINE:
+        msg = f"agent {agent_id} is offline; a task can be forced only on a logged-in agent (or park it for them)"
+        raise HttpError(problem(409, msg, state="waiting"))
+    profile = await api.store.get_profile(agent_id) or api.routing.agents[agent_id]
+    load = await api.store.load(agent_id)
+    if not channel_free(profile, load, channel):
+        msg = f"agent {agent_id} has no free capacity on {channel} ({load_text(profile, load)})"
+        raise HttpError(problem(409, msg, state="waiting"))
 
 
 async def _domain_agents(api: AgentApi, caller: Caller) -> dict[str, AgentView]:

@@ -127,6 +127,8 @@ async def _claim(api: AgentApi, caller: Caller, task_id: str, queue: str | None)
     if entry is None or (queue is not None and entry.queue != queue):
         where = f"workbin {queue}" if queue else f"domain {caller.domain}"
         raise HttpError(problem(404, f"unknown task {task_id!r} in {where}"))
+    if entry.after_work_until is not None:  # its hold was just released; the router drops the entry next
+        raise HttpError(problem(409, f"task {task_id} is completed already; it cannot be claimed", state="after_work"))
     if (holder := await api.store.holder(task_id)) is not None:  # the reserve checks again, atomically
         raise _refused(ReserveResult.TAKEN, caller, "", "", task_id=task_id, mine=holder.agent_id == caller.agent_id)
     now = api.now()
