@@ -59,6 +59,7 @@ SPECS: dict[str, ReportSpec] = {
             name="fairness",
             description="Per queue and agent: tasks and handle time over the period, with each queue's spread (CV).",
             groups=(),
+            intervals=("total",),
         ),
     )
 }
@@ -115,11 +116,10 @@ def _sql(name: str, request: ReportRequest, s: str) -> tuple[str, list[Any], tup
 
 
 async def run_report(pool: asyncpg.Pool, name: str, request: ReportRequest, *, schema: str = "public") -> Report:
-    """Run one report; raises UnknownReportError or ValueError (bad grouping or interval) before any query."""
+    """Run one report; raises UnknownReportError or ReportParameterError (a grouping or interval the report
+    does not take) before any query."""
     report_spec = spec(name)
     request = request.for_spec(report_spec)
-    if name == "fairness" and request.interval != "total":
-        raise ValueError("the fairness report covers the whole period: use interval 'total'")
     sql, extra, names = _sql(name, request, schema)
     args = [request.start, request.end, request.step, request.tz, *extra]
     async with pool.acquire() as conn, conn.transaction(readonly=True):
