@@ -13,11 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workrouter.adapters.postgres.event_log import EventLog
+from workrouter.adapters.postgres.reports.limits import ReportLimits, ReportRefusedError
 from workrouter.adapters.postgres.reports.runner import Report, spec
 from workrouter.cli import main
 from workrouter.domain.reporting.request import ReportRequest
 from workrouter.services.reporting.http import create_app
 from workrouter.services.reporting.query import strict_query
+from workrouter.services.reporting.service import ReportingSettings
 
 PERIOD = "from=2026-11-02T00:00:00Z&to=2026-11-03T00:00:00Z"
 
@@ -73,6 +75,34 @@ async def test_an_unknown_report_is_a_404_that_does_not_echo_much() -> None:
     response = await get("/v1/reports/" + "%00" + "x" * 5000 + f"?{PERIOD}")
     assert response.status_code == 404
     assert len(response.json()["detail"]) < 300
+
+
+async def test_a_report_over_a_limit_is_a_422_saying_how_to_narrow_it() -> None:
+    async def too_big(*_: Any, **__: Any) -> Report:
+        raise ReportRefusedError("cost", "the report is estimated to cost 9 ...; narrow the period")
+
+    response = await get(f"/v1/reports/queue-summary?{PERIOD}", run=too_big)
+    assert response.status_code == 422
+    assert (response.json()["limit"], response.json()["title"]) == ("cost", "unprocessable content")
+
+
+async def test_reports_past_the_concurrency_limit_get_a_429_with_retry_after() -> None:
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(pool: object, name: str, request: ReportRequest, **_: Any) -> Report:
+        started.set()
+        await release.wait()
+        return await fake_run(pool, name, request)
+
+    async with client(run=slow, concurrent=1, wait_seconds=0.05) as http:
+        first = asyncio.create_task(http.get(f"/v1/reports/queue-summary?{PERIOD}"))
+        async with asyncio.timeout(10):
+            await started.wait()
+        second = await http.get(f"/v1/reports/queue-summary?{PERIOD}")
+        release.set()
+        assert (await first).status_code == 200
+    assert second.status_code == 429
+    assert second.headers["retry-after"] == "5"
 
 
 async def test_csv_cells_are_neutralised_and_json_is_unchanged() -> None:
@@ -151,3 +181,9 @@ def test_the_cli_refuses_the_same_parameters_with_exit_2(capsys: pytest.CaptureF
     err = capsys.readouterr().err
     assert "--thresholds: service-level thresholds are whole seconds from 1 to 31,536,000" in err
     assert "--tz: has U+DCFF" in err
+
+
+def test_the_limits_are_settings_of_the_reporting_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WR_REPORTS_STATEMENT_TIMEOUT_SECONDS", "2.5")
+    monkeypatch.setenv("WR_REPORTS_MAX_COST", "0")
+    assert ReportingSettings().report_limits() == ReportLimits(statement_timeout_seconds=2.5, max_cost=0)

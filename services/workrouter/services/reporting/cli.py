@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from workrouter.adapters.postgres.pool import connect
+from workrouter.adapters.postgres.reports.limits import ReportRefusedError
 from workrouter.adapters.postgres.reports.runner import SPECS, Report, run_report, spec
 from workrouter.domain.reporting.parse import parse_request
 from workrouter.domain.reporting.problems import ReportParameterError
@@ -30,7 +31,7 @@ async def _run(args: argparse.Namespace, request: ReportRequest) -> Report:
     settings = ReportingSettings()
     pool = await connect(settings.database_url, service="reporting", max_size=1)
     try:
-        return await run_report(pool, args.name, request, schema=settings.db_schema)
+        return await run_report(pool, args.name, request, schema=settings.db_schema, limits=settings.report_limits())
     finally:
         await pool.close()
 
@@ -50,7 +51,7 @@ def _report(args: argparse.Namespace) -> int:
     except ReportParameterError as exc:
         print(f"workrouter report: {exc.described(prefix='--')}", file=sys.stderr)
         return 2
-    except LookupError as exc:
+    except (ReportRefusedError, LookupError) as exc:
         print(f"workrouter report: {exc}", file=sys.stderr)
         return 2
     except ConnectionError as exc:

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from workrouter.adapters.postgres.reports.limits import ReportRefusedError
 from workrouter.contracts.common import FieldError
 from workrouter.domain.reporting.problems import ReportParameterError
 
@@ -40,12 +41,21 @@ def parameter_problem(exc: ReportParameterError) -> JSONResponse:
     return problem(400, str(exc), [FieldError(loc=p.parameter, msg=p.message) for p in exc.problems])
 
 
+def refused_problem(exc: ReportRefusedError) -> JSONResponse:
+    """422: a valid report over a limit (time, cost, rows); the detail says how to narrow it."""
+    return problem(422, str(exc), limit=exc.limit)
+
+
 def install_handlers(app: FastAPI) -> None:
-    """Answer refused parameters with problem documents, never a 5xx."""
+    """Answer refused parameters and over-limit reports with problem documents, never a 5xx."""
 
     async def on_parameters(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ReportParameterError)
         return parameter_problem(exc)
+
+    async def on_refused(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ReportRefusedError)
+        return refused_problem(exc)
 
     async def on_validation(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -53,4 +63,5 @@ def install_handlers(app: FastAPI) -> None:
         return problem(400, "; ".join(f"{e.loc}: {e.msg}" for e in errors), errors)
 
     app.add_exception_handler(ReportParameterError, on_parameters)
+    app.add_exception_handler(ReportRefusedError, on_refused)
     app.add_exception_handler(RequestValidationError, on_validation)

@@ -1,12 +1,15 @@
 """The reporting HTTP API: reports as JSON or CSV, the task list, /metrics and /healthz.
 
-Every parameter is checked before any query: a 400 problem document naming it, never a 5xx.
+Every parameter is checked before any query (a 400 problem document naming it); a report runs within the
+limits (a 422 when it would exceed one), and at most `concurrent` run at a time (a 429 past a short wait).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,6 +17,7 @@ from fastapi.responses import PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from workrouter.adapters.postgres.event_log import EventLog
+from workrouter.adapters.postgres.reports.limits import ReportLimits
 from workrouter.adapters.postgres.reports.runner import SPECS, EventLogMissingError, Report, run_report
 from workrouter.domain.reporting.parse import parse_request
 from workrouter.domain.reporting.problems import ParameterProblem, ReportParameterError, shown, text_problem
@@ -28,6 +32,7 @@ REPORT_PARAMETERS = ("from", "to", "interval", "group", "tz", "thresholds", "for
 TASK_PARAMETERS = ("status", "queue", "agent", "open", "limit")
 FORMATS = ("json", "csv")
 BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+BUSY_RETRY_SECONDS = 5
 
 
 def _documented(names: tuple[str, ...]) -> dict[str, Any]:
@@ -38,10 +43,31 @@ def _documented(names: tuple[str, ...]) -> dict[str, Any]:
 Runner = Callable[..., Awaitable[Report]]
 
 
-def create_app(log: EventLog, *, run: Runner = run_report) -> FastAPI:
-    """The reporting app over an event log (`run` runs a report: run_report, or a fake in unit tests)."""
+def create_app(
+    log: EventLog,
+    *,
+    limits: ReportLimits | None = None,
+    concurrent: int = 3,
+    wait_seconds: float = 10.0,
+    run: Runner = run_report,
+) -> FastAPI:
+    """The reporting app over an event log; at most `concurrent` reports `run` at once (others wait `wait_seconds`)."""
     app = FastAPI(title="workrouter reporting", version="1")
     install_handlers(app)
+    limits = limits or ReportLimits()
+    slots = asyncio.Semaphore(concurrent)
+
+    @contextlib.asynccontextmanager
+    async def slot() -> AsyncIterator[None]:
+        try:
+            async with asyncio.timeout(wait_seconds):
+                await slots.acquire()
+        except TimeoutError:
+            raise _BusyError from None
+        try:
+            yield
+        finally:
+            slots.release()
 
     @app.get("/v1/reports")
     async def reports() -> dict[str, Any]:
@@ -62,7 +88,14 @@ def create_app(log: EventLog, *, run: Runner = run_report) -> FastAPI:
             thresholds=params.get("thresholds"),
         )
         try:
-            result = await run(log.pool, name, parsed, schema=log.schema)
+            async with slot():
+                result = await run(log.pool, name, parsed, schema=log.schema, limits=limits)
+        except _BusyError:
+            return problem(
+                429,
+                f"{concurrent} reports are running; ask again in a few seconds",
+                headers={"Retry-After": str(BUSY_RETRY_SECONDS)},
+            )
         except EventLogMissingError as exc:
             return problem(503, str(exc))
         if wants_csv:
@@ -84,6 +117,10 @@ def create_app(log: EventLog, *, run: Runner = run_report) -> FastAPI:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+class _BusyError(Exception):
+    """Every report slot stayed taken for the whole wait."""
 
 
 def _wants_csv(format_: str | None, accept: str | None) -> bool:

@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 
 from workrouter.adapters.postgres.reports import queues, tasks, work
+from workrouter.adapters.postgres.reports.limits import ReportLimits, fetch_within
 from workrouter.adapters.postgres.reports.sql_parts import grouping
 from workrouter.domain.reporting.request import ReportRequest, ReportSpec
 
@@ -63,6 +64,7 @@ SPECS: dict[str, ReportSpec] = {
         ),
     )
 }
+DEFAULT_LIMITS = ReportLimits()
 WRAP_UP_DIMS = {"code": "d.code", "queue": "d.queue", "agent": "d.agent_id"}
 ROUND_TO = 3
 
@@ -115,9 +117,19 @@ def _sql(name: str, request: ReportRequest, s: str) -> tuple[str, list[Any], tup
     return fixed[name](s), [], ()
 
 
-async def run_report(pool: asyncpg.Pool, name: str, request: ReportRequest, *, schema: str = "public") -> Report:
-    """Run one report; raises UnknownReportError or ReportParameterError (a grouping or interval the report
-    does not take) before any query."""
+async def run_report(
+    pool: asyncpg.Pool,
+    name: str,
+    request: ReportRequest,
+    *,
+    schema: str = "public",
+    limits: ReportLimits = DEFAULT_LIMITS,
+) -> Report:
+    """Run one report within `limits`.
+
+    Raises UnknownReportError or ReportParameterError (a grouping or interval the report does not take) before
+    any query, ReportRefusedError when it would exceed a limit, EventLogMissingError without an event log.
+    """
     report_spec = spec(name)
     request = request.for_spec(report_spec)
     sql, extra, names = _sql(name, request, schema)
@@ -127,19 +139,21 @@ async def run_report(pool: asyncpg.Pool, name: str, request: ReportRequest, *, s
         # and saves nothing on index-driven work; docs/reporting.md says the same for Grafana's role.
         await conn.execute("SET LOCAL jit = off")
         try:
-            statement = await conn.prepare(sql)
+            columns, records = await fetch_within(conn, sql, args, limits)
         except asyncpg.UndefinedTableError as exc:
             raise EventLogMissingError(
                 f"no event log in schema {schema!r} of this database ({exc}); start the reporting service "
                 "against it first (`make service NAME=reporting`), or point WR_DATABASE_URL / WR_DB_SCHEMA at it"
             ) from None
-        records = await statement.fetch(*args)
-        columns = tuple(a.name for a in statement.get_attributes())
-    rows = [{k: _plain(v) for k, v in r.items()} for r in records]
+    rows = _rows(name, records, names)
     if name == "service-level":
-        rows = queues.fold_service_level(rows, names)
         columns = (*names, "offered", "answered", "abandoned", "thresholds")
     return Report(name, columns, rows, request)
+
+
+def _rows(name: str, records: list[asyncpg.Record], names: tuple[str, ...]) -> list[dict[str, Any]]:
+    rows = [{k: _plain(v) for k, v in r.items()} for r in records]
+    return queues.fold_service_level(rows, names) if name == "service-level" else rows
 
 
 def _plain(value: Any) -> Any:
