@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 
 from workrouter.adapters.postgres.reports.runner import Report
 from workrouter.domain.reporting.request import ReportRequest
-from workrouter.services.reporting.render import FORMULA_STARTS, as_csv, safe_cell
+from workrouter.services.reporting.render import FORMULA_STARTS, as_csv, json_bytes, safe_cell
 
 T0 = datetime(2026, 11, 2, tzinfo=UTC)
 
@@ -69,3 +70,12 @@ def test_safe_cell_adds_at_most_one_quote(text: str) -> None:
     cell = safe_cell(text)
     assert cell in (text, "'" + text)
     assert safe_cell(-1) == -1
+
+
+def test_json_is_the_same_document_in_chunks() -> None:
+    rows = [{"queue": f"q{i}", "wait": i / 3, "note": "=1+1"} for i in range(1234)]
+    report = Report("queue-detail", ("queue", "wait", "note"), rows, ReportRequest(start=T0, end=T0 + timedelta(1)))
+    doc = json.loads(json_bytes(report))
+    assert doc["rows"] == rows
+    assert doc["report"] == "queue-detail"
+    assert json.loads(json_bytes(Report("tasks", (), [], report.request)))["rows"] == []

@@ -1,7 +1,8 @@
 """The reporting HTTP API: reports as JSON or CSV, the task list, /metrics and /healthz.
 
 Every parameter is checked before any query (a 400 problem document naming it); a report runs within the
-limits (a 422 when it would exceed one), and at most `concurrent` run at a time (a 429 past a short wait).
+limits (a 422 when it would exceed one), at most `concurrent` at a time (a 429 past a short wait), and
+is rendered off the event loop, so a long report never stalls the other requests of the process.
 """
 
 from __future__ import annotations
@@ -13,18 +14,19 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from workrouter.adapters.postgres.event_log import EventLog
 from workrouter.adapters.postgres.reports.limits import ReportLimits
+from workrouter.adapters.postgres.reports.offload import off_loop
 from workrouter.adapters.postgres.reports.runner import SPECS, EventLogMissingError, Report, run_report
 from workrouter.domain.reporting.parse import parse_request
 from workrouter.domain.reporting.problems import ParameterProblem, ReportParameterError, shown, text_problem
 from workrouter.domain.task_state import TaskState
 from workrouter.services.reporting.errors import install_handlers, problem
 from workrouter.services.reporting.query import strict_query
-from workrouter.services.reporting.render import as_csv, as_json
+from workrouter.services.reporting.render import as_csv, json_bytes
 
 MAX_TASKS = 1000
 MAX_FILTER = 256
@@ -74,7 +76,7 @@ def create_app(
         return {"reports": [spec.model_dump() for spec in SPECS.values()]}
 
     @app.get("/v1/reports/{name}", response_model=None, openapi_extra=_documented(REPORT_PARAMETERS))
-    async def report(name: str, request: Request) -> Response | dict[str, Any]:
+    async def report(name: str, request: Request) -> Response:
         if name not in SPECS:
             return problem(404, f"unknown report {shown(name)}; known: {', '.join(SPECS)}")
         params = strict_query(request.scope["query_string"], REPORT_PARAMETERS)
@@ -98,9 +100,10 @@ def create_app(
             )
         except EventLogMissingError as exc:
             return problem(503, str(exc))
+        # Building a large JSON document or CSV text is CPU work: off the event loop.
         if wants_csv:
-            return PlainTextResponse(as_csv(result), media_type="text/csv; charset=utf-8")
-        return as_json(result)
+            return Response(await off_loop(as_csv, result), media_type="text/csv; charset=utf-8")
+        return Response(await off_loop(json_bytes, result), media_type="application/json")
 
     @app.get("/v1/tasks", openapi_extra=_documented(TASK_PARAMETERS))
     async def tasks(request: Request) -> dict[str, Any]:

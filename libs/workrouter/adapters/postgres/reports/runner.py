@@ -12,6 +12,7 @@ import asyncpg
 
 from workrouter.adapters.postgres.reports import queues, tasks, work
 from workrouter.adapters.postgres.reports.limits import ReportLimits, fetch_within
+from workrouter.adapters.postgres.reports.offload import off_loop
 from workrouter.adapters.postgres.reports.sql_parts import grouping
 from workrouter.domain.reporting.request import ReportRequest, ReportSpec
 
@@ -145,7 +146,8 @@ async def run_report(
                 f"no event log in schema {schema!r} of this database ({exc}); start the reporting service "
                 "against it first (`make service NAME=reporting`), or point WR_DATABASE_URL / WR_DB_SCHEMA at it"
             ) from None
-    rows = _rows(name, records, names)
+    # Turning many records into rows is CPU work: off the event loop, so the process's other requests go on.
+    rows = await off_loop(_rows, name, records, names)
     if name == "service-level":
         columns = (*names, "offered", "answered", "abandoned", "thresholds")
     return Report(name, columns, rows, request)
@@ -163,5 +165,5 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         value = float(value)
     if isinstance(value, float):
-        return None if math.isnan(value) else round(value, ROUND_TO)
+        return round(value, ROUND_TO) if math.isfinite(value) else None
     return value
