@@ -15,9 +15,9 @@ from tests.support.scripted_day import scripted_day
 from workrouter.adapters.postgres.reports.runner import SPECS, Report, spec
 from workrouter.contracts import task_events as te
 from workrouter.contracts.envelope import make_event
+from workrouter.domain.reporting.parse import parse_request
 from workrouter.domain.reporting.request import ReportRequest, bucket_start
 from workrouter.domain.reporting.task_row import TaskRow, fold
-from workrouter.services.reporting.http import parse_request
 from workrouter.services.reporting.render import as_csv
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
@@ -79,7 +79,7 @@ def test_an_event_of_a_task_never_captured_still_makes_a_row() -> None:
 def test_requests_are_checked_with_messages_that_say_what_to_do() -> None:
     with pytest.raises(ValueError, match="the period is empty"):
         parse_request("2026-11-03T00:00:00Z", "2026-11-02T00:00:00Z")
-    with pytest.raises(ValueError, match="give the period as from="):
+    with pytest.raises(ValueError, match="from: missing: a report needs from and to"):
         parse_request(None, "2026-11-02T00:00:00Z")
     with pytest.raises(ValueError, match="unknown time zone 'Mars/Olympus'"):
         parse_request("2026-11-02T00:00:00Z", "2026-11-03T00:00:00Z", tz="Mars/Olympus")

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from workrouter.adapters.postgres.reports.runner import Report, run_report
 from workrouter.demo.stats import DemoStats
-from workrouter.services.reporting.http import parse_request
+from workrouter.domain.reporting.parse import parse_request
 
 QUEUE_COLUMNS = (
     "queue",

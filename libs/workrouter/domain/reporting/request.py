@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Literal, TypeVar
+from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from workrouter.domain.reporting.dimensions import MAX_THRESHOLDS
+from workrouter.domain.reporting import bounds
+from workrouter.domain.reporting.problems import ReportParameterError
 
 Interval = Literal["15m", "hour", "day", "total"]
 INTERVAL_STEPS: dict[str, timedelta | None] = {
@@ -17,7 +18,8 @@ INTERVAL_STEPS: dict[str, timedelta | None] = {
     "day": timedelta(days=1),
     "total": None,
 }
-MAX_PERIOD = timedelta(days=400)
+T = TypeVar("T")
+INTERVALS: tuple[Interval, ...] = ("15m", "hour", "day", "total")
 
 
 class ReportSpec(BaseModel):
@@ -30,6 +32,7 @@ class ReportSpec(BaseModel):
     groups: tuple[str, ...] = Field(description="Dimensions it can be grouped by (beside the interval).")
     always: tuple[str, ...] = Field(default=(), description="Dimensions every row has.")
     default_groups: tuple[str, ...] = ()
+    intervals: tuple[Interval, ...] = Field(default=INTERVALS, description="Intervals it can be cut in.")
 
 
 class ReportRequest(BaseModel):
@@ -46,33 +49,27 @@ class ReportRequest(BaseModel):
         default=None, description="Service-level thresholds in seconds for every queue (default: each queue's own)."
     )
 
+    @field_validator("start", "end")
+    @classmethod
+    def _within_bounds(cls, value: datetime) -> datetime:
+        return _checked(value, bounds.time_problem(value))
+
     @field_validator("tz")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as UTC or Europe/Berlin") from None
-        return value
+        return _checked(value, bounds.zone_problem(value))
 
     @field_validator("thresholds")
     @classmethod
     def _thresholds(cls, value: tuple[int, ...] | None) -> tuple[int, ...] | None:
-        if value is None:
-            return None
-        if not 1 <= len(value) <= MAX_THRESHOLDS:
-            raise ValueError(f"give 1 to {MAX_THRESHOLDS} service-level thresholds, got {len(value)}")
-        if any(t <= 0 for t in value) or list(value) != sorted(set(value)):
-            raise ValueError("service-level thresholds must be positive seconds in ascending order, e.g. 20,60,300")
-        return value
+        return None if value is None else _checked(value, bounds.thresholds_problem(value))
 
     @model_validator(mode="after")
     def _period(self) -> ReportRequest:
-        if self.end <= self.start:
-            raise ValueError(f"the period is empty: end ({self.end.isoformat()}) must be after start")
-        if self.end - self.start > MAX_PERIOD:
-            raise ValueError(f"the period is longer than {MAX_PERIOD.days} days; ask for a shorter one")
-        return self
+        problem = bounds.period_problem(self.start, self.end) or bounds.intervals_problem(
+            self.start, self.end, self.interval, self.step
+        )
+        return _checked(self, problem)
 
     @property
     def step(self) -> timedelta | None:
@@ -84,10 +81,23 @@ class ReportRequest(BaseModel):
         unknown = [g for g in self.group_by if g not in spec.groups]
         if unknown:
             known = ", ".join(spec.groups) or "nothing"
-            raise ValueError(f"report {spec.name!r} cannot be grouped by {', '.join(unknown)}; it takes: {known}")
+            asked = ", ".join(ascii(g)[1:-1] for g in unknown)
+            raise ReportParameterError.one(
+                "group", f"report {spec.name!r} cannot be grouped by {asked}; it takes: {known}"
+            )
+        if self.interval not in spec.intervals:
+            raise ReportParameterError.one(
+                "interval", f"report {spec.name!r} takes interval {' or '.join(map(repr, spec.intervals))}"
+            )
         wanted = self.group_by or spec.default_groups
         groups = tuple(dict.fromkeys((*spec.always, *wanted)))
         return self.model_copy(update={"group_by": groups})
+
+
+def _checked(value: T, problem: str | None) -> T:
+    if problem is not None:
+        raise ValueError(problem)
+    return value
 
 
 def bucket_start(at: datetime, request: ReportRequest) -> datetime:

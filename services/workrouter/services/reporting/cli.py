@@ -9,20 +9,29 @@ import sys
 from pathlib import Path
 
 from workrouter.adapters.postgres.pool import connect
-from workrouter.adapters.postgres.reports.runner import SPECS, Report, run_report
-from workrouter.services.reporting.http import parse_request
+from workrouter.adapters.postgres.reports.limits import ReportRefusedError
+from workrouter.adapters.postgres.reports.runner import SPECS, Report, run_report, spec
+from workrouter.domain.reporting.parse import parse_request
+from workrouter.domain.reporting.problems import ReportParameterError
+from workrouter.domain.reporting.request import ReportRequest
 from workrouter.services.reporting.render import as_csv, as_json, flat_rows
 from workrouter.services.reporting.service import ReportingSettings
 
 
-async def _run(args: argparse.Namespace) -> Report:
-    settings = ReportingSettings()
+def checked_request(args: argparse.Namespace) -> ReportRequest:
+    """The report's parameters checked as the HTTP API checks them, before any connection is made."""
     request = parse_request(
         args.start, args.end, interval=args.interval, group=args.group, tz=args.tz, thresholds=args.thresholds
     )
+    request.for_spec(spec(args.name))
+    return request
+
+
+async def _run(args: argparse.Namespace, request: ReportRequest) -> Report:
+    settings = ReportingSettings()
     pool = await connect(settings.database_url, service="reporting", max_size=1)
     try:
-        return await run_report(pool, args.name, request, schema=settings.db_schema)
+        return await run_report(pool, args.name, request, schema=settings.db_schema, limits=settings.report_limits())
     finally:
         await pool.close()
 
@@ -38,10 +47,16 @@ def text_table(report: Report) -> str:
 
 def _report(args: argparse.Namespace) -> int:
     try:
-        report = asyncio.run(_run(args))
-    except (ValueError, LookupError) as exc:
+        report = asyncio.run(_run(args, checked_request(args)))
+    except ReportParameterError as exc:
+        print(f"workrouter report: {exc.described(prefix='--')}", file=sys.stderr)
+        return 2
+    except (ReportRefusedError, LookupError) as exc:
         print(f"workrouter report: {exc}", file=sys.stderr)
         return 2
+    except ConnectionError as exc:
+        print(f"workrouter report: {exc}", file=sys.stderr)
+        return 1
     if args.format == "json":
         text = json.dumps(as_json(report), indent=2) + "\n"
     elif args.format == "csv":

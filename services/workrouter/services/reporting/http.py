@@ -1,121 +1,114 @@
-"""The reporting HTTP API: reports as JSON or CSV, the task list, /metrics and /healthz."""
+"""The reporting HTTP API: reports as JSON or CSV, the task list, /metrics and /healthz.
+
+Every parameter is checked before any query (a 400 problem document naming it); a report runs within the
+limits (a 422 when it would exceed one), at most `concurrent` at a time (a 429 past a short wait), and
+is rendered off the event loop, so a long report never stalls the other requests of the process.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
-from fastapi import FastAPI, Header, Query
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import ValidationError
 
 from workrouter.adapters.postgres.event_log import EventLog
-from workrouter.adapters.postgres.reports.runner import SPECS, EventLogMissingError, UnknownReportError, run_report
-from workrouter.domain.reporting.request import ReportRequest
-from workrouter.services.reporting.render import as_csv, as_json
+from workrouter.adapters.postgres.reports.limits import ReportLimits
+from workrouter.adapters.postgres.reports.offload import off_loop
+from workrouter.adapters.postgres.reports.runner import SPECS, EventLogMissingError, Report, run_report
+from workrouter.domain.reporting.parse import parse_request
+from workrouter.domain.reporting.problems import ParameterProblem, ReportParameterError, shown, text_problem
+from workrouter.domain.task_state import TaskState
+from workrouter.services.reporting.errors import install_handlers, problem
+from workrouter.services.reporting.query import strict_query
+from workrouter.services.reporting.render import as_csv, json_bytes
 
 MAX_TASKS = 1000
+MAX_FILTER = 256
+REPORT_PARAMETERS = ("from", "to", "interval", "group", "tz", "thresholds", "format")
+TASK_PARAMETERS = ("status", "queue", "agent", "open", "limit")
+FORMATS = ("json", "csv")
+BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+BUSY_RETRY_SECONDS = 5
 
 
-def problem(status: int, detail: str) -> JSONResponse:
-    """An RFC 9457 problem document."""
-    return JSONResponse(
-        {
-            "status": status,
-            "title": {400: "bad request", 404: "not found"}.get(status, "unavailable"),
-            "detail": detail,
-        },
-        status_code=status,
-        media_type="application/problem+json",
-    )
+def _documented(names: tuple[str, ...]) -> dict[str, Any]:
+    """OpenAPI entries for parameters the route reads from the raw query string itself."""
+    return {"parameters": [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}} for n in names]}
 
 
-def parse_request(
-    start: str | None,
-    end: str | None,
+Runner = Callable[..., Awaitable[Report]]
+
+
+def create_app(
+    log: EventLog,
     *,
-    interval: str | None = None,
-    group: str | None = None,
-    tz: str | None = None,
-    thresholds: str | None = None,
-) -> ReportRequest:
-    """A ReportRequest from query text; ValueError naming every problem."""
-    if not start or not end:
-        raise ValueError(
-            "give the period as from=<RFC 3339 time> and to=<RFC 3339 time>, e.g. from=2026-11-02T00:00:00Z"
-        )
-    doc: dict[str, Any] = {"start": start, "end": end}
-    if interval:
-        doc["interval"] = interval
-    if group:
-        doc["group_by"] = tuple(g.strip() for g in group.split(",") if g.strip())
-    if tz:
-        doc["tz"] = tz
-    if thresholds:
-        try:
-            doc["thresholds"] = tuple(int(t) for t in thresholds.split(","))
-        except ValueError:
-            raise ValueError("thresholds must be whole seconds separated by commas, e.g. 20,60,300") from None
-    try:
-        return ReportRequest.model_validate(doc)
-    except ValidationError as exc:
-        raise ValueError(
-            "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'request'}: {e['msg']}" for e in exc.errors())
-        ) from None
-
-
-def create_app(log: EventLog) -> FastAPI:
-    """The reporting app over an event log."""
+    limits: ReportLimits | None = None,
+    concurrent: int = 3,
+    wait_seconds: float = 10.0,
+    run: Runner = run_report,
+) -> FastAPI:
+    """The reporting app over an event log; at most `concurrent` reports `run` at once (others wait `wait_seconds`)."""
     app = FastAPI(title="workrouter reporting", version="1")
+    install_handlers(app)
+    limits = limits or ReportLimits()
+    slots = asyncio.Semaphore(concurrent)
+
+    @contextlib.asynccontextmanager
+    async def slot() -> AsyncIterator[None]:
+        try:
+            async with asyncio.timeout(wait_seconds):
+                await slots.acquire()
+        except TimeoutError:
+            raise _BusyError from None
+        try:
+            yield
+        finally:
+            slots.release()
 
     @app.get("/v1/reports")
     async def reports() -> dict[str, Any]:
         return {"reports": [spec.model_dump() for spec in SPECS.values()]}
 
-    @app.get("/v1/reports/{name}", response_model=None)
-    async def report(
-        name: str,
-        *,
-        start: Annotated[str | None, Query(alias="from")] = None,
-        end: Annotated[str | None, Query(alias="to")] = None,
-        interval: str | None = None,
-        group: str | None = None,
-        tz: str | None = None,
-        thresholds: str | None = None,
-        format: str | None = None,
-        accept: Annotated[str | None, Header()] = None,
-    ) -> Response | dict[str, Any]:
+    @app.get("/v1/reports/{name}", response_model=None, openapi_extra=_documented(REPORT_PARAMETERS))
+    async def report(name: str, request: Request) -> Response:
         if name not in SPECS:
-            return problem(404, f"unknown report {name!r}; known: {', '.join(SPECS)}")
-        wants_csv = format == "csv" or (format is None and accept is not None and "text/csv" in accept)
-        if format not in (None, "json", "csv"):
-            return problem(400, f"format must be json or csv, got {format!r}")
+            return problem(404, f"unknown report {shown(name)}; known: {', '.join(SPECS)}")
+        params = strict_query(request.scope["query_string"], REPORT_PARAMETERS)
+        wants_csv = _wants_csv(params.get("format"), request.headers.get("accept"))
+        parsed = parse_request(
+            params.get("from"),
+            params.get("to"),
+            interval=params.get("interval"),
+            group=params.get("group"),
+            tz=params.get("tz"),
+            thresholds=params.get("thresholds"),
+        )
         try:
-            result = await run_report(
-                log.pool,
-                name,
-                parse_request(start, end, interval=interval, group=group, tz=tz, thresholds=thresholds),
-                schema=log.schema,
+            async with slot():
+                result = await run(log.pool, name, parsed, schema=log.schema, limits=limits)
+        except _BusyError:
+            return problem(
+                429,
+                f"{concurrent} reports are running; ask again in a few seconds",
+                headers={"Retry-After": str(BUSY_RETRY_SECONDS)},
             )
-        except (ValueError, UnknownReportError) as exc:
-            return problem(400, str(exc))
         except EventLogMissingError as exc:
             return problem(503, str(exc))
+        # Building a large JSON document or CSV text is CPU work: off the event loop.
         if wants_csv:
-            return PlainTextResponse(as_csv(result), media_type="text/csv; charset=utf-8")
-        return as_json(result)
+            return Response(await off_loop(as_csv, result), media_type="text/csv; charset=utf-8")
+        return Response(await off_loop(json_bytes, result), media_type="application/json")
 
-    @app.get("/v1/tasks")
-    async def tasks(
-        *,
-        status: str | None = None,
-        queue: str | None = None,
-        agent: str | None = None,
-        open: bool | None = None,
-        limit: Annotated[int, Query(ge=1, le=MAX_TASKS)] = 100,
-    ) -> dict[str, Any]:
-        rows = await log.tasks(status=status, queue=queue, agent_id=agent, open=open, limit=limit)
+    @app.get("/v1/tasks", openapi_extra=_documented(TASK_PARAMETERS))
+    async def tasks(request: Request) -> dict[str, Any]:
+        filters = _task_filters(strict_query(request.scope["query_string"], TASK_PARAMETERS))
+        rows = await log.tasks(**filters)
         return {"tasks": [{k: _iso(v) for k, v in dataclasses.asdict(r).items()} for r in rows]}
 
     @app.get("/healthz")
@@ -127,6 +120,44 @@ def create_app(log: EventLog) -> FastAPI:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+class _BusyError(Exception):
+    """Every report slot stayed taken for the whole wait."""
+
+
+def _wants_csv(format_: str | None, accept: str | None) -> bool:
+    if format_ is None:
+        return accept is not None and "text/csv" in accept
+    problem_ = text_problem(format_, ascii_only=True)
+    if problem_ is None and format_ not in FORMATS:
+        problem_ = f"format must be json or csv, got {shown(format_)}"
+    if problem_ is not None:
+        raise ReportParameterError.one("format", problem_)
+    return format_ == "csv"
+
+
+def _task_filters(params: dict[str, str]) -> dict[str, Any]:
+    """The task list's filters (status, queue, agent, open, limit) checked; ReportParameterError naming each."""
+    problems: list[ParameterProblem] = []
+    filters: dict[str, Any] = {"limit": 100}
+    for name, value in params.items():
+        message = text_problem(value, ascii_only=name in ("open", "limit"), max_length=MAX_FILTER)
+        if message is None and name == "status" and value not in set(TaskState):
+            message = f"unknown status {shown(value)}; one of {', '.join(TaskState)}"
+        if message is None and name == "open":
+            message = None if value in BOOLEANS else "give open=true or open=false"
+        if message is None and name == "limit":
+            ok = value.isdigit() and len(value) <= 4 and 1 <= int(value) <= MAX_TASKS
+            message = None if ok else f"give a whole number from 1 to {MAX_TASKS}"
+        if message is not None:
+            problems.append(ParameterProblem(name, message))
+            continue
+        key = {"agent": "agent_id"}.get(name, name)
+        filters[key] = BOOLEANS[value] if name == "open" else int(value) if name == "limit" else value
+    if problems:
+        raise ReportParameterError(problems)
+    return filters
 
 
 def _iso(value: Any) -> Any:

@@ -11,6 +11,7 @@ from pydantic import Field
 from workrouter.adapters.bus_factory import build_bus
 from workrouter.adapters.postgres.event_log import EventLog
 from workrouter.adapters.postgres.pool import connect
+from workrouter.adapters.postgres.reports.limits import ReportLimits
 from workrouter.bus.port import BatchBus
 from workrouter.config.routing import load_routing_config
 from workrouter.contracts.topics import TopicNames
@@ -32,6 +33,25 @@ class ReportingSettings(ProcessSettings):
     db_schema: str = Field(default="public", pattern=r"^[a-z_][a-z0-9_]{0,62}$", description="Schema of the tables.")
     http_host: str = "127.0.0.1"
     http_port: int = 8090
+    reports_statement_timeout_seconds: float = Field(
+        default=30.0, ge=0, le=3600, description="Longest a report's query may run before it is stopped (0 = no limit)."
+    )
+    reports_max_cost: float = Field(
+        default=30_000_000, ge=0, description="Highest PostgreSQL planner cost a report may have (0 = not checked)."
+    )
+    reports_max_rows: int = Field(default=250_000, ge=0, description="Most rows a report may return (0 = no limit).")
+    reports_concurrent: int = Field(default=3, ge=1, le=9, description="Reports run at once; more wait for a slot.")
+    reports_wait_seconds: float = Field(
+        default=10.0, ge=0, le=600, description="Longest a report waits for a slot before a 429."
+    )
+
+    def report_limits(self) -> ReportLimits:
+        """The limits every report runs within."""
+        return ReportLimits(
+            statement_timeout_seconds=self.reports_statement_timeout_seconds,
+            max_cost=self.reports_max_cost,
+            max_rows=self.reports_max_rows,
+        )
 
 
 def subscribe(bus: BatchBus, event_log: EventLog, settings: ReportingSettings) -> None:
@@ -62,9 +82,13 @@ async def assemble(settings: ReportingSettings, bus: BatchBus) -> Wiring:
         settings.http_host,
         settings.http_port,
     )
-    app = HttpEndpoint(
-        "reports", create_app(event_log), settings.http_host, settings.http_port, settings.log_level.lower()
+    reports = create_app(
+        event_log,
+        limits=settings.report_limits(),
+        concurrent=settings.reports_concurrent,
+        wait_seconds=settings.reports_wait_seconds,
     )
+    app = HttpEndpoint("reports", reports, settings.http_host, settings.http_port, settings.log_level.lower())
     return Wiring(http=[app], cleanup=[pool.close])
 
 

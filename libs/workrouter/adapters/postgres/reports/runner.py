@@ -11,6 +11,8 @@ from typing import Any
 import asyncpg
 
 from workrouter.adapters.postgres.reports import queues, tasks, work
+from workrouter.adapters.postgres.reports.limits import ReportLimits, fetch_within
+from workrouter.adapters.postgres.reports.offload import off_loop
 from workrouter.adapters.postgres.reports.sql_parts import grouping
 from workrouter.domain.reporting.request import ReportRequest, ReportSpec
 
@@ -59,9 +61,11 @@ SPECS: dict[str, ReportSpec] = {
             name="fairness",
             description="Per queue and agent: tasks and handle time over the period, with each queue's spread (CV).",
             groups=(),
+            intervals=("total",),
         ),
     )
 }
+DEFAULT_LIMITS = ReportLimits()
 WRAP_UP_DIMS = {"code": "d.code", "queue": "d.queue", "agent": "d.agent_id"}
 ROUND_TO = 3
 
@@ -114,12 +118,21 @@ def _sql(name: str, request: ReportRequest, s: str) -> tuple[str, list[Any], tup
     return fixed[name](s), [], ()
 
 
-async def run_report(pool: asyncpg.Pool, name: str, request: ReportRequest, *, schema: str = "public") -> Report:
-    """Run one report; raises UnknownReportError or ValueError (bad grouping or interval) before any query."""
+async def run_report(
+    pool: asyncpg.Pool,
+    name: str,
+    request: ReportRequest,
+    *,
+    schema: str = "public",
+    limits: ReportLimits = DEFAULT_LIMITS,
+) -> Report:
+    """Run one report within `limits`.
+
+    Raises UnknownReportError or ReportParameterError (a grouping or interval the report does not take) before
+    any query, ReportRefusedError when it would exceed a limit, EventLogMissingError without an event log.
+    """
     report_spec = spec(name)
     request = request.for_spec(report_spec)
-    if name == "fairness" and request.interval != "total":
-        raise ValueError("the fairness report covers the whole period: use interval 'total'")
     sql, extra, names = _sql(name, request, schema)
     args = [request.start, request.end, request.step, request.tz, *extra]
     async with pool.acquire() as conn, conn.transaction(readonly=True):
@@ -127,19 +140,22 @@ async def run_report(pool: asyncpg.Pool, name: str, request: ReportRequest, *, s
         # and saves nothing on index-driven work; docs/reporting.md says the same for Grafana's role.
         await conn.execute("SET LOCAL jit = off")
         try:
-            statement = await conn.prepare(sql)
+            columns, records = await fetch_within(conn, sql, args, limits)
         except asyncpg.UndefinedTableError as exc:
             raise EventLogMissingError(
                 f"no event log in schema {schema!r} of this database ({exc}); start the reporting service "
                 "against it first (`make service NAME=reporting`), or point WR_DATABASE_URL / WR_DB_SCHEMA at it"
             ) from None
-        records = await statement.fetch(*args)
-        columns = tuple(a.name for a in statement.get_attributes())
-    rows = [{k: _plain(v) for k, v in r.items()} for r in records]
+    # Turning many records into rows is CPU work: off the event loop, so the process's other requests go on.
+    rows = await off_loop(_rows, name, records, names)
     if name == "service-level":
-        rows = queues.fold_service_level(rows, names)
         columns = (*names, "offered", "answered", "abandoned", "thresholds")
     return Report(name, columns, rows, request)
+
+
+def _rows(name: str, records: list[asyncpg.Record], names: tuple[str, ...]) -> list[dict[str, Any]]:
+    rows = [{k: _plain(v) for k, v in r.items()} for r in records]
+    return queues.fold_service_level(rows, names) if name == "service-level" else rows
 
 
 def _plain(value: Any) -> Any:
@@ -149,5 +165,5 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         value = float(value)
     if isinstance(value, float):
-        return None if math.isnan(value) else round(value, ROUND_TO)
+        return round(value, ROUND_TO) if math.isfinite(value) else None
     return value
