@@ -199,11 +199,21 @@ ROUTES = [
     "update", "lifecycle", "presence", "offer", "agent-task", "supervisor", "workbin", "claim", "next", "explain",
     "task-list", "report",
 ]  # fmt: skip
-report_params = st.dictionaries(
+odd_params = st.dictionaries(
     st.sampled_from(["from", "to", "interval", "group", "tz", "thresholds", "format", "queue", "status", "limit", "x"]),
     st.one_of(times, texts, numbers.map(str)),
-    max_size=5,
+    max_size=4,
 )
+sane_params = st.fixed_dictionaries(
+    {"from": st.just("2026-11-01T00:00:00Z"), "to": st.just("2026-12-31T00:00:00Z")},
+    optional={
+        "interval": st.sampled_from(["15m", "hour", "day", "total", "week"]),
+        "tz": st.sampled_from(["UTC", "Europe/Berlin", "Pacific/Kiritimati", "Mars/Base"]),
+        "thresholds": st.sampled_from(["20,60", "0", "99999999999", "10,5"]),
+        "format": st.sampled_from(["json", "csv"]),
+    },
+)
+report_params = st.one_of(sane_params, odd_params, st.tuples(sane_params, odd_params).map(lambda p: {**p[0], **p[1]}))
 
 
 def generate(count: int) -> list[Request]:
