@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.support.fakes import RecordingBus
-from workrouter.config.catalog import Catalog
 from workrouter.contracts import commands as c
 from workrouter.domain.capture import task_id_for
-from workrouter.services.api.app import create_app
 
 CRM = {"X-API-Key": "crm-demo-key"}
-
-
-@pytest.fixture
-def bus() -> RecordingBus:
-    return RecordingBus()
-
-
-@pytest.fixture
-async def client(catalog: Catalog, bus: RecordingBus) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(catalog, bus))
-    async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
-        yield http
 
 
 def task(external_id: str = "CASE-1", **over: Any) -> dict[str, Any]:

@@ -4,7 +4,6 @@ field — on REST with a 422 and nothing published, on `wr.capture` with TaskRej
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -22,7 +21,6 @@ from workrouter.contracts.commands import CaptureTask
 from workrouter.contracts.envelope import make_event
 from workrouter.contracts.refused import RefusedCommand
 from workrouter.contracts.task_events import TaskRejected
-from workrouter.services.api.app import create_app
 from workrouter.services.capture.handlers import CaptureDeps, handle
 
 CRM = {"X-API-Key": "crm-demo-key"}
@@ -81,18 +79,6 @@ def task(**over: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"external_id": "CASE-1", "type": "claim", "title": "Water damage"}
     body["attributes"] = {"department": "Claims", "segment": "Silver"}
     return {**body, **over}
-
-
-@pytest.fixture
-def bus() -> RecordingBus:
-    return RecordingBus()
-
-
-@pytest.fixture
-async def client(catalog: Catalog, bus: RecordingBus) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(catalog, bus))
-    async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
-        yield http
 
 
 def raw_json(doc: Any) -> bytes:
