@@ -12,6 +12,8 @@
 # `up` writes targets/local.json for the services' default metrics ports once
 # (WR_METRICS_PORT defaults, docs/metrics.md); delete or edit it as you like.
 #
+# The alert rules of deploy/prometheus/alerts.yml are loaded (see Prometheus's /alerts page).
+#
 # Knobs: WR_LOCAL_PROMETHEUS_PORT (19090), WR_PROMETHEUS_SCRAPE_INTERVAL (1s:
 # tests need fresh samples quickly; use 15s for long runs), WR_PROMETHEUS_RETENTION
 # (2d), WR_PROMETHEUS_READY_TIMEOUT (s, 30), WR_PROMETHEUS_STOP_TIMEOUT (s, 30).
@@ -59,6 +61,7 @@ global:
   scrape_interval: ${SCRAPE_INTERVAL}
   scrape_timeout: ${SCRAPE_INTERVAL}
   evaluation_interval: ${SCRAPE_INTERVAL}
+rule_files: ["${WR_REPO_ROOT}/deploy/prometheus/alerts.yml"]
 scrape_configs:
   - job_name: workrouter
     metrics_path: /metrics

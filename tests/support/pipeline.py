@@ -81,8 +81,9 @@ class Pipeline:
 
 
 @asynccontextmanager
-async def capture_pipeline(bootstrap: str, database_url: str) -> AsyncIterator[Pipeline]:
-    """Run capture, prioritiser and api (in this process, separate buses and groups) under a fresh topic prefix."""
+async def capture_pipeline(bootstrap: str, database_url: str, *, poison: bool = False) -> AsyncIterator[Pipeline]:
+    """Run capture, prioritiser and api (in this process, separate buses and groups) under a fresh topic prefix;
+    with `poison`, the prioritiser also holds tasks that a consumer dead-lettered an event of (D13)."""
     names = TopicNames(f"it{uuid.uuid4().hex[:8]}.")
     catalog = load_catalog(CONFIG_DIR)
     pool = await connect(database_url, service="test")
@@ -98,7 +99,7 @@ async def capture_pipeline(bootstrap: str, database_url: str) -> AsyncIterator[P
     capture_service.subscribe(capture_bus, CaptureDeps(captures, catalog, capture_bus, utcnow, names), "capture")
     rules = RulesHolder(CONFIG_DIR / "rules.yaml", known_queues=frozenset(catalog.queues))
     prioritiser_deps = PrioritiserDeps(facts, catalog, rules, prioritiser_bus, names)
-    prioritiser_service.subscribe(prioritiser_bus, prioritiser_deps, "prioritiser")
+    prioritiser_service.subscribe(prioritiser_bus, prioritiser_deps, "prioritiser", "poison" if poison else None)
     tasks, routing, dead = Observer(), Observer(), Observer()
     # One group per topic: consumers sharing a group id rebalance together.
     observer_bus.subscribe(names.tasks, "observer-tasks", tasks)

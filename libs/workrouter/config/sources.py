@@ -8,7 +8,7 @@ from typing import Literal, Self, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
-CallbackEvent = Literal["completed", "cancelled", "expired", "escalated", "rescheduled", "rejected"]
+CallbackEvent = Literal["completed", "cancelled", "expired", "escalated", "rescheduled", "rejected", "error_held"]
 DEFAULT_CALLBACK_EVENTS: tuple[CallbackEvent, ...] = ("completed", "cancelled", "expired")
 
 

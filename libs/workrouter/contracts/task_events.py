@@ -90,12 +90,22 @@ class TaskUpdated(TaskEvent):
 
 
 class TaskErrorHeld(TaskEvent):
-    """No rule could place the task; it waits for a supervisor or a rule fix."""
+    """The task waits for a supervisor or a fix: no rule could place it, or a service could not process an
+    event about it (a poison hold: `service` and `dead_letter_id` say who gave up and where the original is)."""
 
     event_type = "workrouter.task.error_held"
 
     reason: str
     ruleset_version: str
+    service: str | None = Field(
+        default=None, description="Consumer group that could not process an event about the task; None: the rules."
+    )
+    dead_letter_id: str | None = Field(
+        default=None, description="Id of the wr.deadletter event that keeps the original message."
+    )
+    failed_topic: str | None = Field(default=None, description="Topic of the message that could not be processed.")
+    failed_type: str | None = Field(default=None, description="Event type of that message, when it could be read.")
+    error_type: str | None = Field(default=None, description="decode, rejected, or the exception class.")
 
 
 class TaskQueued(TaskEvent):

@@ -69,7 +69,7 @@ ROUTING = TopicSpec(
     key="routing domain",
     partitions=6,
     description=(
-        "What the router must act on: classified and withdrawn tasks, agent and supervisor commands; "
+        "What the router must act on: classified, withdrawn and held tasks, agent and supervisor commands; "
         "one router instance owns a domain at a time."
     ),
     payloads=(
@@ -79,6 +79,7 @@ ROUTING = TopicSpec(
         task_events.TaskPaused,
         task_events.TaskRescheduled,
         task_events.TaskExpired,
+        task_events.TaskErrorHeld,
         agent_commands.ChangePresence,
         agent_commands.AnswerOffer,
         agent_commands.FinishTask,

@@ -36,7 +36,8 @@ TRANSITIONS: Mapping[str, tuple[frozenset[TaskState | None], TaskState]] = {
         frozenset({S.CAPTURED, S.CLASSIFIED, S.QUEUED, S.PARKED, S.ASSIGNED, S.ERROR_HELD}),
         S.CLASSIFIED,
     ),
-    "workrouter.task.error_held": (frozenset({S.CAPTURED, S.CLASSIFIED, S.QUEUED, S.ASSIGNED}), S.ERROR_HELD),
+    # any open task: a service that cannot process an event about it holds it wherever it was (a poison hold)
+    "workrouter.task.error_held": (OPEN, S.ERROR_HELD),
     "workrouter.task.queued": (
         frozenset({S.CLASSIFIED, S.OFFERED, S.PARKED, S.SCHEDULED, S.ASSIGNED, S.QUEUED}),
         S.QUEUED,

@@ -27,6 +27,7 @@ CALLBACK_EVENTS: Mapping[str, str] = {
     te.TaskEscalated.event_type: "escalated",
     te.TaskRescheduled.event_type: "rescheduled",
     te.TaskRejected.event_type: "rejected",
+    te.TaskErrorHeld.event_type: "error_held",
 }
 Subscriptions = Mapping[str, Collection[str]]
 """Source name -> the callback events it subscribes to; only sources that have a callback URL."""

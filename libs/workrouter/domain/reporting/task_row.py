@@ -136,7 +136,7 @@ def _changes(row: TaskRow, data: te.TaskEvent, at: datetime) -> dict[str, Any]: 
             }
         case te.TaskCancelled() | te.TaskExpired():
             return {"closed_at": at}
-        case te.TaskRescheduled() | te.TaskPaused():
+        case te.TaskRescheduled() | te.TaskPaused() | te.TaskErrorHeld():
             return {"agent_id": None}
         case _:
             return {}

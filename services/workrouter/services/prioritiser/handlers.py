@@ -1,8 +1,8 @@
 """Prioritiser handlers: keep each task's facts, classify on capture, update, reclassify and resume.
 
 The prioritiser is the one service that knows each task's routing domain, so it also forwards
-what takes a queued task away from the router (cancel, complete, pause, reschedule, expiry)
-from `wr.tasks` to `wr.routing`, keyed by the domain it last routed the task to.
+what takes a queued task away from the router (cancel, complete, pause, reschedule, expiry, and
+its own holds) from `wr.tasks` to `wr.routing`, keyed by the domain it last routed the task to.
 """
 
 from __future__ import annotations
@@ -157,6 +157,10 @@ async def handle(envelope: Envelope, delivery: Delivery, deps: PrioritiserDeps) 
     await deps.bus.publish(
         deps.topics.tasks, make_event(outcome, source=SOURCE, key=task_id, subject=task_id, event_id=event_id)
     )
+    if isinstance(outcome, TaskErrorHeld) and facts.get(ROUTING_DOMAIN) is not None:
+        # the router that has the task drops it (a held task is not routed), with the same event id
+        held = make_event(outcome, source=SOURCE, key=facts[ROUTING_DOMAIN], subject=task_id, event_id=event_id)
+        await deps.bus.publish(deps.topics.routing, held)
     if isinstance(outcome, TaskClassified):
         routed = make_event(outcome, source=SOURCE, key=outcome.domain, subject=task_id, event_id=event_id)
         await deps.bus.publish(deps.topics.routing, routed)

@@ -1,10 +1,15 @@
 """What the prioritiser keeps with a task's facts besides the source's fields (pure).
 
-- `_life`: open, sleeping (rescheduled or paused: not in routing) or closed (ended). A closed task
-  is never classified again; a sleeping one is classified only when it wakes (TaskResumed).
+- `_life`: open, sleeping (rescheduled or paused: not in routing), held (a service could not process
+  an event about it: a poison hold) or closed (ended). A closed task is never classified again; a
+  sleeping one is classified only when it wakes (TaskResumed); a held one only when a person
+  reclassifies it (`workrouter reclassify`), whatever its source or a timer does meanwhile.
 - `_queue`: a queue chosen by a person or an escalation (transfer, escalation move, `make
   reclassify QUEUE=`); it outlives later updates from the source, the last choice wins, and a
   reclassification without a queue hands the choice back to the rules.
+- `_poison`: the dead letters that held the task (the last few, with the service that gave up), so
+  that a replayed one does not hold it again once a person released it, and a service that fails
+  on every event of a held task holds it once.
 - `_raises`: priority points added by escalation and due-date steps, by step, so that a
   redelivered step adds nothing twice; they add to whatever the rules or the source set.
 """
@@ -27,12 +32,13 @@ from workrouter.contracts.task_events import (
     TaskResumed,
 )
 
-LIFE, QUEUE, RAISES = "_life", "_queue", "_raises"
-OPEN, SLEEPING, CLOSED = "open", "sleeping", "closed"
+LIFE, QUEUE, RAISES, POISON = "_life", "_queue", "_raises", "_poison"
+KEEP_POISON = 20  # dead letters remembered per task
+OPEN, SLEEPING, HELD, CLOSED = "open", "sleeping", "held", "closed"
 
 
 def life(facts: dict[str, Any]) -> str:
-    """open, sleeping or closed."""
+    """open, sleeping, held or closed."""
     return str(facts.get(LIFE, OPEN))
 
 
@@ -42,12 +48,14 @@ def after(facts: dict[str, Any], data: Payload) -> dict[str, Any]:
         return {**facts, LIFE: CLOSED}
     if life(facts) == CLOSED:
         return facts
+    held = life(facts) == HELD
     if isinstance(data, TaskRescheduled | TaskPaused):
-        return {**facts, LIFE: SLEEPING}
+        return facts if held else {**facts, LIFE: SLEEPING}
     if isinstance(data, TaskResumed):
-        return {**facts, LIFE: OPEN}
-    if isinstance(data, ReclassifyTask):
-        return {**facts, QUEUE: None if data.queue is None else {"queue": data.queue, "by": data.reason}}
+        return facts if held else {**facts, LIFE: OPEN}
+    if isinstance(data, ReclassifyTask):  # a person's reclassification also releases a held task
+        chosen = {**facts, QUEUE: None if data.queue is None else {"queue": data.queue, "by": data.reason}}
+        return {**chosen, LIFE: OPEN} if held else chosen
     if isinstance(data, TaskEscalated | TaskReprioritised):
         step = data.step if data.step is not None else ""
         raises = dict(facts.get(RAISES) or {})
@@ -58,6 +66,24 @@ def after(facts: dict[str, Any], data: Payload) -> dict[str, Any]:
             kept[QUEUE] = {"queue": data.target_queue, "by": f"escalation {data.step}"}
         return kept
     return facts
+
+
+def held(facts: dict[str, Any], dead_letter_id: str, service: str) -> dict[str, Any]:
+    """The kept facts of a task put on a poison hold by a dead letter (an ended task stays ended)."""
+    if life(facts) == CLOSED:
+        return facts
+    by = [p for p in facts.get(POISON) or [] if p["id"] != dead_letter_id][-(KEEP_POISON - 1) :]
+    return {**facts, LIFE: HELD, POISON: [*by, {"id": dead_letter_id, "service": service}]}
+
+
+def held_by(facts: Mapping[str, Any], dead_letter_id: str) -> bool:
+    """True once this dead letter held the task (a replayed one must not hold a released task again)."""
+    return any(p["id"] == dead_letter_id for p in facts.get(POISON) or [])
+
+
+def held_for(facts: Mapping[str, Any], service: str) -> bool:
+    """True while the task is held and this service already gave up on it (its next dead letters add nothing)."""
+    return life(dict(facts)) == HELD and any(p["service"] == service for p in facts.get(POISON) or [])
 
 
 def queue_chosen(facts: Mapping[str, Any]) -> tuple[str, str] | None:

@@ -16,6 +16,7 @@ from workrouter.config.catalog import load_catalog
 from workrouter.contracts.topics import TopicNames
 from workrouter.runtime import Wiring, configure_logging, serve
 from workrouter.services.prioritiser.handlers import PrioritiserDeps, handle
+from workrouter.services.prioritiser.poison import handle_dead_letter
 from workrouter.services.prioritiser.rules_holder import RulesHolder
 from workrouter.settings import ProcessSettings
 
@@ -27,12 +28,17 @@ class PrioritiserSettings(ProcessSettings):
     rules_file: Path | None = None
     rules_reload_seconds: float = 5.0
     prioritiser_group: str = "wr-prioritiser"
+    poison_group: str = Field(
+        default="wr-prioritiser-poison", description="Group that reads wr.deadletter to hold poisoned tasks (D13)."
+    )
     metrics_port: int = Field(default=9102, ge=0, le=65535, description="GET /metrics port; 0 = off.")
 
 
-def subscribe(bus: Bus, deps: PrioritiserDeps, group: str) -> None:
-    """Register the prioritiser handler on `wr.tasks`."""
+def subscribe(bus: Bus, deps: PrioritiserDeps, group: str, poison_group: str | None = None) -> None:
+    """Register the prioritiser handler on `wr.tasks`, and (with `poison_group`) the poison holds on `wr.deadletter`."""
     bus.subscribe(deps.topics.tasks, group, functools.partial(handle, deps=deps))
+    if poison_group is not None:
+        bus.subscribe(deps.topics.deadletter, poison_group, functools.partial(handle_dead_letter, deps=deps))
 
 
 async def watch_rules(holder: RulesHolder, every: float) -> None:
@@ -53,9 +59,8 @@ async def assemble(settings: PrioritiserSettings, bus: Bus) -> Wiring:
     pool = await connect(settings.database_url, service="prioritiser")
     store = PostgresTaskFactsStore(pool)
     await store.migrate()
-    subscribe(
-        bus, PrioritiserDeps(store, catalog, holder, bus, TopicNames(settings.topic_prefix)), settings.prioritiser_group
-    )
+    deps = PrioritiserDeps(store, catalog, holder, bus, TopicNames(settings.topic_prefix))
+    subscribe(bus, deps, settings.prioritiser_group, settings.poison_group)
 
     async def watch() -> None:
         await watch_rules(holder, settings.rules_reload_seconds)

@@ -90,7 +90,7 @@ class DomainRouter(DomainState):
         await self.carry_out(self.engine.enqueue(entry.spec(), now), now)
 
     async def withdraw(self, task_id: str, why: str, now: float, eid: str | None = None) -> None:
-        """Cancelled, completed by its source, paused, rescheduled or expired: out of routing, hold released.
+        """Cancelled, completed by its source, paused, rescheduled, expired or held: out of routing, hold released.
 
         With `eid` (a withdrawal from elsewhere, not the agent's own hand-back), an agent who had the task
         assigned hears it in a TaskUnassigned: announced first, so a crash before the release repeats it.

@@ -33,7 +33,8 @@ from workrouter.services.router.rebuild import Rebuilt, rebuild
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], float]
-WITHDRAWN = (te.TaskCancelled, te.TaskCompleted, te.TaskPaused, te.TaskRescheduled, te.TaskExpired)
+# out of routing: ended, asleep, or held (no rule places it, or a service gave up on an event about it)
+WITHDRAWN = (te.TaskCancelled, te.TaskCompleted, te.TaskPaused, te.TaskRescheduled, te.TaskExpired, te.TaskErrorHeld)
 Act = Callable[[DomainRouter, Any, Envelope, float], Awaitable[None]]
 COMMANDS: dict[type[Payload], Act] = {  # what the domain's state does with each message type
     te.TaskClassified: DomainRouter.classified,
