@@ -105,7 +105,7 @@ async def run_all(
     """Run every service (and `extra`, e.g. the demo) until a signal or `stop`; drain the bus before stopping.
 
     With `journal_dir` the bus journals every record there before `publish` returns and, at start,
-    delivers again what a crash left unhandled (docs/decisions.md D13)."""
+    delivers again what a crash left unhandled (docs/decisions.md D14)."""
     bus = build_memory_bus(journal_dir)
     wiring = await assemble_all(bus, at, database_url, redis_url)
     if extra is not None:
