@@ -106,3 +106,4 @@ async def test_kill_9_mid_burst_loses_no_accepted_task(up: Up) -> None:
         )
         assert replayed, "the kill must have left work on the bus, or this test proves nothing"
         assert up.stop() == 0, up.text()
+        assert not list((up.data / "bus").glob("*.journal")), "a clean stop drains the bus and empties its journal"

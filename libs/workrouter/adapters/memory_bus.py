@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from workrouter.adapters.bus_journal import BusJournal
-from workrouter.adapters.memory_log import PartitionLog, Record, rebuild
+from workrouter.adapters.memory_log import PartitionLog, Record, restore
 from workrouter.bus.batch_delivery import deliver_batch
 from workrouter.bus.delivery import DeliveryPolicy, Verdict, attempt, dead_letter
 from workrouter.bus.ownership import PartitionOwnership
@@ -156,17 +156,7 @@ class MemoryBus:
         if not self._logs:
             replay = await asyncio.to_thread(journal.replay)
             self._committed.update(replay.committed)
-            for spec in self._specs.values():
-                self._logs[spec.name] = [
-                    rebuild(
-                        spec.name,
-                        p,
-                        replay.records.get((spec.name, p), ()),
-                        replay.committed,
-                        readers.get(spec.name, ()),
-                    )
-                    for p in range(spec.partitions)
-                ]
+            self._logs = restore(self._specs.values(), replay, readers)
             if replayed := self.pending():
                 log.info("bus journal: %d records to deliver again after a restart", replayed)
         await journal.open(self._committed, readers)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from workrouter.adapters.bus_journal import Replay
 from workrouter.adapters.journal_frames import JournalRecord, Position
+from workrouter.contracts.topics import TopicSpec
 
 log = logging.getLogger(__name__)
 
@@ -75,3 +77,16 @@ def rebuild(
     if not kept:
         return PartitionLog(base=last)
     return PartitionLog(base=kept[0].offset, records=[Record(r.key, r.value) for r in kept])
+
+
+def restore(
+    specs: Iterable[TopicSpec], replay: Replay, readers: Mapping[str, Sequence[str]]
+) -> dict[str, list[PartitionLog]]:
+    """Every topic's partitions rebuilt from what the journal replayed, for the groups that read each topic."""
+    return {
+        spec.name: [
+            rebuild(spec.name, p, replay.records.get((spec.name, p), ()), replay.committed, readers.get(spec.name, ()))
+            for p in range(spec.partitions)
+        ]
+        for spec in specs
+    }
