@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: help install lock check-env infra-install infra-up infra-down infra-status test test-e2e test-unit test-integration lint format asyncapi grafana prometheus-up prometheus-down run up bench bench-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise bench-reports bench-escalation bench-notifier report callbacks-dead callbacks-replay reclassify service clean
+.PHONY: help install lock check-env infra-install infra-up infra-down infra-status test test-e2e test-unit test-integration lint format asyncapi grafana prometheus-up prometheus-down run up bench bench-bus bench-memory-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise bench-reports bench-escalation bench-notifier report callbacks-dead callbacks-replay reclassify service clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -82,6 +82,9 @@ bench: install infra-up ## end to end: all seven services as processes on real K
 
 bench-bus: install infra-up ## benchmark the Kafka bus against raw aiokafka (prints msg/s)
 	$(BIN)/python -m tests.bench.bench_bus --messages 20000
+
+bench-memory-bus: install ## what the journal costs the in-process bus's publish (no servers needed; prints publish/s and latency)
+	$(BIN)/python -m tests.bench.bench_memory_bus --messages 20000
 
 bench-capture: install infra-up ## capture + classify throughput through real Kafka and PostgreSQL (prints tasks/s)
 	$(BIN)/python -m tests.bench.bench_capture --tasks 5000

@@ -3,11 +3,7 @@ with their embedded PostgreSQL and Redis (real servers from the wheels) under a 
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,8 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.callback_server import free_port
-from tests.support.infra import ROOT
+from tests.support.embedded_up import Up, up_in
 from tests.support.wait import wait_until_async
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(400)]
@@ -28,67 +23,10 @@ ALICE = {"Authorization": "Bearer alice-demo-token"}
 CRM = {"X-API-Key": "crm-demo-key"}
 
 
-@dataclass
-class Up:
-    """`workrouter up` (or `demo`) as its own process."""
-
-    data: Path
-    log: Path
-    ports: dict[str, int]
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def api(self) -> str:
-        return f"http://127.0.0.1:{self.ports['api']}"
-
-    @property
-    def reports(self) -> str:
-        return f"http://127.0.0.1:{self.ports['reports']}"
-
-    def start(self, *extra: str) -> None:
-        args = [
-            "--data",
-            str(self.data),
-            "--port",
-            str(self.ports["api"]),
-            "--reports-port",
-            str(self.ports["reports"]),
-        ]
-        args += ["--metrics-port", str(self.ports["metrics"]), "--config", str(ROOT / "deploy" / "config")]
-        command = [sys.executable, "-m", "workrouter.cli", *(extra or ("up",)), *args]
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ))
-
-    async def wait_healthy(self, http: httpx.AsyncClient) -> None:
-        async def answers() -> bool:
-            assert self.proc is not None, "not started"
-            assert self.proc.poll() is None, self.text()
-            try:
-                return (await http.get(f"{self.api}/healthz", timeout=2)).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        await wait_until_async(answers, timeout=120, interval=0.25, what="workrouter up answering on /healthz")
-
-    def stop(self) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=90)
-
-    def text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
 @pytest.fixture
 def up(tmp_path: Path) -> Iterator[Up]:
-    ports = {name: free_port() for name in ("api", "reports", "metrics")}
-    process = Up(tmp_path / "data", tmp_path / "up.log", ports)
-    yield process
-    if process.proc is not None and process.proc.poll() is None:
-        process.proc.kill()
-        process.proc.wait()
-    # a killed `up` leaves its PostgreSQL and Redis servers running on the folder: stop them too
-    subprocess.run(["pkill", "-f", str(process.data)], check=False)
+    with up_in(tmp_path) as process:
+        yield process
 
 
 @dataclass

@@ -4,9 +4,13 @@ It keeps Kafka's semantics that services rely on: a key always maps to the parti
 Kafka's default partitioner would pick, a partition is consumed in order by one consumer
 per group, an offset is committed only after the handler succeeded, and a consumer
 restarted in the same bus resumes from the committed offset. Each group has one consumer,
-so a subscription owns every partition of its topic from start to stop. It is not durable:
-a process crash loses what was in it; `drain` waits until every group has handled everything,
-which is how the one-process mode stops without losing what was published.
+so a subscription owns every partition of its topic from start to stop.
+
+Without a journal it is not durable: a process crash loses what was in it, and `drain` waits
+until every group has handled everything. With a `BusJournal` (adapters/bus_journal.py),
+`publish` returns only once the record is on disk, committed offsets follow, and `start`
+replays what the journal holds: every record some group had not committed is delivered again,
+in order per partition, with its old offset (at least once, like Kafka after a crash).
 
 Memory stays bounded by what is not yet handled: records every group has committed are
 dropped (a topic nobody subscribes to keeps its last `retain` records, e.g. dead letters).
@@ -21,6 +25,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from workrouter.adapters.bus_journal import BusJournal
+from workrouter.adapters.memory_log import PartitionLog, Record, restore
 from workrouter.bus.batch_delivery import deliver_batch
 from workrouter.bus.delivery import DeliveryPolicy, Verdict, attempt, dead_letter
 from workrouter.bus.ownership import PartitionOwnership
@@ -31,39 +37,6 @@ from workrouter.contracts.envelope import Envelope
 from workrouter.contracts.topics import ALL_TOPICS, DEADLETTER, TopicSpec
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class _Record:
-    key: str | None
-    value: bytes
-
-
-class _Log:
-    """One partition: records from offset `base` on (earlier ones were handled by every group and dropped)."""
-
-    __slots__ = ("base", "records")
-
-    def __init__(self) -> None:
-        self.base = 0
-        self.records: list[_Record] = []
-
-    @property
-    def end(self) -> int:
-        """The offset the next record gets."""
-        return self.base + len(self.records)
-
-    def at(self, offset: int, count: int = 1) -> list[_Record]:
-        """Up to `count` records from `offset` on."""
-        start = offset - self.base
-        return self.records[start : start + count]
-
-    def trim(self, upto: int) -> None:
-        """Drop the records before offset `upto`."""
-        drop = min(upto, self.end) - self.base
-        if drop > 0:
-            del self.records[:drop]
-            self.base += drop
 
 
 @dataclass(slots=True)
@@ -88,13 +61,15 @@ class MemoryBus:
         policy: DeliveryPolicy | None = None,
         stop_timeout: float = 10.0,
         retain: int = 10_000,
+        journal: BusJournal | None = None,
     ) -> None:
         self._stop_timeout = stop_timeout
         self._retain = retain
+        self._journal = journal
         self._specs = {t.name: t for t in topics}
         self._deadletter_topic = deadletter_topic
         self._policy = policy or DeliveryPolicy()
-        self._logs: dict[str, list[_Log]] = {}
+        self._logs: dict[str, list[PartitionLog]] = {}
         self._committed: dict[tuple[str, str, int], int] = {}
         self._subs: list[_Subscription] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -133,8 +108,10 @@ class MemoryBus:
         """Create topics, assign each subscription all its topic's partitions, start one consumer task per partition."""
         if self._running:
             return
+        if self._journal is not None:
+            await self._open_journal(self._journal)
         for spec in self._specs.values():
-            self._logs.setdefault(spec.name, [_Log() for _ in range(spec.partitions)])
+            self._logs.setdefault(spec.name, [PartitionLog() for _ in range(spec.partitions)])
         if self._deadletter_topic not in self._logs:
             raise ValueError(f"dead-letter topic {self._deadletter_topic!r} is not among the bus topics")
         self._running = self._open = True
@@ -168,6 +145,21 @@ class MemoryBus:
         for sub in self._subs:
             await sub.ownership.revoke()
         self._open = False
+        if self._journal is not None:
+            await self._journal.close()
+
+    async def _open_journal(self, journal: BusJournal) -> None:
+        """On the first start, rebuild the logs and offsets from the journal; then let it take new records."""
+        readers: dict[str, list[str]] = {}
+        for sub in self._subs:
+            readers.setdefault(sub.topic, []).append(sub.group)
+        if not self._logs:
+            replay = await asyncio.to_thread(journal.replay)
+            self._committed.update(replay.committed)
+            self._logs = restore(self._specs.values(), replay, readers)
+            if replayed := self.pending():
+                log.info("bus journal: %d records to deliver again after a restart", replayed)
+        await journal.open(self._committed, readers)
 
     async def publish(self, topic: str, event: Envelope) -> None:
         """Append an event to the partition its key maps to."""
@@ -183,12 +175,16 @@ class MemoryBus:
             raise ValueError(f"unknown topic {topic!r}; known: {sorted(self._logs)}") from None
         index = self._partition(key, len(partitions))
         partition = partitions[index]
-        partition.records.append(_Record(key, value))
+        offset = partition.end
+        partition.records.append(Record(key, value))
+        durable = None if self._journal is None else self._journal.append(topic, index, offset, key, value)
         if len(partition.records) > 2 * self._retain:
             self._trim(topic, index)
         for sub in self._subs:
             if sub.topic == topic and sub.wakeups:
                 sub.wakeups[index].set()
+        if durable is not None:
+            await durable
 
     def _trim(self, topic: str, index: int) -> None:
         partition = self._logs[topic][index]
@@ -244,7 +240,7 @@ class MemoryBus:
                     self._committed[position] = offset + 1
                 self._progress.set()
 
-    async def _deliver_batch(self, sub: _Subscription, partition: int, offset: int, batch: list[_Record]) -> int:
+    async def _deliver_batch(self, sub: _Subscription, partition: int, offset: int, batch: list[Record]) -> int:
         """Handle records from `offset` as one batch; how many were settled (0 if stopped first)."""
         assert sub.batch_handler is not None
         messages = [(r.value, Delivery(sub.topic, partition, offset + i, r.key, 1)) for i, r in enumerate(batch)]
@@ -257,7 +253,7 @@ class MemoryBus:
                 await self.publish(self._deadletter_topic, letter)
         return len(batch)
 
-    async def _deliver(self, sub: _Subscription, partition: int, offset: int, record: _Record) -> bool:
+    async def _deliver(self, sub: _Subscription, partition: int, offset: int, record: Record) -> bool:
         """Try a record until it is handled or dead-lettered; False if stopped first."""
         tries = 0
         while self._running:

@@ -19,7 +19,10 @@ DEFAULT_DATA = Path(os.environ.get("WR_DATA_DIR", "~/.local/share/workrouter"))
 
 def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--data", type=Path, default=DEFAULT_DATA, help="data folder of PostgreSQL and Redis (WR_DATA_DIR)"
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="data folder of PostgreSQL, Redis and the bus journal (WR_DATA_DIR)",
     )
     parser.add_argument(
         "--config",
@@ -118,6 +121,14 @@ async def _main(at: Addresses, data: Path, args: argparse.Namespace, console: Co
                 "  Ctrl-C stops it; what is in flight is finished first."
             )
 
-        await run_all(at, stores.database_url, stores.redis_url, extra=extra, stop=stop, ready=ready)
+        await run_all(
+            at,
+            stores.database_url,
+            stores.redis_url,
+            extra=extra,
+            stop=stop,
+            ready=ready,
+            journal_dir=stores.data_dir / "bus",
+        )
     finally:
         await asyncio.to_thread(stores.stop)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workrouter.adapters.bus_journal import BusJournal
 from workrouter.adapters.memory_bus import MemoryBus
 from workrouter.contracts.topics import TopicNames
 from workrouter.runtime import Wiring, serve
@@ -52,11 +53,12 @@ class Addresses:
         return f"http://{self.host}:{self.reports_port}"
 
 
-def build_memory_bus() -> MemoryBus:
-    """The in-process bus with the topics and delivery policy every process uses."""
+def build_memory_bus(journal_dir: Path | None = None) -> MemoryBus:
+    """The in-process bus with the topics and delivery policy every process uses; durable with a journal folder."""
     defaults = ProcessSettings(broker_url="memory://")
     names = TopicNames(defaults.topic_prefix)
-    return MemoryBus(names.specs(), deadletter_topic=names.deadletter, stop_timeout=DRAIN_SECONDS)
+    journal = None if journal_dir is None else BusJournal(journal_dir)
+    return MemoryBus(names.specs(), deadletter_topic=names.deadletter, stop_timeout=DRAIN_SECONDS, journal=journal)
 
 
 async def assemble_all(bus: MemoryBus, at: Addresses, database_url: str, redis_url: str) -> Wiring:
@@ -98,9 +100,13 @@ async def run_all(
     extra: Wiring | None = None,
     stop: asyncio.Event | None = None,
     ready: Callable[[], None] | None = None,
+    journal_dir: Path | None = None,
 ) -> None:
-    """Run every service (and `extra`, e.g. the demo) until a signal or `stop`; drain the bus before stopping."""
-    bus = build_memory_bus()
+    """Run every service (and `extra`, e.g. the demo) until a signal or `stop`; drain the bus before stopping.
+
+    With `journal_dir` the bus journals every record there before `publish` returns and, at start,
+    delivers again what a crash left unhandled (docs/decisions.md D14)."""
+    bus = build_memory_bus(journal_dir)
     wiring = await assemble_all(bus, at, database_url, redis_url)
     if extra is not None:
         wiring.extend(extra)
