@@ -74,8 +74,8 @@ class SourceCommand(Payload):
 
     refusable = True
 
-    source: Name = Field(min_length=1, max_length=64)
-    external_id: Name = Field(min_length=1, max_length=256)
+    source: Name = Field(min_length=1, max_length=64, description="Registered source system name.")
+    external_id: Name = Field(min_length=1, max_length=256, description="The source's own id of the item.")
 
 
 class UpdateTask(SourceCommand):
@@ -86,14 +86,14 @@ class UpdateTask(SourceCommand):
     event_type = "workrouter.command.update_task"
     merge_patch = True
 
-    title: Text | None = Field(default=None, min_length=1, max_length=500)
-    description: Text | None = Field(default=None, max_length=10_000)
-    url: Url | None = None
+    title: Text | None = Field(default=None, min_length=1, max_length=500, description="New title (never null).")
+    description: Text | None = Field(default=None, max_length=10_000, description="New longer text; null clears it.")
+    url: Url | None = Field(default=None, description="New work item URL (http or https); null clears it.")
     attributes: JsonObject = Field(default_factory=dict, description="Keys to set; a null value removes the key.")
-    priority: Priority | None = None
-    due_at: Timestamp | None = None
-    expires_at: Timestamp | None = None
-    sla_seconds: Duration | None = None
+    priority: Priority | None = Field(default=None, description="Priority override (0-1000); null clears it.")
+    due_at: Timestamp | None = Field(default=None, description="Due time override; null clears it.")
+    expires_at: Timestamp | None = Field(default=None, description="Expiry time override; null clears it.")
+    sla_seconds: Duration | None = Field(default=None, description="SLA override in seconds; null clears it.")
 
     @model_validator(mode="after")
     def _title_not_cleared(self) -> UpdateTask:
@@ -107,7 +107,9 @@ class CancelTask(SourceCommand):
 
     event_type = "workrouter.command.cancel_task"
 
-    reason: Text = Field(default="cancelled by source", min_length=1, max_length=500)
+    reason: Text = Field(
+        default="cancelled by source", min_length=1, max_length=500, description="Why, for the task history."
+    )
 
 
 class CompleteTask(SourceCommand):
@@ -115,7 +117,9 @@ class CompleteTask(SourceCommand):
 
     event_type = "workrouter.command.complete_task"
 
-    wrap_up_code: Name | None = Field(default=None, min_length=1, max_length=64)
+    wrap_up_code: Name | None = Field(
+        default=None, min_length=1, max_length=64, description="A wrap-up code id from codes.yaml."
+    )
 
 
 class RescheduleTask(SourceCommand):
@@ -123,7 +127,7 @@ class RescheduleTask(SourceCommand):
 
     event_type = "workrouter.command.reschedule_task"
 
-    wake_at: Timestamp
+    wake_at: Timestamp = Field(description="When the task re-enters routing (RFC 3339 with an offset).")
 
 
 class PauseTask(SourceCommand):
@@ -131,7 +135,7 @@ class PauseTask(SourceCommand):
 
     event_type = "workrouter.command.pause_task"
 
-    reason: Text | None = Field(default=None, max_length=500)
+    reason: Text | None = Field(default=None, max_length=500, description="Why, for the task history.")
 
 
 class ResumeTask(SourceCommand):

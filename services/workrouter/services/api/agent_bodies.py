@@ -17,14 +17,16 @@ class Body(BaseModel):
 class PresenceBody(Body):
     """Log in (ready / not_ready), log out (offline), or change the not-ready reason."""
 
-    presence: Presence
+    presence: Presence = Field(description="ready or not_ready logs in (or changes state); offline logs out.")
     reason: str | None = Field(default=None, description="A not-ready reason id from codes.yaml (not a system one).")
 
 
 class OfferAnswerBody(Body):
     """Accept or reject an offer; the offer id is optional (the one the agent holds now is answered)."""
 
-    offer_id: str | None = Field(default=None, min_length=1, max_length=100)
+    offer_id: str | None = Field(
+        default=None, min_length=1, max_length=100, description="The offer answered; 409 when it is not the open one."
+    )
 
 
 class CompleteBody(Body):
@@ -36,24 +38,27 @@ class CompleteBody(Body):
 class TransferBody(Body):
     """Give the task to another queue."""
 
-    queue: str = Field(min_length=1, max_length=64)
-    reason: str = Field(default="", max_length=500)
+    queue: str = Field(min_length=1, max_length=64, description="The queue (of your domain) to give the task to.")
+    reason: str = Field(default="", max_length=500, description="Why, for the task history.")
 
 
 class RescheduleBody(Body):
     """Put the task aside until `wake_at`."""
 
-    wake_at: Timestamp
-    reason: str = Field(default="", max_length=500)
+    wake_at: Timestamp = Field(description="When the task re-enters routing; in the future (RFC 3339).")
+    reason: str = Field(default="", max_length=500, description="Why, for the task history.")
 
 
 class ReclassifyBody(Body):
     """Send the task back through the rules."""
 
-    reason: str = Field(min_length=1, max_length=500)
+    reason: str = Field(min_length=1, max_length=500, description="Why the task goes back through the rules.")
 
 
 class AgentRefBody(Body):
     """The agent a supervisor gives or parks a task for."""
 
-    agent_id: str = Field(min_length=1, max_length=64)
+    agent_id: str = Field(min_length=1, max_length=64, description="An agent of the supervisor's domain.")
+
+
+AGENT_BODIES = (PresenceBody, OfferAnswerBody, CompleteBody, TransferBody, RescheduleBody, ReclassifyBody, AgentRefBody)

@@ -8,9 +8,9 @@ is published for a refused command. The router carries the command out and annou
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
 from workrouter.contracts.agent_commands import AnswerOffer, FinishTask, HandBackTask, StartTask
@@ -25,8 +25,14 @@ from workrouter.services.api.agent_bodies import (
 from workrouter.services.api.agent_context import AgentApi, AgentCaller, Caller
 from workrouter.services.api.agent_views import iso
 from workrouter.services.api.errors import problem
+from workrouter.services.api.responses import accepted, documented
 from workrouter.services.api.task_holds import offer_refusal
+from workrouter.services.openapi import ref, request_body
 
+WITH_BODY = documented(400, 401, 403, 404, 409, 413, 422, s202=accepted())
+Answer = Annotated[
+    str, Path(description="accept or reject (404 otherwise).", json_schema_extra={"enum": ["accept", "reject"]})
+]
 HANDED_BACK = ("assign", "claim")  # a task may be handed back once assigned, or while claimed with get-next
 
 
@@ -35,8 +41,13 @@ def task_routes(api: AgentApi) -> APIRouter:
     router = APIRouter(prefix="/v1/agent", tags=["agent"])
     routing = api.routing
 
-    @router.post("/offers/{task_id}/{answer}", status_code=202)
-    async def answer_offer(task_id: str, answer: str, request: Request, caller: AgentCaller) -> JSONResponse:
+    @router.post(
+        "/offers/{task_id}/{answer}",
+        status_code=202,
+        responses=WITH_BODY,
+        openapi_extra=request_body(ref(OfferAnswerBody), required=False),
+    )
+    async def answer_offer(task_id: str, answer: Answer, request: Request, caller: AgentCaller) -> JSONResponse:
         if answer not in ("accept", "reject"):
             return problem(404, f"unknown answer {answer!r}; one of: accept, reject")
         body = await api.body(request, OfferAnswerBody, optional=True)
@@ -51,13 +62,18 @@ def task_routes(api: AgentApi) -> APIRouter:
         await api.publish(command, task_id)
         return _accepted(task_id, offer_id=oid, answer=answer)
 
-    @router.post("/tasks/{task_id}/start", status_code=202)
+    @router.post("/tasks/{task_id}/start", status_code=202, responses=documented(401, 403, 404, 409, s202=accepted()))
     async def start(task_id: str, caller: AgentCaller) -> JSONResponse:
         await api.own_hold(caller, task_id, ("claim",), "start")
         await api.publish(StartTask(agent_id=caller.agent_id, domain=caller.domain, task_id=task_id), task_id)
         return _accepted(task_id)
 
-    @router.post("/tasks/{task_id}/complete", status_code=202)
+    @router.post(
+        "/tasks/{task_id}/complete",
+        status_code=202,
+        responses=WITH_BODY,
+        openapi_extra=request_body(ref(CompleteBody), required=False),
+    )
     async def complete(task_id: str, request: Request, caller: AgentCaller) -> JSONResponse:
         body = await api.body(request, CompleteBody, optional=True)
         code = body.wrap_up_code
@@ -69,7 +85,9 @@ def task_routes(api: AgentApi) -> APIRouter:
         await api.publish(command, task_id)
         return _accepted(task_id)
 
-    @router.post("/tasks/{task_id}/transfer", status_code=202)
+    @router.post(
+        "/tasks/{task_id}/transfer", status_code=202, responses=WITH_BODY, openapi_extra=request_body(ref(TransferBody))
+    )
     async def transfer(task_id: str, request: Request, caller: AgentCaller) -> JSONResponse:
         body = await api.body(request, TransferBody)
         if body.queue not in routing.queues:
@@ -78,7 +96,12 @@ def task_routes(api: AgentApi) -> APIRouter:
         await _hand_back(api, caller, task_id, "transfer", queue=body.queue, reason=body.reason)
         return _accepted(task_id, queue=body.queue)
 
-    @router.post("/tasks/{task_id}/reschedule", status_code=202)
+    @router.post(
+        "/tasks/{task_id}/reschedule",
+        status_code=202,
+        responses=WITH_BODY,
+        openapi_extra=request_body(ref(RescheduleBody)),
+    )
     async def reschedule(task_id: str, request: Request, caller: AgentCaller) -> JSONResponse:
         body = await api.body(request, RescheduleBody)
         if body.wake_at.timestamp() <= api.now():
@@ -87,7 +110,12 @@ def task_routes(api: AgentApi) -> APIRouter:
         await _hand_back(api, caller, task_id, "reschedule", wake_at=body.wake_at, reason=body.reason)
         return _accepted(task_id, wake_at=iso(body.wake_at.timestamp()))
 
-    @router.post("/tasks/{task_id}/reclassify", status_code=202)
+    @router.post(
+        "/tasks/{task_id}/reclassify",
+        status_code=202,
+        responses=WITH_BODY,
+        openapi_extra=request_body(ref(ReclassifyBody)),
+    )
     async def reclassify(task_id: str, request: Request, caller: AgentCaller) -> JSONResponse:
         body = await api.body(request, ReclassifyBody)
         await api.own_hold(caller, task_id, HANDED_BACK, "reclassify")

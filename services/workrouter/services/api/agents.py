@@ -12,6 +12,8 @@ from workrouter.services.api.agent_bodies import PresenceBody
 from workrouter.services.api.agent_context import AgentApi, AgentCaller
 from workrouter.services.api.agent_views import hold_view, iso
 from workrouter.services.api.errors import HttpError, problem
+from workrouter.services.api.responses import documented, ok
+from workrouter.services.openapi import ref, request_body
 
 
 def agent_routes(api: AgentApi) -> APIRouter:
@@ -19,7 +21,11 @@ def agent_routes(api: AgentApi) -> APIRouter:
     router = APIRouter(prefix="/v1/agent", tags=["agent"])
     store, routing = api.store, api.routing
 
-    @router.post("/presence")
+    @router.post(
+        "/presence",
+        responses=documented(400, 401, 413, 422, s200=ok("The presence as stored, with its version.")),
+        openapi_extra=request_body(ref(PresenceBody)),
+    )
     async def change_presence(request: Request, caller: AgentCaller) -> dict[str, Any]:
         body = await api.body(request, PresenceBody)
         reason = _reason(api, body)
@@ -31,7 +37,7 @@ def agent_routes(api: AgentApi) -> APIRouter:
         await api.publish(command, caller.agent_id)
         return {"agent_id": caller.agent_id, "presence": body.presence, "reason": reason, "version": version}
 
-    @router.get("/me")
+    @router.get("/me", responses=documented(401, s200=ok("Profile, presence, load and holds.")))
     async def me(caller: AgentCaller) -> dict[str, Any]:
         state = await store.get_presence(caller.agent_id)
         holds = [hold_view(task_id, holder, entry, routing) for task_id, holder, entry in await api.holds(caller)]
@@ -50,7 +56,7 @@ def agent_routes(api: AgentApi) -> APIRouter:
             "holds": holds,
         }
 
-    @router.post("/heartbeat")
+    @router.post("/heartbeat", responses=documented(401, 409, s200=ok("The heartbeat was recorded.")))
     async def heartbeat(caller: AgentCaller) -> dict[str, Any]:
         now = api.now()
         if not await store.heartbeat(caller.agent_id, now):

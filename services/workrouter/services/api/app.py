@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 
@@ -22,18 +23,38 @@ from workrouter.contracts.common import FieldError
 from workrouter.contracts.envelope import make_event
 from workrouter.contracts.topics import TopicNames, capture_key
 from workrouter.domain.capture import task_id_for
+from workrouter.services.api.agent_bodies import AGENT_BODIES
 from workrouter.services.api.agent_context import AgentApi, Clock, StreamTimings
 from workrouter.services.api.agent_ports import AgentStore, Inbox
 from workrouter.services.api.agent_tasks import task_routes
 from workrouter.services.api.agents import agent_routes
 from workrouter.services.api.errors import HttpError, field_errors, problem
 from workrouter.services.api.json_body import read_json
+from workrouter.services.api.responses import RESPONSE_MODELS, Accepted, BulkResult, Problem, documented
+from workrouter.services.api.source_bodies import LIFECYCLE_BODIES, SOURCE_BODIES, CaptureTaskBody, UpdateTaskBody
 from workrouter.services.api.streams import stream_routes
 from workrouter.services.api.supervisor import supervisor_routes
 from workrouter.services.api.workbins import workbin_routes
+from workrouter.services.openapi import REASONS, add_schemas, json_success, ref, request_body
 
 SOURCE = "/workrouter/api"
 MAX_BULK_ITEMS = 1000
+COMMAND_RESPONSES = documented(400, 401, 403, 413, 422, s202=json_success("Accepted.", ref(Accepted)))
+CAPTURE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **COMMAND_RESPONSES,
+    202: json_success("Accepted: one task, or every item of a bulk.", {"anyOf": [ref(Accepted), ref(BulkResult)]}),
+    207: json_success("Some items of a bulk accepted, some rejected.", ref(BulkResult)),
+    422: json_success(REASONS[422] + " For a bulk: no item accepted.", {"anyOf": [ref(Problem), ref(BulkResult)]}),
+}
+CAPTURE_BODY = request_body(
+    {
+        "oneOf": [
+            ref(CaptureTaskBody),
+            {"type": "array", "items": ref(CaptureTaskBody), "minItems": 1, "maxItems": 1000},
+        ]
+    },
+    description="One work item, or an array of 1 to 1000 (each judged alone).",
+)
 CommandT = TypeVar("CommandT", c.CaptureTask, c.UpdateTask, c.SourceCommand)
 LIFECYCLE: dict[str, type[c.SourceCommand]] = {
     "cancel": c.CancelTask,
@@ -168,32 +189,55 @@ def create_app(
         for routes in (agent_routes, task_routes, workbin_routes, stream_routes, supervisor_routes):
             app.include_router(routes(agents))
 
-    @app.post("/v1/tasks", status_code=202)
+    @app.post("/v1/tasks", status_code=202, responses=CAPTURE_RESPONSES, openapi_extra=CAPTURE_BODY)
     async def create_tasks(request: Request, source: Source) -> JSONResponse:
         doc = await intake.read_json(request)
         if isinstance(doc, list):
             return await intake.bulk(doc, source)
         return await intake.accepted(intake.command(c.CaptureTask, doc, source, "body"))
 
-    @app.patch("/v1/tasks/{external_id}", status_code=202)
+    @app.patch(
+        "/v1/tasks/{external_id}",
+        status_code=202,
+        responses=COMMAND_RESPONSES,
+        openapi_extra=request_body(ref(UpdateTaskBody)),
+    )
     async def update_task(external_id: str, request: Request, source: Source) -> JSONResponse:
         doc = await intake.read_json(request)
         return await intake.accepted(intake.command(c.UpdateTask, doc, source, "body", external_id=external_id))
 
-    @app.post("/v1/tasks/{external_id}/{action}", status_code=202)
-    async def lifecycle(external_id: str, action: str, request: Request, source: Source) -> JSONResponse:
-        model = LIFECYCLE.get(action)
-        if model is None:
-            return problem(404, f"unknown action {action!r}; one of: {', '.join(LIFECYCLE)}")
-        doc = await intake.read_json(request, empty={})
-        return await intake.accepted(intake.command(model, doc, source, "body", external_id=external_id))
+    for action, body in LIFECYCLE_BODIES.items():
+        app.add_api_route(
+            f"/v1/tasks/{{external_id}}/{action}",
+            _lifecycle(intake, LIFECYCLE[action]),
+            methods=["POST"],
+            name=f"{action}_task",
+            status_code=202,
+            responses=COMMAND_RESPONSES,
+            openapi_extra=request_body(ref(body), required=action == "reschedule"),
+        )
+
+    @app.post("/v1/tasks/{external_id}/{action}", include_in_schema=False)
+    async def unknown_action(action: str, source: Source) -> JSONResponse:
+        return problem(404, f"unknown action {action!r}; one of: {', '.join(LIFECYCLE)}")
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/metrics")
+    @app.get("/metrics", response_class=PlainTextResponse)
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    add_schemas(app, (*SOURCE_BODIES, *AGENT_BODIES, *RESPONSE_MODELS))
     return app
+
+
+def _lifecycle(intake: TaskIntake, model: type[c.SourceCommand]) -> Callable[..., Awaitable[JSONResponse]]:
+    """The route of one lifecycle command (its body is optional: `{}` when empty)."""
+
+    async def command(external_id: str, request: Request, source: Source) -> JSONResponse:
+        doc = await intake.read_json(request, empty={})
+        return await intake.accepted(intake.command(model, doc, source, "body", external_id=external_id))
+
+    return command

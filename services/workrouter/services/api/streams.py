@@ -20,6 +20,7 @@ from fastapi.responses import StreamingResponse
 from workrouter.services.api.agent_context import AgentApi, AgentCaller, Caller
 from workrouter.services.api.agent_views import hold_view, iso
 from workrouter.services.api.errors import HttpError, problem
+from workrouter.services.api.responses import documented
 
 POLL_SECONDS = 1.0  # how soon a closed connection is noticed
 KEEPALIVE = ": keep-alive\n\n"
@@ -30,7 +31,18 @@ def stream_routes(api: AgentApi) -> APIRouter:
     """`GET /v1/agent/events` of one app."""
     router = APIRouter(prefix="/v1/agent", tags=["agent"])
 
-    @router.get("/events", response_model=None)
+    @router.get(
+        "/events",
+        response_model=None,
+        responses=documented(
+            401,
+            503,
+            s200={
+                "description": "Server-Sent Events: a snapshot, then notifications, until you disconnect.",
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            },
+        ),
+    )
     async def events(request: Request, caller: AgentCaller) -> StreamingResponse:
         if api.inbox is None:
             raise HttpError(problem(503, "live events need the Redis inbox, which this api was started without"))

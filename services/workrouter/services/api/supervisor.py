@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
 from workrouter.adapters.redis_agent_records import Holder
@@ -17,7 +17,12 @@ from workrouter.services.api.agent_bodies import AgentRefBody
 from workrouter.services.api.agent_context import AgentApi, AgentCaller, Caller, SupervisorCaller
 from workrouter.services.api.agent_views import explanation_view
 from workrouter.services.api.errors import HttpError, problem
+from workrouter.services.api.responses import accepted, documented, ok
+from workrouter.services.openapi import ref, request_body
 
+Action = Annotated[
+    str, Path(description="assign or park (404 otherwise).", json_schema_extra={"enum": ["assign", "park"]})
+]
 ACTIONS: dict[str, Literal["force_assign", "park"]] = {"assign": "force_assign", "park": "park"}
 
 
@@ -26,8 +31,13 @@ def supervisor_routes(api: AgentApi) -> APIRouter:
     router = APIRouter(tags=["supervisor"])
     store, routing = api.store, api.routing
 
-    @router.post("/v1/supervisor/tasks/{task_id}/{action}", status_code=202)
-    async def assign(task_id: str, action: str, request: Request, caller: SupervisorCaller) -> JSONResponse:
+    @router.post(
+        "/v1/supervisor/tasks/{task_id}/{action}",
+        status_code=202,
+        responses=documented(400, 401, 403, 404, 409, 413, 422, s202=accepted()),
+        openapi_extra=request_body(ref(AgentRefBody)),
+    )
+    async def assign(task_id: str, action: Action, request: Request, caller: SupervisorCaller) -> JSONResponse:
         if action not in ACTIONS:
             return problem(404, f"unknown action {action!r}; one of: {', '.join(ACTIONS)}")
         body = await api.body(request, AgentRefBody)
@@ -55,7 +65,10 @@ def supervisor_routes(api: AgentApi) -> APIRouter:
         content = {"task_id": task_id, "agent_id": target, "action": ACTIONS[action], "status": "accepted"}
         return JSONResponse(status_code=202, content=content)
 
-    @router.get("/v1/tasks/{task_id}/explain")
+    @router.get(
+        "/v1/tasks/{task_id}/explain",
+        responses=documented(401, 403, 404, 409, s200=ok("Why the task waits, or who holds it.")),
+    )
     async def explain(task_id: str, caller: AgentCaller) -> dict[str, Any]:
         holder = await store.holder(task_id)
         if not caller.supervisor and (holder is None or holder.agent_id != caller.agent_id):

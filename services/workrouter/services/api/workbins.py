@@ -31,7 +31,9 @@ from workrouter.domain.routing.workbin import (
 from workrouter.services.api.agent_context import AgentApi, AgentCaller, Caller
 from workrouter.services.api.agent_views import iso, task_view
 from workrouter.services.api.errors import HttpError, problem
+from workrouter.services.api.responses import documented, ok
 
+CLAIM_RESPONSES = documented(401, 403, 404, 409, s200=ok("The task is yours (assigned)."))
 MAX_NEXT_ATTEMPTS = 20  # get-next tries this many of the best candidates when others take them first
 Limit = Annotated[int, Query(ge=1, le=500, description="At most this many tasks, best first.")]
 
@@ -41,7 +43,10 @@ def workbin_routes(api: AgentApi) -> APIRouter:
     router = APIRouter(prefix="/v1/agent", tags=["agent"])
     routing = api.routing
 
-    @router.get("/workbins/{queue}")
+    @router.get(
+        "/workbins/{queue}",
+        responses=documented(401, 403, 404, 409, 422, s200=ok("The tasks you may claim, best first.")),
+    )
     async def list_workbin(queue: str, caller: AgentCaller, limit: Limit = 50) -> dict[str, Any]:
         policy = _pull_queue(api, caller, queue)
         now = api.now()
@@ -49,23 +54,29 @@ def workbin_routes(api: AgentApi) -> APIRouter:
         tasks = workbin(caller.profile, policy, entries, now, limit=limit, priority=api.priority)
         return {"queue": queue, "tasks": [task_view(e, routing, now, api.priority) for e in tasks]}
 
-    @router.get("/workbin")
+    @router.get("/workbin", responses=documented(401, 422, s200=ok("Your personal workbin.")))
     async def list_personal(caller: AgentCaller, limit: Limit = 50) -> dict[str, Any]:
         now = api.now()
         entries = await _waiting(api, caller.domain, lambda d: d.get("parked_for") == caller.agent_id, parked=True)
         tasks = personal_workbin(caller.agent_id, entries)[:limit]
         return {"agent_id": caller.agent_id, "tasks": [task_view(e, routing, now, api.priority) for e in tasks]}
 
-    @router.post("/workbins/{queue}/claim/{task_id}")
+    @router.post("/workbins/{queue}/claim/{task_id}", responses=CLAIM_RESPONSES)
     async def claim_from(queue: str, task_id: str, caller: AgentCaller) -> JSONResponse:
         _pull_queue(api, caller, queue)
         return await _claim(api, caller, task_id, queue)
 
-    @router.post("/claim/{task_id}")
+    @router.post("/claim/{task_id}", responses=CLAIM_RESPONSES)
     async def claim(task_id: str, caller: AgentCaller) -> JSONResponse:
         return await _claim(api, caller, task_id, None)
 
-    @router.post("/next", response_model=None)
+    @router.post(
+        "/next",
+        response_model=None,
+        responses=documented(
+            401, 409, s200=ok("The task claimed for you."), s204={"description": "Nothing for you to take now."}
+        ),
+    )
     async def get_next(caller: AgentCaller) -> JSONResponse | Response:
         state = await api.store.get_presence(caller.agent_id)
         if state.presence is not Presence.READY:

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from workrouter.adapters.postgres.reports.limits import ReportRefusedError
 from workrouter.contracts.common import FieldError
@@ -20,6 +21,18 @@ TITLES = {
     429: "too many requests",
     503: "unavailable",
 }
+
+
+class ReportProblem(BaseModel):
+    """An error answer of the reports app (RFC 9457, sent as application/problem+json)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: int = Field(description="The HTTP status, repeated.")
+    title: str = Field(description="A short name of the status, e.g. `bad request`.")
+    detail: str = Field(description="What is wrong and what to do about it.")
+    errors: list[FieldError] | None = Field(default=None, description="Each refused parameter and why.")
+    limit: str | None = Field(default=None, description="On a 422: the limit the report would exceed.")
 
 
 def problem(

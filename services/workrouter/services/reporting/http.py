@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from workrouter.adapters.postgres.event_log import EventLog
@@ -24,7 +24,8 @@ from workrouter.adapters.postgres.reports.runner import SPECS, EventLogMissingEr
 from workrouter.domain.reporting.parse import parse_request
 from workrouter.domain.reporting.problems import ParameterProblem, ReportParameterError, shown, text_problem
 from workrouter.domain.task_state import TaskState
-from workrouter.services.reporting.errors import install_handlers, problem
+from workrouter.services.openapi import add_schemas, responses
+from workrouter.services.reporting.errors import ReportProblem, install_handlers, problem
 from workrouter.services.reporting.query import strict_query
 from workrouter.services.reporting.render import as_csv, json_bytes
 
@@ -35,6 +36,13 @@ TASK_PARAMETERS = ("status", "queue", "agent", "open", "limit")
 FORMATS = ("json", "csv")
 BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 BUSY_RETRY_SECONDS = 5
+REPORT_OK = {
+    "description": "The report: JSON, or CSV with format=csv (or Accept: text/csv).",
+    "content": {
+        "application/json": {"schema": {"type": "object", "additionalProperties": True}},
+        "text/csv": {"schema": {"type": "string"}},
+    },
+}
 
 
 def _documented(names: tuple[str, ...]) -> dict[str, Any]:
@@ -71,11 +79,16 @@ def create_app(
         finally:
             slots.release()
 
-    @app.get("/v1/reports")
+    @app.get("/v1/reports", responses={200: {"description": "The reports and their parameters."}})
     async def reports() -> dict[str, Any]:
         return {"reports": [spec.model_dump() for spec in SPECS.values()]}
 
-    @app.get("/v1/reports/{name}", response_model=None, openapi_extra=_documented(REPORT_PARAMETERS))
+    @app.get(
+        "/v1/reports/{name}",
+        response_model=None,
+        openapi_extra=_documented(REPORT_PARAMETERS),
+        responses=documented(400, 404, 422, 429, 503, s200=REPORT_OK),
+    )
     async def report(name: str, request: Request) -> Response:
         if name not in SPECS:
             return problem(404, f"unknown report {shown(name)}; known: {', '.join(SPECS)}")
@@ -105,7 +118,7 @@ def create_app(
             return Response(await off_loop(as_csv, result), media_type="text/csv; charset=utf-8")
         return Response(await off_loop(json_bytes, result), media_type="application/json")
 
-    @app.get("/v1/tasks", openapi_extra=_documented(TASK_PARAMETERS))
+    @app.get("/v1/tasks", openapi_extra=_documented(TASK_PARAMETERS), responses=documented(400))
     async def tasks(request: Request) -> dict[str, Any]:
         filters = _task_filters(strict_query(request.scope["query_string"], TASK_PARAMETERS))
         rows = await log.tasks(**filters)
@@ -115,11 +128,17 @@ def create_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/metrics")
+    @app.get("/metrics", response_class=PlainTextResponse)
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    add_schemas(app, [ReportProblem])
     return app
+
+
+def documented(*statuses: int, **success: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a reports route: each error status as a problem document (application/problem+json)."""
+    return responses(ReportProblem, "application/problem+json", statuses, **success)
 
 
 class _BusyError(Exception):
