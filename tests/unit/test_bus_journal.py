@@ -172,6 +172,7 @@ async def test_redelivery_after_a_crash_has_the_same_ids_and_offsets(tmp_path: P
     assert runs[0] == runs[1]  # a consumer that dedupes by event id or offset sees nothing new
 
 
+@pytest.mark.slow
 async def test_the_journal_stays_bounded_and_a_clean_stop_leaves_it_empty(tmp_path: Path, topics: Topics) -> None:
     work, _ = topics
     bus = journaled(tmp_path, topics, segment_bytes=4096)

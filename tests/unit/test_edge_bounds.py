@@ -236,6 +236,7 @@ def test_a_time_is_taken_exactly_when_it_is_within_bounds_in_utc(value: datetime
         assert inside
 
 
+@pytest.mark.slow
 @given(
     st.recursive(
         st.none() | st.booleans() | st.integers() | st.floats() | st.text(),

@@ -152,6 +152,7 @@ QUERY_PARTS = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(
     name=st.sampled_from(["service-level", "queue-summary", "fairness", "tasks", "nope"]), parts=st.lists(QUERY_PARTS)
