@@ -139,7 +139,12 @@ class OidcVerifier:
                 algorithms=[alg],
                 audience=self.config.audience,
                 issuer=self.config.issuer,
-                options={"require": ["exp", "iss", "aud"], "verify_exp": False, "verify_nbf": False},
+                options={
+                    "require": ["exp", "iss", "aud"],
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                },
             )
         except jwt.InvalidTokenError as exc:
             raise TokenError(f"invalid token: {exc}") from None
