@@ -39,8 +39,8 @@ class AuthSettings(ProcessSettings):
         default=None, description="HMAC key of the api's own access tokens; unset = no POST /v1/auth/token."
     )
     auth_token_seconds: int = Field(default=900, ge=60, le=86_400, description="Lifetime of an issued access token.")
-    rate_source_per_second: float = Field(default=100.0, ge=0, description="Per source API key; 0 = no limit.")
-    rate_source_burst: int = Field(default=200, ge=1)
+    rate_source_per_second: float = Field(default=500.0, ge=0, description="Per source API key; 0 = no limit.")
+    rate_source_burst: int = Field(default=1000, ge=1)
     rate_agent_per_second: float = Field(default=20.0, ge=0, description="Per agent or supervisor; 0 = no limit.")
     rate_agent_burst: int = Field(default=40, ge=1)
     rate_sign_in_per_minute: float = Field(default=6.0, ge=0, description="Sign-in attempts per name; 0 = no limit.")
