@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import sys
 from importlib.metadata import version
 from pathlib import Path
@@ -16,6 +17,7 @@ from workrouter.contracts.envelope import make_event
 from workrouter.contracts.topics import ALL_TOPICS, TopicNames
 from workrouter.embedded import cli as embedded
 from workrouter.services.api import service as api
+from workrouter.services.api.passwords import hash_password
 from workrouter.services.capture import service as capture
 from workrouter.services.escalation import service as escalation
 from workrouter.services.notifier import admin as callbacks
@@ -75,6 +77,21 @@ def _hash_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hash_password(_: argparse.Namespace) -> int:
+    if sys.stdin.isatty():
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            print("the two passwords differ", file=sys.stderr)
+            return 1
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        print("an empty password is no password", file=sys.stderr)
+        return 1
+    print(hash_password(password))
+    return 0
+
+
 async def _publish_reclassify(command: ReclassifyTask) -> str:
     settings = ProcessSettings()
     topics = TopicNames(settings.topic_prefix)
@@ -108,6 +125,10 @@ def parser() -> argparse.ArgumentParser:
     key = commands.add_parser("hash-key", help="print the sources.yaml api_key_sha256 of an API key")
     key.add_argument("key")
     key.set_defaults(run=_hash_key)
+    commands.add_parser(
+        "hash-password",
+        help="print the agents.yaml password_argon2 of a password (asked for, or one line on standard input)",
+    ).set_defaults(run=_hash_password)
     again = commands.add_parser(
         "reclassify", help="run a task through the rules again (releases an error_held task after a rule fix)"
     )

@@ -19,6 +19,8 @@ from workrouter.domain.routing.entry import QueueEntry
 from workrouter.domain.routing.model import Presence, needs
 from workrouter.services.api.agent_context import StreamTimings
 from workrouter.services.api.app import create_app
+from workrouter.services.api.rate_limits import RateLimits
+from workrouter.services.api.sign_in import SignIn
 
 SEED = Path(__file__).resolve().parents[2] / "deploy" / "config"
 T0 = 1_800_000_000.0  # 2027-01-15T08:00:00Z, the tests' "now"
@@ -92,9 +94,28 @@ class Harness:
 
 
 @asynccontextmanager
-async def harness(catalog: Catalog, *, timings: StreamTimings | None = None) -> AsyncIterator[Harness]:
-    """A Harness over the seed configuration."""
-    bus, store, inbox, clock, routing = RecordingBus(), FakeAgentStore(), FakeInbox(), Clock(), seed_routing()
-    app = create_app(catalog, bus, routing=routing, store=store, inbox=inbox, clock=clock, timings=timings)
+async def harness(
+    catalog: Catalog,
+    *,
+    timings: StreamTimings | None = None,
+    clock: Clock | None = None,
+    routing: RoutingConfig | None = None,
+    sign_in: SignIn | None = None,
+    limits: RateLimits | None = None,
+) -> AsyncIterator[Harness]:
+    """A Harness over the seed configuration (or `routing`), with the sign-in and rate limits given."""
+    bus, store, inbox = RecordingBus(), FakeAgentStore(), FakeInbox()
+    clock, routing = clock or Clock(), routing or (sign_in.routing if sign_in else seed_routing())
+    app = create_app(
+        catalog,
+        bus,
+        routing=routing,
+        store=store,
+        inbox=inbox,
+        clock=clock,
+        timings=timings,
+        sign_in=sign_in,
+        limits=limits,
+    )
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
         yield Harness(client, bus, store, inbox, clock, routing)

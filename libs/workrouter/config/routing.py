@@ -11,7 +11,7 @@ import hmac
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -43,7 +43,7 @@ _ENTRIES = {
 
 @dataclass(frozen=True)
 class RoutingConfig:
-    """Queue policies and agent profiles by name, token hashes by agent, and the codes agents pick from."""
+    """Queue policies and agent profiles by name, token and password hashes by agent, and the codes agents pick from."""
 
     queues: dict[str, QueuePolicy]
     agents: dict[str, AgentProfile]
@@ -51,6 +51,7 @@ class RoutingConfig:
     not_ready_reasons: dict[str, NotReadyReason]
     wrap_up_codes: dict[str, Code]
     supervisors: frozenset[str] = frozenset()
+    agent_passwords: dict[str, str] = field(default_factory=dict)
 
     def domains(self) -> dict[str, tuple[str, ...]]:
         """Each routing domain's queue names, in file order."""
@@ -152,10 +153,11 @@ def load_routing_config(config_dir: Path) -> RoutingConfig:
     return RoutingConfig(
         queues={name: q.to_policy() for name, q in queues.items()},
         agents={a.id: a.to_profile() for a in agents_file.agents},
-        agent_tokens={a.id: a.token_sha256 for a in agents_file.agents},
+        agent_tokens={a.id: a.token_sha256 for a in agents_file.agents if a.token_sha256},
         not_ready_reasons={r.id: r for r in codes.not_ready_reasons},
         wrap_up_codes={c.id: c for c in codes.wrap_up_codes},
         supervisors=frozenset(a.id for a in agents_file.agents if a.supervisor),
+        agent_passwords={a.id: a.password_argon2 for a in agents_file.agents if a.password_argon2},
     )
 
 

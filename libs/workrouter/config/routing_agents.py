@@ -1,4 +1,4 @@
-"""The router's agents.yaml: who the agents are, what they can do, how much at once, and their API token hash."""
+"""The router's agents.yaml: who the agents are, what they can do, how much at once, and how they sign in."""
 
 from __future__ import annotations
 
@@ -51,8 +51,15 @@ class AgentConfig(BaseModel):
         default=False,
         description="May use the supervisor API in its domain: force-assign, park, explain any task.",
     )
-    token_sha256: str = Field(
-        pattern=r"^[0-9a-f]{64}$", description="SHA-256 (hex) of the agent API token: `workrouter hash-key <token>`."
+    token_sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 (hex) of the agent's static API token: `workrouter hash-key <token>`.",
+    )
+    password_argon2: str | None = Field(
+        default=None,
+        pattern=r"^\$argon2id\$v=19\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$",
+        description="Argon2id hash of the agent's password for POST /v1/auth/token: `workrouter hash-password`.",
     )
 
     @field_validator("queues")
@@ -95,5 +102,6 @@ class AgentsConfigFile(BaseModel):
     @classmethod
     def _distinct(cls, agents: list[AgentConfig]) -> list[AgentConfig]:
         refuse_repeats([a.id for a in agents], "agent id", "id")
-        refuse_repeats([a.token_sha256 for a in agents], "token hash", "token_sha256")
+        # an agent without a static token gets a unique stand-in, so the error's index is the agent's
+        refuse_repeats([a.token_sha256 or object() for a in agents], "token hash", "token_sha256")
         return agents

@@ -26,6 +26,8 @@ from workrouter.services.api.agent_bodies import Body
 from workrouter.services.api.agent_json import read_object
 from workrouter.services.api.agent_ports import AgentStore, Inbox
 from workrouter.services.api.errors import HttpError, field_errors, problem
+from workrouter.services.api.rate_limits import RateLimits
+from workrouter.services.api.sign_in import SignIn
 from workrouter.services.api.task_holds import Ask, require_hold
 
 SOURCE = "/workrouter/api"
@@ -67,6 +69,8 @@ class AgentApi:
         clock: Clock = time.time,
         priority: PriorityPolicy | None = None,
         timings: StreamTimings | None = None,
+        sign_in: SignIn | None = None,
+        limits: RateLimits | None = None,
     ) -> None:
         self.routing = routing
         self.store = store
@@ -76,20 +80,23 @@ class AgentApi:
         self.clock = clock
         self.priority = priority or PriorityPolicy()
         self.timings = timings or StreamTimings()
+        self.sign_in = sign_in or SignIn(routing)
+        self.limits = limits or RateLimits(clock=clock)
 
     # who calls
 
-    def authenticate(self, authorization: str | None) -> Caller:
-        """The agent owning the bearer token, or 401."""
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise HttpError(problem(401, "missing agent token: send it as Authorization: Bearer <token>"))
-        agent_id = self.routing.agent_for_token(token.strip())
-        domain = self.routing.domain_of(agent_id) if agent_id else None
-        if agent_id is None or domain is None:
-            raise HttpError(problem(401, "unknown agent token"))
-        supervisor = agent_id in self.routing.supervisors
-        return Caller(agent_id, domain, self.routing.agents[agent_id], supervisor)
+    async def authenticate(self, authorization: str | None) -> Caller:
+        """The agent the bearer token names (401, or 403 for a valid token of nobody here), counted against
+        its rate limit (429)."""
+        identity = await self.sign_in.identify(authorization)
+        domain = self.routing.domain_of(identity.agent_id)
+        if domain is None:
+            raise HttpError(problem(403, f"{identity.agent_id!r} works in no routing domain (agents.yaml)"))
+        await self.limits.check("agent", identity.agent_id)
+        supervisor = identity.supervisor
+        if supervisor is None:
+            supervisor = identity.agent_id in self.routing.supervisors
+        return Caller(identity.agent_id, domain, self.routing.agents[identity.agent_id], supervisor)
 
     @staticmethod
     def require_supervisor(caller: Caller) -> Caller:
@@ -157,10 +164,10 @@ class AgentApi:
         await self.bus.publish(self.topics.routing, event)
 
 
-def current_agent(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
+async def current_agent(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
     """FastAPI dependency: the agent owning the bearer token."""
     api: AgentApi = request.app.state.agent_api
-    return api.authenticate(authorization)
+    return await api.authenticate(authorization)
 
 
 def current_supervisor(caller: Annotated[Caller, Depends(current_agent)]) -> Caller:

@@ -28,9 +28,12 @@ from workrouter.services.api.agent_context import AgentApi, Clock, StreamTimings
 from workrouter.services.api.agent_ports import AgentStore, Inbox
 from workrouter.services.api.agent_tasks import task_routes
 from workrouter.services.api.agents import agent_routes
+from workrouter.services.api.auth_routes import auth_routes
 from workrouter.services.api.errors import HttpError, field_errors, problem
 from workrouter.services.api.json_body import read_json
+from workrouter.services.api.rate_limits import RateLimits
 from workrouter.services.api.responses import RESPONSE_MODELS, Accepted, BulkResult, Problem, documented
+from workrouter.services.api.sign_in import SignIn
 from workrouter.services.api.source_bodies import LIFECYCLE_BODIES, SOURCE_BODIES, CaptureTaskBody, UpdateTaskBody
 from workrouter.services.api.streams import stream_routes
 from workrouter.services.api.supervisor import supervisor_routes
@@ -144,14 +147,17 @@ class TaskIntake:
         return JSONResponse(status_code=status, content=content)
 
 
-def source_of(
+async def source_of(
     request: Request,
     x_api_key: Annotated[str | None, Header()] = None,
     authorization: Annotated[str | None, Header()] = None,
 ) -> SourceSystem:
-    """FastAPI dependency: the authenticated source system."""
+    """FastAPI dependency: the authenticated source system, counted against its rate limit (429)."""
     intake: TaskIntake = request.app.state.intake
-    return intake.authenticate(x_api_key, authorization)
+    source = intake.authenticate(x_api_key, authorization)
+    limits: RateLimits = request.app.state.limits
+    await limits.check("source", source.name)
+    return source
 
 
 Source = Annotated[SourceSystem, Depends(source_of)]
@@ -167,12 +173,19 @@ def create_app(
     inbox: Inbox | None = None,
     clock: Clock = time.time,
     timings: StreamTimings | None = None,
+    sign_in: SignIn | None = None,
+    limits: RateLimits | None = None,
 ) -> FastAPI:
-    """The api application over a started bus; with a routing config and a live store, the agent API too."""
+    """The api application over a started bus; with a routing config and a live store, the agent API too.
+
+    `sign_in` says which tokens name agents (default: the static tokens of agents.yaml); `limits` counts
+    requests per source and per agent (default: no limits)."""
     app = FastAPI(title="workrouter api", version="1")
     topics = topics or TopicNames()
     intake = TaskIntake(catalog, bus, topics)
     app.state.intake = intake
+    limits = limits or RateLimits(clock=clock)
+    app.state.limits = limits
 
     @app.exception_handler(HttpError)
     async def _http_error(_: Request, exc: HttpError) -> JSONResponse:
@@ -184,10 +197,14 @@ def create_app(
         return problem(422, "invalid request", errors)
 
     if routing is not None and store is not None:
-        agents = AgentApi(routing, store, bus, topics, inbox=inbox, clock=clock, timings=timings)
+        agents = AgentApi(
+            routing, store, bus, topics, inbox=inbox, clock=clock, timings=timings, sign_in=sign_in, limits=limits
+        )
         app.state.agent_api = agents
         for routes in (agent_routes, task_routes, workbin_routes, stream_routes, supervisor_routes):
             app.include_router(routes(agents))
+        if agents.sign_in.passwords is not None:
+            app.include_router(auth_routes(agents, agents.sign_in.passwords))
 
     @app.post("/v1/tasks", status_code=202, responses=CAPTURE_RESPONSES, openapi_extra=CAPTURE_BODY)
     async def create_tasks(request: Request, source: Source) -> JSONResponse:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import httpx
 import redis.asyncio as redis
 from pydantic import Field
 
@@ -17,12 +18,12 @@ from workrouter.config.routing import load_routing_config
 from workrouter.contracts.topics import TopicNames
 from workrouter.runtime import HttpEndpoint, Wiring, configure_logging, serve
 from workrouter.services.api.app import create_app
-from workrouter.settings import ProcessSettings
+from workrouter.services.api.auth_settings import AuthSettings, build_limits, build_sign_in
 
 log = logging.getLogger(__name__)
 
 
-class ApiSettings(ProcessSettings):
+class ApiSettings(AuthSettings):
     """Settings of the api process (WR_*)."""
 
     config_dir: Path = Path("deploy/config")
@@ -42,10 +43,17 @@ async def assemble(settings: ApiSettings, bus: Bus) -> Wiring:
         log.warning("WR_REDIS_URL is not set: serving source systems only, without the agent and supervisor API")
     store = RedisAgentStore(client, settings.redis_prefix) if client is not None else None
     inbox = RedisInbox(client, store.inbox) if client is not None and store is not None else None
-    app = create_app(catalog, bus, TopicNames(settings.topic_prefix), routing=routing, store=store, inbox=inbox)
+    http = httpx.AsyncClient(timeout=5.0)  # fetches the OIDC issuer's keys
+    sign_in = build_sign_in(settings, routing, http)
+    if routing.agent_passwords and sign_in.passwords is None:
+        log.warning("agents.yaml has passwords but WR_AUTH_SECRET is not set: POST /v1/auth/token is off")
+    limits = build_limits(settings, client, settings.redis_prefix)
+    topics = TopicNames(settings.topic_prefix)
+    app = create_app(catalog, bus, topics, routing=routing, store=store, inbox=inbox, sign_in=sign_in, limits=limits)
     endpoint = HttpEndpoint("api", app, settings.http_host, settings.http_port, settings.log_level.lower())
 
     async def close_redis() -> None:
+        await http.aclose()
         if client is not None:
             await client.aclose()
 
