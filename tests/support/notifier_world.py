@@ -63,12 +63,15 @@ class NotifierWorld:
         if config.exists():
             shutil.rmtree(config)
         shutil.copytree(SEED, config)
+        (config / "secrets").mkdir()
+        for name, server in self.servers.items():  # never in sources.yaml itself
+            (config / "secrets" / name).write_text(server.secret)
         sources = [
             {
                 "name": name,
                 "api_key_sha256": API_HASHES.get(name, "0" * 64),
                 "callback_url": server.url,
-                "callback_secret": server.secret,
+                "callback_secret_file": f"secrets/{name}",
                 "callback_events": self.events.get(name, ["completed", "cancelled"]),
             }
             for name, server in self.servers.items()
