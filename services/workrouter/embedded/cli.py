@@ -9,12 +9,15 @@ import os
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
 from rich.console import Console
 
 from workrouter.config.credentials import IssuedCredentials, issue_credentials
+from workrouter.contracts.codec import describe
 from workrouter.credentials_cli import refuse_shipped_or_exit
 from workrouter.embedded.process import Addresses, run_all
 from workrouter.embedded.stores import EmbeddedStoreError, start_stores
+from workrouter.settings import ProcessSettings
 
 DEFAULT_DATA = Path(os.environ.get("WR_DATA_DIR", "~/.local/share/workrouter"))
 
@@ -84,7 +87,14 @@ def _up(args: argparse.Namespace) -> int:
         print_credentials(console, issued)
     elif refuse_shipped_or_exit(config, "workrouter up"):
         return 2
-    at = Addresses(config, args.host, args.port, args.reports_port, args.metrics_port, args.log_level)
+    try:  # WR_METRICS_TOKEN_SHA256, and the refusal of an open /metrics on a non-loopback --host
+        metrics = ProcessSettings(metrics_host=args.host, metrics_port=args.metrics_port)
+    except ValidationError as exc:
+        console.print(f"[red]workrouter up: {describe(exc)}[/]")
+        return 2
+    at = Addresses(
+        config, args.host, args.port, args.reports_port, args.metrics_port, args.log_level, metrics.metrics_token_sha256
+    )
     _log_to(data, args.log_level, to_file=bool(args.demo))
     try:
         asyncio.run(_main(at, data, args, console, issued))

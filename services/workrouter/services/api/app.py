@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 
+from workrouter.adapters.bearer import metrics_allowed
 from workrouter.bus.port import Bus
 from workrouter.config.catalog import Catalog
 from workrouter.config.routing import RoutingConfig
@@ -146,6 +147,7 @@ def create_app(
     inbox: Inbox | None = None,
     clock: Clock = time.time,
     timings: StreamTimings | None = None,
+    metrics_token_sha256: str | None = None,
 ) -> FastAPI:
     """The api application over a started bus; with a routing config and a live store, the agent API too."""
     app = FastAPI(title="workrouter api", version="1")
@@ -193,7 +195,11 @@ def create_app(
         return {"status": "ok"}
 
     @app.get("/metrics")
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        if not metrics_allowed(request.headers.get("authorization"), metrics_token_sha256):
+            refused = problem(401, "/metrics requires its bearer token (docs/metrics.md)")
+            refused.headers["WWW-Authenticate"] = "Bearer"
+            return refused
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -42,7 +42,15 @@ async def assemble(settings: ApiSettings, bus: Bus) -> Wiring:
         log.warning("WR_REDIS_URL is not set: serving source systems only, without the agent and supervisor API")
     store = RedisAgentStore(client, settings.redis_prefix) if client is not None else None
     inbox = RedisInbox(client, store.inbox) if client is not None and store is not None else None
-    app = create_app(catalog, bus, TopicNames(settings.topic_prefix), routing=routing, store=store, inbox=inbox)
+    app = create_app(
+        catalog,
+        bus,
+        TopicNames(settings.topic_prefix),
+        routing=routing,
+        store=store,
+        inbox=inbox,
+        metrics_token_sha256=settings.metrics_token_sha256,
+    )
     endpoint = HttpEndpoint("api", app, settings.http_host, settings.http_port, settings.log_level.lower())
 
     async def close_redis() -> None:

@@ -156,4 +156,11 @@ async def main(settings: NotifierSettings) -> None:
     configure_logging(settings.log_level)
     bus = build_bus(settings, client_id="wr-notifier")
     wiring = await assemble(settings, bus)
-    await serve("notifier", bus, wiring, metrics_port=settings.metrics_port, metrics_host=settings.metrics_host)
+    await serve(
+        "notifier",
+        bus,
+        wiring,
+        metrics_port=settings.metrics_port,
+        metrics_host=settings.metrics_host,
+        metrics_token_sha256=settings.metrics_token_sha256,
+    )

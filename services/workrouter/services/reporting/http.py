@@ -1,4 +1,4 @@
-"""The reporting HTTP API: reports as JSON or CSV, the task list, /metrics and /healthz.
+"""The reporting HTTP API: reports as JSON or CSV, the task list, /metrics and /healthz (credentials: access.py).
 
 Every parameter is checked before any query (a 400 problem document naming it); a report runs within the
 limits (a 422 when it would exceed one), at most `concurrent` at a time (a 429 past a short wait), and
@@ -24,6 +24,7 @@ from workrouter.adapters.postgres.reports.runner import SPECS, EventLogMissingEr
 from workrouter.domain.reporting.parse import parse_request
 from workrouter.domain.reporting.problems import ParameterProblem, ReportParameterError, shown, text_problem
 from workrouter.domain.task_state import TaskState
+from workrouter.services.reporting.access import ReportsAccess, guard
 from workrouter.services.reporting.errors import install_handlers, problem
 from workrouter.services.reporting.query import strict_query
 from workrouter.services.reporting.render import as_csv, json_bytes
@@ -48,14 +49,17 @@ Runner = Callable[..., Awaitable[Report]]
 def create_app(
     log: EventLog,
     *,
+    access: ReportsAccess,
     limits: ReportLimits | None = None,
     concurrent: int = 3,
     wait_seconds: float = 10.0,
     run: Runner = run_report,
 ) -> FastAPI:
-    """The reporting app over an event log; at most `concurrent` reports `run` at once (others wait `wait_seconds`)."""
+    """The reporting app over an event log, for the credentials `access` accepts; at most `concurrent` reports
+    `run` at once (others wait `wait_seconds`)."""
     app = FastAPI(title="workrouter reporting", version="1")
     install_handlers(app)
+    guard(app, access)
     limits = limits or ReportLimits()
     slots = asyncio.Semaphore(concurrent)
 
