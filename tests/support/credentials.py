@@ -6,8 +6,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import yaml
+
 from tests.support.infra import ROOT
-from workrouter.config.credentials import IssuedCredentials, issue_credentials
+from workrouter.config.credentials import SECRETS_DIR, IssuedCredentials, issue_credentials, new_secret
 
 SEED = ROOT / "deploy" / "config"
 SUPERVISOR = "sam"  # the seed's supervisor: reports and the supervisor API take its token
@@ -29,3 +31,20 @@ def source_headers(issued: IssuedCredentials, source: str) -> dict[str, str]:
 def bearer(issued: IssuedCredentials, agent: str) -> dict[str, str]:
     """The Authorization header of an agent (or of the supervisor, for the reports)."""
     return {"Authorization": f"Bearer {issued.agent_tokens[agent]}"}
+
+
+def seed_with_secret_files(folder: Path, seed: Path = SEED) -> Path:
+    """Copy `seed` to `folder` with each callback secret in a fresh file: for in-process tests that keep
+    the seed's example keys and tokens (only `workrouter up` and `workrouter service` refuse those)."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    shutil.copytree(seed, folder)
+    doc = yaml.safe_load((folder / "sources.yaml").read_text())
+    for source in doc["sources"]:
+        if "callback_url" in source:
+            source.pop("callback_secret_env", None)
+            (folder / SECRETS_DIR).mkdir(exist_ok=True)
+            (folder / SECRETS_DIR / source["name"]).write_text(new_secret())
+            source["callback_secret_file"] = f"{SECRETS_DIR}/{source['name']}"
+    (folder / "sources.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    return folder

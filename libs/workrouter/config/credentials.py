@@ -41,7 +41,9 @@ def new_secret() -> str:
 def shipped_in_use(config_dir: Path, env: Mapping[str, str]) -> list[str]:
     """Every credential of `config_dir` that is a shipped example, one line each (empty: none)."""
     found: list[str] = []
-    for source in read_yaml(config_dir / "sources.yaml", SourcesFile).sources:
+    sources_path = config_dir / "sources.yaml"  # a service that needs no sources may run without one
+    sources = read_yaml(sources_path, SourcesFile).sources if sources_path.exists() else []
+    for source in sources:
         for digest in source.api_key_sha256:
             if digest in SHIPPED_HASHES:
                 found.append(f"sources.yaml: {source.name}.api_key_sha256 is the hash of {SHIPPED_HASHES[digest]!r}")
