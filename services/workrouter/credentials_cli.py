@@ -1,14 +1,15 @@
-"""`workrouter credentials new`, and the check every start makes: no shipped example credential."""
+"""`workrouter credentials new|init`, and the check every start makes: no shipped example credential."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from pathlib import Path
 
 from workrouter.config.catalog import ConfigError
-from workrouter.config.credentials import new_secret, refuse_shipped
+from workrouter.config.credentials import issue_credentials, new_secret, refuse_shipped
 from workrouter.config.sources import hash_api_key
 
 
@@ -32,6 +33,19 @@ def _new(args: argparse.Namespace) -> int:
     return 0
 
 
+def _init(args: argparse.Namespace) -> int:
+    target: Path = args.target
+    if target.exists():
+        print(f"{target} exists: its credentials stay as they are (remove it to issue new ones)")
+        return 0
+    shutil.copytree(args.source, target)
+    issued = issue_credentials(target)
+    print(f"{target}: a copy of {args.source} with fresh credentials; shown once, only their hashes are kept:")
+    for line in issued.lines():
+        print(f"  {line}")
+    return 0
+
+
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `credentials new` to the workrouter command."""
     creds = commands.add_parser("credentials", help="issue fresh API keys, agent tokens and secrets")
@@ -39,3 +53,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     new = actions.add_parser("new", help="print a fresh random key per name, with its sha256 for the YAML files")
     new.add_argument("names", nargs="*", help="what each is for (a source or an agent id); one unnamed if none")
     new.set_defaults(run=_new)
+    init = actions.add_parser("init", help="copy a configuration folder, with fresh keys, tokens and secret files")
+    init.add_argument("target", type=Path, help="the new configuration folder (left alone if it exists)")
+    init.add_argument("--from", dest="source", type=Path, default=Path("deploy/config"), help="the folder to copy")
+    init.set_defaults(run=_init)

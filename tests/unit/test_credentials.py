@@ -105,3 +105,20 @@ def test_credentials_new_prints_fresh_keys_and_their_hashes(capsys: pytest.Captu
     for _, key, digest in rows:
         assert digest == f"sha256={hash_api_key(key)}"
         assert len(key) >= 32
+
+
+def test_credentials_init_copies_with_fresh_credentials_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "config"
+    with pytest.raises(SystemExit):
+        main(["credentials", "init", str(target), "--from", str(CONFIG_DIR)])
+    printed = capsys.readouterr().out
+    refuse_shipped(target, {})
+    catalog = load_catalog(target)
+    key = printed.split("source crm        X-API-Key: ")[1].split()[0]
+    assert catalog.source_for_key(key) is catalog.sources["crm"]
+    with pytest.raises(SystemExit):
+        main(["credentials", "init", str(target)])
+    assert "credentials stay as they are" in capsys.readouterr().out
+    assert load_catalog(target).source_for_key(key) is not None
