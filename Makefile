@@ -74,8 +74,9 @@ DEMO_SECONDS ?= 180
 run: install ## the demo: every service in one process (embedded PostgreSQL and Redis in $(DATA)), simulated sources and agents, live view, report
 	$(BIN)/workrouter up --demo --data $(DATA) --seconds $(DEMO_SECONDS)
 
-up: install ## run workrouter in one process without the demo (api :8080, reports :8090, metrics :9100) until Ctrl-C
-	$(BIN)/workrouter up --data $(DATA)
+up: install ## run workrouter in one process without the demo (api :8080, reports :8090, metrics :9100) until Ctrl-C; config in .local/config with its own credentials
+	$(BIN)/workrouter credentials init .local/config
+	$(BIN)/workrouter up --data $(DATA) --config .local/config
 
 bench: install infra-up ## end to end: all seven services as processes on real Kafka/Redis/PostgreSQL; tasks/s and capture->offer latency per offered rate, against raw Kafka (3-5 minutes)
 	$(BIN)/python -m tests.bench.bench_e2e

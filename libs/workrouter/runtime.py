@@ -125,6 +125,7 @@ async def serve(
     stop: asyncio.Event | None = None,
     metrics_port: int = 0,
     metrics_host: str = "127.0.0.1",
+    metrics_token_sha256: str | None = None,
     ready: Callable[[], None] | None = None,
 ) -> None:
     """Start the metrics endpoint (unless `metrics_port` is 0), `bus`, the wiring's loops and HTTP
@@ -135,7 +136,7 @@ async def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     describe_service(name)
-    metrics = await _start_metrics(name, metrics_host, metrics_port, wiring.refreshers)
+    metrics = await _start_metrics(name, metrics_host, metrics_port, wiring.refreshers, metrics_token_sha256)
     untrack = track_bus(bus)
     servers: list[tuple[_Server, asyncio.Task[None]]] = []
     loops: list[asyncio.Task[None]] = []
@@ -181,10 +182,12 @@ def _start_loop(name: str, run: Callable[[], Coroutine[Any, Any, None]], stop: a
     return task
 
 
-async def _start_metrics(name: str, host: str, port: int, refreshers: Sequence[Refresher]) -> MetricsServer | None:
+async def _start_metrics(
+    name: str, host: str, port: int, refreshers: Sequence[Refresher], token_sha256: str | None
+) -> MetricsServer | None:
     if not port:
         return None
-    metrics = MetricsServer(host, port, refreshers=refreshers)
+    metrics = MetricsServer(host, port, refreshers=refreshers, token_sha256=token_sha256)
     try:
         await metrics.start()
     except OSError as exc:  # e.g. a second instance on this host with the same WR_METRICS_PORT

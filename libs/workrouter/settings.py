@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from workrouter.adapters.bearer import is_loopback
 
 
 class ProcessSettings(BaseSettings):
@@ -31,6 +33,21 @@ class ProcessSettings(BaseSettings):
     metrics_port: int = Field(
         default=0, ge=0, le=65535, description="Port of GET /metrics and /healthz; 0 = off (docs/metrics.md)."
     )
+    metrics_token_sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 of the bearer token /metrics then requires (`workrouter hash-key <token>`).",
+    )
+
+    @model_validator(mode="after")
+    def _metrics_not_open_to_the_network(self) -> Self:
+        if self.metrics_port and not is_loopback(self.metrics_host) and self.metrics_token_sha256 is None:
+            raise ValueError(
+                f"WR_METRICS_HOST={self.metrics_host} would open /metrics to the network without a credential: set "
+                "WR_METRICS_TOKEN_SHA256 (`workrouter hash-key <token>`; Prometheus sends it as a bearer token, "
+                "docs/metrics.md), or keep WR_METRICS_HOST=127.0.0.1"
+            )
+        return self
 
     @field_validator("broker_url")
     @classmethod

@@ -8,10 +8,15 @@ import getpass
 import sys
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
+from pydantic import ValidationError
+
+from workrouter import credentials_cli as credentials
 from workrouter.adapters.bus_factory import build_bus
 from workrouter.config.sources import hash_api_key
 from workrouter.contracts import asyncapi
+from workrouter.contracts.codec import describe
 from workrouter.contracts.commands import ReclassifyTask
 from workrouter.contracts.envelope import make_event
 from workrouter.contracts.topics import ALL_TOPICS, TopicNames
@@ -51,24 +56,36 @@ def _topics(_: argparse.Namespace) -> int:
     return 0
 
 
+SETTINGS: dict[str, type[ProcessSettings]] = {
+    "capture": capture.CaptureSettings,
+    "prioritiser": prioritiser.PrioritiserSettings,
+    "router": router.RouterSettings,
+    "escalation": escalation.EscalationSettings,
+    "reporting": reporting.ReportingSettings,
+    "notifier": notifier.NotifierSettings,
+    "api": api.ApiSettings,
+}
+
+
 def _service(args: argparse.Namespace) -> int:
-    if args.name == "capture":
-        asyncio.run(capture.main(capture.CaptureSettings()))
-    elif args.name == "prioritiser":
-        asyncio.run(prioritiser.main(prioritiser.PrioritiserSettings()))
-    elif args.name == "router":
-        asyncio.run(router.main(router.RouterSettings()))
-    elif args.name == "escalation":
-        asyncio.run(escalation.main(escalation.EscalationSettings()))
-    elif args.name == "reporting":
-        asyncio.run(reporting.main(reporting.ReportingSettings()))
-    elif args.name == "notifier":
-        asyncio.run(notifier.main(notifier.NotifierSettings()))
-    elif args.name == "api":
-        asyncio.run(api.main(api.ApiSettings()))
-    else:
-        print(f"the {args.name} service is not built yet (see the open issues)", file=sys.stderr)
+    try:
+        settings: Any = SETTINGS[args.name]()
+    except ValidationError as exc:
+        print(f"workrouter service {args.name}: {describe(exc)}", file=sys.stderr)
         return 2
+    refused = credentials.refuse_shipped_or_exit(settings.config_dir, f"workrouter service {args.name}")
+    if refused:
+        return refused
+    module: Any = {
+        "capture": capture,
+        "prioritiser": prioritiser,
+        "router": router,
+        "escalation": escalation,
+        "reporting": reporting,
+        "notifier": notifier,
+        "api": api,
+    }[args.name]
+    asyncio.run(module.main(settings))
     return 0
 
 
@@ -137,6 +154,7 @@ def parser() -> argparse.ArgumentParser:
     again.add_argument("--queue", help="send it to this queue instead of the rules' choice")
     again.set_defaults(run=_reclassify)
     callbacks.add_commands(commands)
+    credentials.add_commands(commands)
     reports.add_commands(commands)
     gen = commands.add_parser("asyncapi", help="write (or --check) the AsyncAPI document")
     gen.add_argument("--output", default="docs/asyncapi.yaml")

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from tests.support.infra import ROOT
+from workrouter.config.credentials import issue_credentials
 from workrouter.contracts.commands import CaptureTask
 
 # domain -> (queues, skills) of its generated agents, and the share of the agents it gets
@@ -48,6 +49,7 @@ def _dump(path: Path, doc: Any) -> None:
 def write_config(folder: Path, agents: int, capacity: int, callback_url: str) -> BenchConfig:
     """Copy deploy/config to `folder` and edit it for the benchmark; returns the generated agents."""
     shutil.copytree(ROOT / "deploy" / "config", folder)
+    issue_credentials(folder)  # `workrouter service` refuses the shipped examples; the benchmark needs none of them
     queues = _load(folder / "queues.yaml")
     for queue in queues["queues"]:
         queue.pop("after_work_seconds", None)  # the default is 0: capacity is free once the agent finishes

@@ -22,7 +22,6 @@ from tests.support.embedded_up import Up, up_in
 from tests.support.wait import wait_until_async
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(400)]
-CRM = {"X-API-Key": "crm-demo-key"}
 TASKS = 400
 KILL_AFTER = 200
 AT_ONCE = 32
@@ -51,7 +50,7 @@ async def burst(up: Up, http: httpx.AsyncClient) -> tuple[set[str], int]:
             if killed.is_set():
                 return
             try:
-                answer = await http.post(f"{up.api}/v1/tasks", json=body, headers=CRM)
+                answer = await http.post(f"{up.api}/v1/tasks", json=body, headers=up.source("crm"))
             except httpx.TransportError:
                 cut += 1
                 return
@@ -67,7 +66,7 @@ async def burst(up: Up, http: httpx.AsyncClient) -> tuple[set[str], int]:
 
 async def listed(up: Up, http: httpx.AsyncClient) -> set[str]:
     """Task ids in reporting's task list (every state)."""
-    answer = await http.get(f"{up.reports}/v1/tasks", params={"limit": "1000"})
+    answer = await http.get(f"{up.reports}/v1/tasks", params={"limit": "1000"}, headers=up.supervisor)
     assert answer.status_code == 200, answer.text
     return {row["task_id"] for row in answer.json()["tasks"]}
 

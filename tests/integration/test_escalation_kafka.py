@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.credentials import credentialed_config
 from tests.support.infra import ROOT, Infra
 from tests.support.router_world import World
 from tests.support.wait import wait_until, wait_until_async
@@ -24,7 +25,8 @@ pytestmark = pytest.mark.timeout(180)
 @pytest.fixture
 async def world(infra: Infra, fresh_database: str, tmp_path: Path) -> AsyncIterator[World]:
     """Router, prioritiser and escalation on the seed config; the escalation with a database of its own."""
-    w = World(infra, SEED, tmp_path)
+    credentialed_config(tmp_path / "config", SEED)  # the services refuse the seed's example credentials
+    w = World(infra, tmp_path / "config", tmp_path)
     await w.open()
     w.start_router("router")
     w.start_service("prioritiser", "prioritiser", WR_PRIORITISER_GROUP=f"prio-{w.group}")

@@ -19,6 +19,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from tests.support.credentials import credentialed_config
 from tests.support.infra import ROOT, Infra
 from tests.support.wait import wait_until, wait_until_async
 from workrouter.adapters.kafka_bus import KafkaBus
@@ -75,13 +76,17 @@ class Fired:
 
 
 def start_escalation(infra: Infra, database_url: str, prefix: str, log: Path) -> subprocess.Popen[bytes]:
-    """`workrouter service escalation` as its own process."""
+    """`workrouter service escalation` as its own process, on the seed with fresh credentials (it refuses the
+    shipped ones)."""
+    config = log.parent / "config"
+    if not config.exists():
+        credentialed_config(config)
     env = {
         **os.environ,
         "WR_BROKER_URL": f"kafka://{infra.kafka_bootstrap}",
         "WR_DATABASE_URL": database_url,
         "WR_TOPIC_PREFIX": prefix,
-        "WR_CONFIG_DIR": str(ROOT / "deploy" / "config"),
+        "WR_CONFIG_DIR": str(config),
         "WR_LOG_LEVEL": "INFO",
     }
     with log.open("ab") as out:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -23,7 +22,8 @@ import pytest
 import yaml
 
 from tests.support import prometheus
-from tests.support.infra import ROOT, Infra
+from tests.support.credentials import credentialed_config
+from tests.support.infra import Infra
 from tests.support.router_world import World
 from tests.support.wait import wait_until_async
 from workrouter.contracts import agent_commands as ac
@@ -34,11 +34,14 @@ from workrouter.grafana.generate import expand_promql, label_values_as_promql, q
 pytestmark = pytest.mark.timeout(300)
 DOMAIN = "backoffice"
 METRIC = re.compile(r"\bworkrouter_[a-z0-9_]+")
+CRM_KEY: list[str] = []  # the CRM's fresh key, once config_dir made it
 
 
 def config_dir(folder: Path) -> Path:
-    """The seed configuration with finance offers timing out after 3 s (so a RONA comes quickly)."""
-    shutil.copytree(ROOT / "deploy" / "config", folder)
+    """The seed configuration with fresh credentials (the services refuse the shipped ones; the CRM's key is
+    in CRM_KEY) and finance offers timing out after 3 s (so a RONA comes quickly)."""
+    CRM_KEY.clear()
+    CRM_KEY.append(credentialed_config(folder).source_keys["crm"])
     path = folder / "queues.yaml"
     doc = yaml.safe_load(path.read_text())
     for queue in doc["queues"]:
@@ -147,7 +150,7 @@ async def drive(world: World, http: httpx.AsyncClient, api_port: int) -> None:
     await world.store.set_presence("bruno", Presence.NOT_READY, "lunch", time.time())
     await world.send(ac.ChangePresence(agent_id="bruno", domain=DOMAIN, presence="not_ready", reason="lunch"))
     await world.ready("alice")
-    headers = {"X-API-Key": "crm-demo-key"}
+    headers = {"X-API-Key": CRM_KEY[0]}
     tasks = [("Finance", "Bronze", 600)] * 3 + [("Credit", "Gold", 4)] * 2  # nobody serves credit: its SLA runs out
     for i, (department, segment, sla) in enumerate(tasks):
         body = {

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,7 +30,8 @@ from schemathesis.core.result import Ok
 from schemathesis.generation.case import Case
 from schemathesis.openapi import from_dict
 
-from tests.support.infra import ROOT, Infra
+from tests.support.credentials import seed_with_secret_files
+from tests.support.infra import Infra
 from workrouter.embedded.process import Addresses, assemble_all, build_memory_bus
 from workrouter.runtime import Wiring
 
@@ -45,7 +47,7 @@ LEFT_OUT = {("GET", "/v1/agent/events")}
 def credentials(app: str, path: str) -> dict[str, str]:
     """Valid credentials for a route: the source's key, the agent's token, or the supervisor's."""
     if app == "reports":
-        return {}
+        return SAM  # the reports need a supervisor (or a reports key)
     if path.startswith("/v1/supervisor") or path.endswith("/explain"):
         return SAM
     return ALICE if path.startswith("/v1/agent") else CRM
@@ -86,10 +88,12 @@ def as_httpx(case: Case[Any], headers: dict[str, str]) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def apps(infra: Infra, fresh_database: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[dict[str, Any]]:
+async def apps(
+    infra: Infra, fresh_database: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> AsyncIterator[dict[str, Any]]:
     monkeypatch.setenv("WR_REDIS_PREFIX", f"oas{uuid.uuid4().hex[:8]}")
     bus = build_memory_bus()
-    at = Addresses(config_dir=ROOT / "deploy" / "config", log_level="ERROR")
+    at = Addresses(config_dir=seed_with_secret_files(tmp_path / "config"), log_level="ERROR")
     wiring: Wiring = await assemble_all(bus, at, fresh_database, infra.redis_url)
     await bus.start()
     try:

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -26,7 +27,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from tests.support.infra import ROOT, Infra
+from tests.support.credentials import seed_with_secret_files
+from tests.support.infra import Infra
 from tests.support.wait import wait_until_async
 from workrouter.adapters.memory_bus import MemoryBus
 from workrouter.bus.port import Delivery
@@ -190,9 +192,9 @@ def other_request(data: st.DataObject, n: int) -> Request:
     if route == "explain":
         return Request("api", route, "GET", f"/v1/tasks/{task}/explain", None, who)
     if route == "task-list":
-        return Request("reports", route, "GET", "/v1/tasks", None, {}, data.draw(report_params))
+        return Request("reports", route, "GET", "/v1/tasks", None, SAM, data.draw(report_params))
     name = data.draw(st.sampled_from(["queue-summary", "service-level", "tasks", "wrap-up", "fairness", "nope"]))
-    return Request("reports", route, "GET", f"/v1/reports/{name}", None, {}, data.draw(report_params))
+    return Request("reports", route, "GET", f"/v1/reports/{name}", None, SAM, data.draw(report_params))
 
 
 ROUTES = [
@@ -254,10 +256,12 @@ class Probe:
 
 
 @pytest.fixture
-async def probe(infra: Infra, fresh_database: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Probe]:
+async def probe(
+    infra: Infra, fresh_database: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> AsyncIterator[Probe]:
     monkeypatch.setenv("WR_REDIS_PREFIX", f"pipe{uuid.uuid4().hex[:8]}")
     bus = build_memory_bus()
-    at = Addresses(config_dir=ROOT / "deploy" / "config", log_level="ERROR")
+    at = Addresses(config_dir=seed_with_secret_files(tmp_path / "config"), log_level="ERROR")
     wiring: Wiring = await assemble_all(bus, at, fresh_database, infra.redis_url)
     dead: list[Envelope] = []
 

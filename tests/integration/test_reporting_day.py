@@ -28,10 +28,15 @@ from tests.support.infra import ROOT, Infra
 from tests.support.scripted_day import scripted_day, write_config
 from tests.support.wait import wait_until_async
 from workrouter.adapters.kafka_bus import KafkaBus
+from workrouter.config.credentials import new_secret
+from workrouter.config.sources import hash_api_key
 from workrouter.contracts.topics import TopicNames
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 DAY = {"from": "2026-11-02T00:00:00Z", "to": "2026-11-03T00:00:00Z"}
+
+REPORTS_KEY = new_secret()  # WR_REPORTS_KEY_SHA256: a script reading the reports
+KEY = {"Authorization": f"Bearer {REPORTS_KEY}"}
 
 
 def free_port() -> int:
@@ -64,7 +69,7 @@ class Reporting:
 
     async def report(self, name: str, **params: str) -> list[dict[str, Any]]:
         async with httpx.AsyncClient(timeout=30) as client:
-            response = await client.get(f"{self.url}/v1/reports/{name}", params={**DAY, **params})
+            response = await client.get(f"{self.url}/v1/reports/{name}", params={**DAY, **params}, headers=KEY)
         assert response.status_code == 200, response.text
         rows: list[dict[str, Any]] = response.json()["rows"]
         return rows
@@ -87,6 +92,7 @@ async def day(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> AsyncIt
         "WR_TOPIC_PREFIX": topics.prefix,
         "WR_CONFIG_DIR": str(write_config(folder / "config")),
         "WR_HTTP_PORT": str(port),
+        "WR_REPORTS_KEY_SHA256": hash_api_key(REPORTS_KEY),
         "WR_REPORTING_GROUP": f"reporting-{uuid.uuid4().hex[:8]}",
     }
     proc = start_reporting(env, folder / "reporting.log")
@@ -234,7 +240,7 @@ async def test_queue_detail_rows(day: Reporting) -> None:
 
 
 async def test_csv_over_http_and_the_task_list(day: Reporting) -> None:
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with httpx.AsyncClient(timeout=30, headers=KEY) as client:
         response = await client.get(f"{day.url}/v1/reports/service-level", params={**DAY, "format": "csv"})
         tasks = await client.get(f"{day.url}/v1/tasks", params={"open": "true"})
         bad = await client.get(f"{day.url}/v1/reports/wrap-up", params={**DAY, "group": "colour"})

@@ -21,6 +21,8 @@ from tests.support.report_load import fill_visits
 from workrouter.adapters.postgres.event_log import EventLog
 from workrouter.adapters.postgres.reports.limits import ReportLimits
 from workrouter.adapters.postgres.reports.runner import SPECS
+from workrouter.config.sources import hash_api_key
+from workrouter.services.reporting.access import ReportsAccess
 from workrouter.services.reporting.http import create_app
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
@@ -28,6 +30,9 @@ VISITS = 40_000  # one a second from T0: queue-detail over them is ~40,000 rows,
 WHOLE = f"from={T0:%Y-%m-%dT%H:%M:%SZ}&to={T0 + timedelta(days=1):%Y-%m-%dT%H:%M:%SZ}"
 PROBE_EVERY = 0.02
 STALL = 1.0  # longest /healthz may take to answer while reports run (it took 3 s before rendering left the loop)
+
+ACCESS = ReportsAccess(key_sha256=hash_api_key("it-reports-key"))
+KEY_HEADER = {"Authorization": "Bearer it-reports-key"}
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +63,10 @@ async def reports(loaded: tuple[str, str]) -> AsyncIterator[Any]:
     pool = await asyncpg.create_pool(url, min_size=1, max_size=10)
 
     def make(**kwargs: Any) -> httpx.AsyncClient:
-        app = create_app(EventLog(pool, schema=schema), **kwargs)
-        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://reports", timeout=120)
+        app = create_app(EventLog(pool, schema=schema), access=ACCESS, **kwargs)
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://reports", timeout=120, headers=KEY_HEADER
+        )
 
     try:
         yield make
@@ -204,8 +211,11 @@ def test_any_query_string_gets_a_2xx_or_a_4xx_from_real_postgresql(
     async def ask() -> httpx.Response:
         pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
         try:
-            app = create_app(EventLog(pool, schema=schema), limits=ReportLimits(statement_timeout_seconds=10))
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://r") as http:
+            app = create_app(
+                EventLog(pool, schema=schema), access=ACCESS, limits=ReportLimits(statement_timeout_seconds=10)
+            )
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://r", headers=KEY_HEADER) as http:
                 return await http.get(f"/v1/reports/{name}?{'&'.join(period + parts)}")
         finally:
             await pool.close()

@@ -19,9 +19,12 @@ from typing import Any, Literal
 import yaml
 
 from tests.support.infra import ROOT
+from workrouter.config.credentials import new_secret
+from workrouter.config.sources import hash_api_key
 
 SEED = ROOT / "deploy" / "config"
-API_KEYS = {"crm": "crm-demo-key", "bpm": "bpm-demo-key", "ticketing": "ticketing-demo-key"}
+# fresh for each test run: `workrouter service` refuses the shipped example keys (docs/security.md)
+API_KEYS = {name: new_secret() for name in ("crm", "bpm", "ticketing")}
 WRAP_UP_CODES = ("processed", "cross_sell", "up_sell", "need_follow_up", "not_right_skill")
 Role = Literal["push", "pull", "next", "supervisor"]
 
@@ -134,14 +137,15 @@ def _agents_yaml() -> dict[str, Any]:
     }
 
 
-def _sources_yaml(callbacks: dict[str, tuple[str, str, list[str]]]) -> dict[str, Any]:
-    hashes = {s["name"]: s["api_key_sha256"] for s in yaml.safe_load((SEED / "sources.yaml").read_text())["sources"]}
+def _sources_yaml(callbacks: dict[str, tuple[str, str, list[str]]], folder: Path) -> dict[str, Any]:
     sources = []
-    for name in API_KEYS:
-        doc: dict[str, Any] = {"name": name, "api_key_sha256": hashes[name]}
+    for name, key in API_KEYS.items():
+        doc: dict[str, Any] = {"name": name, "api_key_sha256": hash_api_key(key)}
         if name in callbacks:
             url, secret, events = callbacks[name]
-            doc.update(callback_url=url, callback_secret=secret, callback_events=events)
+            (folder / "secrets").mkdir(exist_ok=True)
+            (folder / "secrets" / name).write_text(secret)
+            doc.update(callback_url=url, callback_secret_file=f"secrets/{name}", callback_events=events)
         sources.append(doc)
     return {"sources": sources}
 
@@ -181,7 +185,11 @@ def write_config(folder: Path, callbacks: dict[str, tuple[str, str, list[str]]])
     if folder.exists():
         shutil.rmtree(folder)
     shutil.copytree(SEED, folder)
-    for name, doc in (("queues", _queues_yaml()), ("agents", _agents_yaml()), ("sources", _sources_yaml(callbacks))):
+    for name, doc in (
+        ("queues", _queues_yaml()),
+        ("agents", _agents_yaml()),
+        ("sources", _sources_yaml(callbacks, folder)),
+    ):
         (folder / f"{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     escalation = yaml.safe_load((folder / "escalation.yaml").read_text())
     escalation.pop("reprioritise", None)

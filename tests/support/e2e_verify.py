@@ -15,7 +15,7 @@ from tests.support.e2e_checks import (
     terminal_problems,
     tier_violations,
 )
-from tests.support.e2e_config import CAPACITY, SKILLS, TIERS
+from tests.support.e2e_config import AGENTS, CAPACITY, SKILLS, TIERS
 from tests.support.e2e_outcomes import callback_problems, log_differences, plan_problems
 from tests.support.e2e_run import SUBSCRIPTIONS, Run
 
@@ -24,7 +24,8 @@ TASK_FIGURES = ("opened", "completed", "cancelled", "expired", "escalated")
 
 async def report(run: Run, name: str, **params: str) -> list[dict[str, Any]]:
     """A report's rows over the run's period, from the reporting service over HTTP."""
-    async with httpx.AsyncClient(timeout=120) as http:
+    boss = next(a for a in AGENTS if a.role == "supervisor")  # the reports require a supervisor's token
+    async with httpx.AsyncClient(timeout=120, headers={"Authorization": f"Bearer {boss.token}"}) as http:
         response = await http.get(f"{run.stack.url('reporting')}/v1/reports/{name}", params={**run.period(), **params})
     assert response.status_code == 200, f"{name}: {response.status_code} {response.text[:500]}"
     rows: list[dict[str, Any]] = response.json()["rows"]

@@ -14,8 +14,10 @@ from pathlib import Path
 import httpx
 
 from tests.support.callback_server import free_port
+from tests.support.credentials import SUPERVISOR, bearer, credentialed_config, source_headers
 from tests.support.infra import ROOT
 from tests.support.wait import wait_until_async
+from workrouter.config.credentials import IssuedCredentials
 
 
 @dataclass
@@ -25,7 +27,22 @@ class Up:
     data: Path
     log: Path
     ports: dict[str, int]
+    config: Path
+    issued: IssuedCredentials
     proc: subprocess.Popen[bytes] | None = None
+
+    def source(self, name: str = "crm") -> dict[str, str]:
+        """A source system's capture headers (its fresh key)."""
+        return source_headers(self.issued, name)
+
+    def agent(self, agent_id: str) -> dict[str, str]:
+        """An agent's bearer header (its fresh token); the supervisor's opens the reports."""
+        return bearer(self.issued, agent_id)
+
+    @property
+    def supervisor(self) -> dict[str, str]:
+        """The seed supervisor's bearer header: the reports require one."""
+        return bearer(self.issued, SUPERVISOR)
 
     @property
     def api(self) -> str:
@@ -44,7 +61,7 @@ class Up:
             "--reports-port",
             str(self.ports["reports"]),
         ]
-        args += ["--metrics-port", str(self.ports["metrics"]), "--config", str(ROOT / "deploy" / "config")]
+        args += ["--metrics-port", str(self.ports["metrics"]), "--config", str(self.config)]
         command = [sys.executable, "-m", "workrouter.cli", *(extra or ("up",)), *args]
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ))
@@ -79,7 +96,8 @@ class Up:
 def up_in(folder: Path) -> Iterator[Up]:
     """An `Up` with free ports and its data under `folder`; killed, with its servers, at the end."""
     ports = {name: free_port() for name in ("api", "reports", "metrics")}
-    process = Up(folder / "data", folder / "up.log", ports)
+    issued = credentialed_config(folder / "config")
+    process = Up(folder / "data", folder / "up.log", ports, folder / "config", issued)
     try:
         yield process
     finally:

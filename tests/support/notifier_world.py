@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,14 +18,16 @@ import asyncpg
 import yaml
 
 from tests.support.callback_server import CallbackServer
+from tests.support.credentials import credentialed_config
 from tests.support.infra import ROOT, Infra
 from workrouter.adapters.kafka_bus import KafkaBus
+from workrouter.config.credentials import new_secret
+from workrouter.config.sources import hash_api_key
 from workrouter.contracts import task_events as te
 from workrouter.contracts.envelope import Envelope, make_event
 from workrouter.contracts.topics import TopicNames
 
 SEED = ROOT / "deploy" / "config"
-API_HASHES = {s["name"]: s["api_key_sha256"] for s in yaml.safe_load((SEED / "sources.yaml").read_text())["sources"]}
 FAST = {  # retry quickly and give up soon, so the tests see every path in seconds
     "WR_CALLBACK_MAX_ATTEMPTS": "4",
     "WR_CALLBACK_BACKOFF_BASE_SECONDS": "0.05",
@@ -60,15 +61,16 @@ class NotifierWorld:
     def write_config(self) -> Path:
         """The seed configuration with sources.yaml pointing at the test's servers."""
         config = self.folder / "config"
-        if config.exists():
-            shutil.rmtree(config)
-        shutil.copytree(SEED, config)
+        credentialed_config(config)  # `workrouter service` refuses the seed's example tokens
+        (config / "secrets").mkdir(exist_ok=True)
+        for name, server in self.servers.items():  # never in sources.yaml itself
+            (config / "secrets" / name).write_text(server.secret)
         sources = [
             {
                 "name": name,
-                "api_key_sha256": API_HASHES.get(name, "0" * 64),
+                "api_key_sha256": hash_api_key(new_secret()),  # never a shipped example: the service refuses those
                 "callback_url": server.url,
-                "callback_secret": server.secret,
+                "callback_secret_file": f"secrets/{name}",
                 "callback_events": self.events.get(name, ["completed", "cancelled"]),
             }
             for name, server in self.servers.items()

@@ -28,10 +28,22 @@ def config_with(tmp_path: Path, source: dict[str, object]) -> Path:
     return folder
 
 
-def test_the_seed_sources_call_back_crm_and_bpm_but_not_ticketing() -> None:
-    targets = load_targets(CONFIG_DIR)
+SECRETS = {"WR_CALLBACK_SECRET_CRM": "c" * 32}
+
+
+def test_the_seed_sources_call_back_crm_and_bpm_but_not_ticketing(tmp_path: Path) -> None:
+    folder = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, folder)
+    secret_file = tmp_path / "bpm-secret"
+    secret_file.write_text("b" * 32 + "\n")
+    doc = yaml.safe_load((folder / "sources.yaml").read_text())
+    doc["sources"][1]["callback_secret_file"] = str(secret_file)  # the seed names /run/secrets/...
+    (folder / "sources.yaml").write_text(yaml.safe_dump(doc))
+    targets = load_targets(folder, SECRETS)
     assert sorted(targets) == ["bpm", "crm"]
     assert targets["crm"].url == "http://127.0.0.1:18081/workrouter/callbacks"
+    assert targets["crm"].secret == "c" * 32  # from the variable sources.yaml names
+    assert targets["bpm"].secret == "b" * 32  # from the file, without its newline
     assert targets["crm"].events == {"completed", "cancelled", "expired", "escalated"}
     assert targets["bpm"].events == {"completed", "cancelled", "expired"}  # the default
 
@@ -39,27 +51,42 @@ def test_the_seed_sources_call_back_crm_and_bpm_but_not_ticketing() -> None:
 def test_a_callback_url_without_a_secret_is_refused_with_the_fix(tmp_path: Path) -> None:
     folder = config_with(tmp_path, {"callback_url": "https://crm.example/hooks"})
     with pytest.raises(ConfigError) as caught:
-        load_targets(folder)
+        load_targets(folder, {})
     message = str(caught.value)
     assert "sources.yaml" in message
     assert "sources.0" in message
-    assert "source 'crm' has a callback_url but no callback_secret: add a callback_secret of at least 16" in message
+    assert "source 'crm' has a callback_url but no callback secret: add callback_secret_env" in message
 
 
-def test_an_empty_event_list_and_a_short_secret_are_refused(tmp_path: Path) -> None:
-    empty = config_with(
-        tmp_path / "a", {"callback_url": "https://x.example/", "callback_secret": "s" * 16, "callback_events": []}
-    )
+def test_a_secret_in_clear_text_is_refused_with_how_to_move_it(tmp_path: Path) -> None:
+    folder = config_with(tmp_path, {"callback_url": "https://x.example/", "callback_secret": "s" * 16})
+    with pytest.raises(ConfigError, match=r"a callback_secret in clear text is refused: .*callback_secret_env: "):
+        load_targets(folder, {})
+
+
+def test_a_missing_or_short_secret_is_refused_when_the_notifier_starts(tmp_path: Path) -> None:
+    env = config_with(tmp_path / "a", {"callback_url": "https://x.example/", "callback_secret_env": "WR_S"})
+    with pytest.raises(ConfigError, match=r"environment variable WR_S\) is not set"):
+        load_targets(env, {})
+    with pytest.raises(ConfigError, match="holds fewer than 16 characters"):
+        load_targets(env, {"WR_S": "short"})
+    missing = config_with(tmp_path / "b", {"callback_url": "https://x.example/", "callback_secret_file": "nope"})
+    with pytest.raises(ConfigError, match=r"cannot read its callback secret from file .*nope"):
+        load_targets(missing, {})
+    both: dict[str, object] = {"callback_url": "https://x.example/", "callback_secret_env": "WR_S"}
+    both["callback_secret_file"] = "x"
+    with pytest.raises(ConfigError, match="not both"):
+        load_targets(config_with(tmp_path / "c", both), {})
+
+
+def test_an_empty_or_unknown_event_list_is_refused(tmp_path: Path) -> None:
+    signed: dict[str, object] = {"callback_url": "https://x.example/", "callback_secret_env": "WR_S"}
+    empty = config_with(tmp_path / "a", signed | {"callback_events": []})
     with pytest.raises(ConfigError, match="empty callback_events list: name the events"):
-        load_targets(empty)
-    short = config_with(tmp_path / "b", {"callback_url": "https://x.example/", "callback_secret": "short"})
-    with pytest.raises(ConfigError, match="callback_secret: String should have at least 16 characters"):
-        load_targets(short)
-    unknown = config_with(
-        tmp_path / "c", {"callback_url": "https://x.example/", "callback_secret": "s" * 16, "callback_events": ["done"]}
-    )
+        load_targets(empty, {"WR_S": "s" * 16})
+    unknown = config_with(tmp_path / "c", signed | {"callback_events": ["done"]})
     with pytest.raises(ConfigError, match=r"callback_events\.0"):
-        load_targets(unknown)
+        load_targets(unknown, {"WR_S": "s" * 16})
 
 
 def test_settings_refuse_a_base_above_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:

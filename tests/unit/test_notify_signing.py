@@ -78,7 +78,7 @@ def test_one_valid_entry_among_several_is_enough_for_rotating_secrets() -> None:
 
 
 def test_signing_without_a_secret_says_where_to_set_it() -> None:
-    with pytest.raises(ValueError, match=r"callback_secret in sources\.yaml"):
+    with pytest.raises(ValueError, match=r"callback_secret_env or callback_secret_file in sources\.yaml"):
         sign("", BODY, NOW)
 
 

@@ -11,6 +11,7 @@ import pytest
 from tests.support.agent_api import Harness, harness
 from workrouter.adapters.postgres.event_log import EventLog
 from workrouter.config.catalog import Catalog
+from workrouter.services.reporting.access import ReportsAccess
 from workrouter.services.reporting.http import create_app as reports_app
 
 # (method, path) -> whether the body is required; every other operation takes no body.
@@ -93,7 +94,7 @@ async def test_every_request_body_field_is_described(h: Harness) -> None:
 
 
 async def test_the_reports_document_declares_its_problem_documents() -> None:
-    app = reports_app(EventLog(cast(asyncpg.Pool, None), schema="unused"))
+    app = reports_app(EventLog(cast(asyncpg.Pool, None), schema="unused"), access=ReportsAccess())
     doc = app.openapi()
     for method, path, op in operations(doc):
         errors = {status: r for status, r in op["responses"].items() if status[0] in "45"}
@@ -101,5 +102,6 @@ async def test_the_reports_document_declares_its_problem_documents() -> None:
         for status, response in errors.items():
             names = resolve(doc, response["content"]["application/problem+json"]["schema"])
             assert names == ["ReportProblem"], (path, status)
-    assert set(doc["paths"]["/v1/reports/{name}"]["get"]["responses"]) == {"200", "400", "404", "422", "429", "503"}
+    statuses = {"200", "400", "401", "403", "404", "422", "429", "503"}
+    assert set(doc["paths"]["/v1/reports/{name}"]["get"]["responses"]) == statuses
     assert "HTTPValidationError" not in doc["components"]["schemas"]

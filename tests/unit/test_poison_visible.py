@@ -65,7 +65,7 @@ def test_sources_may_subscribe_to_error_held() -> None:
         name="crm",
         api_key_sha256="0" * 64,
         callback_url="https://crm.example/cb",
-        callback_secret="s" * 16,
+        callback_secret_env="WR_CALLBACK_SECRET_CRM",
         callback_events=["error_held"],
     )
     assert source.callback_events == ["error_held"]

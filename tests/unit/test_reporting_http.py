@@ -16,12 +16,16 @@ from workrouter.adapters.postgres.event_log import EventLog
 from workrouter.adapters.postgres.reports.limits import ReportLimits, ReportRefusedError
 from workrouter.adapters.postgres.reports.runner import Report, spec
 from workrouter.cli import main
+from workrouter.config.sources import hash_api_key
 from workrouter.domain.reporting.request import ReportRequest
+from workrouter.services.reporting.access import ReportsAccess
 from workrouter.services.reporting.http import create_app
 from workrouter.services.reporting.query import strict_query
 from workrouter.services.reporting.service import ReportingSettings
 
 PERIOD = "from=2026-11-02T00:00:00Z&to=2026-11-03T00:00:00Z"
+ACCESS = ReportsAccess(key_sha256=hash_api_key("unit-reports-key"))
+KEY_HEADER = {"Authorization": "Bearer unit-reports-key"}
 
 
 async def fake_run(pool: object, name: str, request: ReportRequest, **_: Any) -> Report:
@@ -31,8 +35,10 @@ async def fake_run(pool: object, name: str, request: ReportRequest, **_: Any) ->
 
 
 def client(**kwargs: Any) -> httpx.AsyncClient:
-    app = create_app(EventLog(cast(asyncpg.Pool, None), schema="unused"), **{"run": fake_run, **kwargs})
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://reports")
+    app = create_app(
+        EventLog(cast(asyncpg.Pool, None), schema="unused"), **{"run": fake_run, "access": ACCESS, **kwargs}
+    )
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://reports", headers=KEY_HEADER)
 
 
 async def get(url: str, **kwargs: Any) -> httpx.Response:

@@ -17,6 +17,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from prometheus_client.registry import CollectorRegistry
 
+from workrouter.adapters.bearer import metrics_allowed
+
 log = logging.getLogger(__name__)
 Refresher = Callable[[], Awaitable[None]]
 MAX_REQUEST_BYTES = 8192
@@ -34,12 +36,14 @@ class MetricsServer:
         registry: CollectorRegistry = REGISTRY,
         refreshers: Sequence[Refresher] = (),
         refresh_timeout: float = 2.0,
+        token_sha256: str | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self._registry = registry
         self._refreshers = list(refreshers)
         self._refresh_timeout = refresh_timeout
+        self._token_sha256 = token_sha256
         self._server: asyncio.Server | None = None
         self._open: dict[asyncio.StreamWriter, asyncio.Task[None] | None] = {}
 
@@ -105,6 +109,9 @@ class MetricsServer:
         path = target.split("?", 1)[0]
         if method not in ("GET", "HEAD"):
             await _respond(writer, 405, b"method not allowed\n", close=close, extra={"Allow": "GET, HEAD"})
+        elif path == "/metrics" and not metrics_allowed(headers.get("authorization"), self._token_sha256):
+            body = b"/metrics requires Authorization: Bearer <token> (docs/metrics.md)\n"
+            await _respond(writer, 401, body, close=close, extra={"WWW-Authenticate": "Bearer"}, head=method == "HEAD")
         elif path == "/metrics":
             await self._refresh()
             body = generate_latest(self._registry)
@@ -124,7 +131,14 @@ class MetricsServer:
                 log.warning("metrics refresher %s failed (%s: %s); serving its last values", refresh, type(exc), exc)
 
 
-REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 431: "Too Large"}
+REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    431: "Too Large",
+}
 
 
 async def _respond(

@@ -49,10 +49,11 @@ class Agent:
         rng: random.Random,
         pull: list[str],
         domain: str,
+        token: str,
     ) -> None:
         self.id, self.http, self.state, self.stats, self.rng = agent_id, http, state, stats, rng
         self.pull, self.domain = pull, domain
-        self.headers = {"Authorization": f"Bearer {agent_id}-demo-token"}
+        self.headers = {"Authorization": f"Bearer {token}"}
         self.answered: set[str] = set()  # offers answered (or left to time out): never twice
         self.working: set[str] = set()  # tasks being worked: never twice
         self.jobs: dict[str, asyncio.Task[None]] = {}
@@ -205,7 +206,9 @@ class Agent:
             self.working.discard(task_id)
 
 
-async def run_agents(api_url: str, routing: RoutingConfig, stats: DemoStats, rng: random.Random) -> None:
+async def run_agents(
+    api_url: str, routing: RoutingConfig, stats: DemoStats, rng: random.Random, tokens: dict[str, str]
+) -> None:
     """Every agent of the routing configuration except supervisors, each in its own task."""
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
     async with httpx.AsyncClient(base_url=api_url, timeout=10, limits=limits) as http:
@@ -218,7 +221,14 @@ async def run_agents(api_url: str, routing: RoutingConfig, stats: DemoStats, rng
             state = stats.agents.setdefault(agent_id, AgentState(agent_id, capacity=max(profile.capacity.values())))
             agents.append(
                 Agent(
-                    agent_id, http, state=state, stats=stats, rng=random.Random(rng.random()), pull=pull, domain=domain
+                    agent_id,
+                    http,
+                    state=state,
+                    stats=stats,
+                    rng=random.Random(rng.random()),
+                    pull=pull,
+                    domain=domain,
+                    token=tokens[agent_id],
                 )
             )
         await asyncio.gather(*(a.run() for a in agents))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
+from workrouter.config.credentials import IssuedCredentials
 from workrouter.config.routing import load_routing_config
 from workrouter.demo.agents import run_agents
 from workrouter.demo.report import print_report
@@ -31,18 +32,24 @@ class DemoOptions:
 
 
 def demo_wiring(
-    at: Addresses, database_url: str, options: DemoOptions, console: Console, stop: asyncio.Event
+    at: Addresses,
+    database_url: str,
+    options: DemoOptions,
+    console: Console,
+    stop: asyncio.Event,
+    *,
+    credentials: IssuedCredentials,
 ) -> tuple[Wiring, DemoStats]:
     """The demo as a service of the embedded process: sources, agents, the view and a timer as
     loops; the sources' callback receivers as HTTP endpoints; the report once the bus is drained."""
     stats = DemoStats(seconds=options.seconds)
     rng = random.Random(options.seed)
     routing = load_routing_config(at.config_dir)
-    sources = Sources(at.api_url, stats, options.rate, random.Random(rng.random()))
+    sources = Sources(at.api_url, stats, options.rate, random.Random(rng.random()), credentials.source_keys)
     header = f"workrouter demo — api {at.api_url}  reports {at.reports_url}  metrics http://{at.host}:{at.metrics_port}/metrics"
 
     async def agents() -> None:
-        await run_agents(at.api_url, routing, stats, random.Random(rng.random()))
+        await run_agents(at.api_url, routing, stats, random.Random(rng.random()), credentials.agent_tokens)
 
     async def view() -> None:
         await show(stats, header, console, say=console.print)

@@ -1,5 +1,5 @@
 """Simulated source systems: a CRM, a BPM suite and a ticketing system create work over the REST
-capture API (their demo API keys from deploy/config/sources.yaml), now and then cancel one, and
+capture API (with the fresh API keys the demo issued into its copy of the configuration), now and then cancel one, and
 receive workrouter's signed callbacks on their registered callback URLs."""
 
 from __future__ import annotations
@@ -27,15 +27,14 @@ class Source:
     """A simulated source system."""
 
     name: str
-    api_key: str
     weight: float
     callback_port: int | None
 
 
 SOURCES = (
-    Source("crm", "crm-demo-key", 0.45, 18081),
-    Source("bpm", "bpm-demo-key", 0.35, 18082),
-    Source("ticketing", "ticketing-demo-key", 0.20, None),
+    Source("crm", 0.45, 18081),
+    Source("bpm", 0.35, 18082),
+    Source("ticketing", 0.20, None),
 )
 
 
@@ -85,8 +84,8 @@ def work_item(source: Source, rng: random.Random, n: int) -> dict[str, Any]:
 class Sources:
     """Creates work at `rate` items per second (Poisson arrivals) until cancelled."""
 
-    def __init__(self, api_url: str, stats: DemoStats, rate: float, rng: random.Random) -> None:
-        self.api_url, self.stats, self.rate, self.rng = api_url, stats, rate, rng
+    def __init__(self, api_url: str, stats: DemoStats, rate: float, rng: random.Random, keys: dict[str, str]) -> None:
+        self.api_url, self.stats, self.rate, self.rng, self.keys = api_url, stats, rate, rng, keys
         self.open: list[tuple[Source, str]] = []
 
     async def run(self) -> None:
@@ -103,7 +102,7 @@ class Sources:
 
     async def _create(self, http: httpx.AsyncClient, source: Source, body: dict[str, Any]) -> None:
         try:
-            answer = await http.post("/v1/tasks", json=body, headers={"X-API-Key": source.api_key})
+            answer = await http.post("/v1/tasks", json=body, headers={"X-API-Key": self.keys[source.name]})
         except httpx.HTTPError as exc:
             self.stats.error(f"capture: {type(exc).__name__}")
             return
@@ -119,7 +118,7 @@ class Sources:
             answer = await http.post(
                 f"/v1/tasks/{external_id}/cancel",
                 json={"reason": "customer withdrew"},
-                headers={"X-API-Key": source.api_key},
+                headers={"X-API-Key": self.keys[source.name]},
             )
         except httpx.HTTPError as exc:
             self.stats.error(f"cancel: {type(exc).__name__}")

@@ -9,10 +9,15 @@ import os
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
 from rich.console import Console
 
+from workrouter.config.credentials import IssuedCredentials, issue_credentials
+from workrouter.contracts.codec import describe
+from workrouter.credentials_cli import refuse_shipped_or_exit
 from workrouter.embedded.process import Addresses, run_all
 from workrouter.embedded.stores import EmbeddedStoreError, start_stores
+from workrouter.settings import ProcessSettings
 
 DEFAULT_DATA = Path(os.environ.get("WR_DATA_DIR", "~/.local/share/workrouter"))
 
@@ -68,18 +73,31 @@ def _up(args: argparse.Namespace) -> int:
         return 2
     data = args.data.expanduser()
     config = args.config
+    issued = None
     if args.demo:
         from workrouter.demo.timelapse import demo_config  # noqa: PLC0415 - the demo only when asked
 
         data.mkdir(parents=True, exist_ok=True)
         config = demo_config(args.config, data, args.speed)
+        issued = issue_credentials(config)
         console.print(
-            f"[dim]demo configuration: {args.config} with queue timings {args.speed:g}x faster, in {config}[/]"
+            f"[dim]demo configuration: {args.config} with queue timings {args.speed:g}x faster and fresh "
+            f"credentials, in {config}[/]"
         )
-    at = Addresses(config, args.host, args.port, args.reports_port, args.metrics_port, args.log_level)
+        print_credentials(console, issued)
+    elif refuse_shipped_or_exit(config, "workrouter up"):
+        return 2
+    try:  # WR_METRICS_TOKEN_SHA256, and the refusal of an open /metrics on a non-loopback --host
+        metrics = ProcessSettings(metrics_host=args.host, metrics_port=args.metrics_port)
+    except ValidationError as exc:
+        console.print(f"[red]workrouter up: {describe(exc)}[/]")
+        return 2
+    at = Addresses(
+        config, args.host, args.port, args.reports_port, args.metrics_port, args.log_level, metrics.metrics_token_sha256
+    )
     _log_to(data, args.log_level, to_file=bool(args.demo))
     try:
-        asyncio.run(_main(at, data, args, console))
+        asyncio.run(_main(at, data, args, console, issued))
     except (EmbeddedStoreError, OSError) as exc:
         console.print(f"[red]workrouter up: {exc}[/]")
         return 1
@@ -97,17 +115,24 @@ def _log_to(data: Path, level: str, *, to_file: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-async def _main(at: Addresses, data: Path, args: argparse.Namespace, console: Console) -> None:
+async def _main(
+    at: Addresses, data: Path, args: argparse.Namespace, console: Console, issued: IssuedCredentials | None
+) -> None:
     stores = await start_stores(data, progress=lambda text: console.print(f"[dim]{text}[/]"))
     try:
         console.print("[dim]starting capture, prioritiser, router, escalation, reporting, notifier and api ...[/]")
         stop = asyncio.Event()
         extra = None
-        if args.demo:
+        if issued is not None:
             from workrouter.demo.run import DemoOptions, demo_wiring  # noqa: PLC0415 - the demo only when asked
 
             extra, _ = demo_wiring(
-                at, stores.database_url, DemoOptions(args.seconds, args.rate, args.seed), console, stop
+                at,
+                stores.database_url,
+                DemoOptions(args.seconds, args.rate, args.seed),
+                console,
+                stop,
+                credentials=issued,
             )
 
         logs = f"in {data / 'workrouter.log'}" if args.demo else "below"
@@ -115,7 +140,7 @@ async def _main(at: Addresses, data: Path, args: argparse.Namespace, console: Co
         def ready() -> None:
             console.print(
                 f"[bold green]workrouter is running[/] (data in {data}; log {logs})\n"
-                f"  api      {at.api_url}   (POST /v1/tasks with X-API-Key: crm-demo-key; docs at /docs)\n"
+                f"  api      {at.api_url}   (POST /v1/tasks with a source's X-API-Key; docs at /docs)\n"
                 f"  reports  {at.reports_url}/v1/reports\n"
                 f"  metrics  http://{at.host}:{at.metrics_port}/metrics\n"
                 "  Ctrl-C stops it; what is in flight is finished first."
@@ -132,3 +157,11 @@ async def _main(at: Addresses, data: Path, args: argparse.Namespace, console: Co
         )
     finally:
         await asyncio.to_thread(stores.stop)
+
+
+def print_credentials(console: Console, issued: IssuedCredentials) -> None:
+    """Print the demo's fresh credentials, once: they are not stored in clear anywhere else."""
+    console.print("[bold]the demo's credentials[/] (fresh for this run; only their hashes are in the configuration):")
+    for line in issued.lines():
+        console.print(f"  {line}", highlight=False, soft_wrap=True)
+    console.print("  the reports and the supervisor API take a supervisor's token (sam in the demo)", highlight=False)

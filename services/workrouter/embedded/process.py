@@ -41,6 +41,7 @@ class Addresses:
     reports_port: int = 8090
     metrics_port: int = 9100
     log_level: str = "WARNING"
+    metrics_token_sha256: str | None = None  # WR_METRICS_TOKEN_SHA256: /metrics then requires the bearer token
 
     @property
     def api_url(self) -> str:
@@ -110,4 +111,13 @@ async def run_all(
     wiring = await assemble_all(bus, at, database_url, redis_url)
     if extra is not None:
         wiring.extend(extra)
-    await serve("embedded", bus, wiring, stop=stop, metrics_port=at.metrics_port, metrics_host=at.host, ready=ready)
+    await serve(
+        "embedded",
+        bus,
+        wiring,
+        stop=stop,
+        metrics_port=at.metrics_port,
+        metrics_host=at.host,
+        metrics_token_sha256=at.metrics_token_sha256,
+        ready=ready,
+    )

@@ -26,7 +26,10 @@ def _mac(secret: str, timestamp: int, body: bytes) -> str:
 def sign(secret: str, body: bytes, timestamp: int) -> str:
     """The signature header value for `body` sent at `timestamp` (unix seconds)."""
     if not secret:
-        raise ValueError("cannot sign a callback without a secret: set callback_secret in sources.yaml")
+        raise ValueError(
+            "cannot sign a callback without a secret: name one with callback_secret_env or callback_secret_file "
+            "in sources.yaml"
+        )
     return f"t={timestamp},{SCHEME}={_mac(secret, timestamp, body)}"
 
 

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 
+from workrouter.adapters.bearer import metrics_allowed
 from workrouter.bus.port import Bus
 from workrouter.config.catalog import Catalog
 from workrouter.config.routing import RoutingConfig
@@ -175,6 +176,7 @@ def create_app(
     timings: StreamTimings | None = None,
     sign_in: SignIn | None = None,
     limits: RateLimits | None = None,
+    metrics_token_sha256: str | None = None,
 ) -> FastAPI:
     """The api application over a started bus; with a routing config and a live store, the agent API too.
 
@@ -242,8 +244,12 @@ def create_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/metrics", response_class=PlainTextResponse)
-    async def metrics() -> Response:
+    @app.get("/metrics", response_class=PlainTextResponse, responses=documented(401))
+    async def metrics(request: Request) -> Response:
+        if not metrics_allowed(request.headers.get("authorization"), metrics_token_sha256):
+            refused = problem(401, "/metrics requires its bearer token (docs/metrics.md)")
+            refused.headers["WWW-Authenticate"] = "Bearer"
+            return refused
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     add_schemas(app, (*SOURCE_BODIES, *AGENT_BODIES, *RESPONSE_MODELS))

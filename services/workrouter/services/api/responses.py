@@ -55,7 +55,10 @@ class BulkResult(BaseModel):
 
 
 def documented(*statuses: int, **success: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
-    """`responses=` for an api route: each error status as a Problem (application/json), and `success`."""
+    """`responses=` for an api route: each error status as a Problem (application/json), and `success`.
+    A route that authenticates (401) is also rate-limited per source or agent, so it documents 429 too."""
+    if 401 in statuses and 429 not in statuses:
+        statuses = (*statuses, 429)
     return responses(Problem, "application/json", statuses, **success)
 
 

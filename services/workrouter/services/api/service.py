@@ -48,8 +48,17 @@ async def assemble(settings: ApiSettings, bus: Bus) -> Wiring:
     if routing.agent_passwords and sign_in.passwords is None:
         log.warning("agents.yaml has passwords but WR_AUTH_SECRET is not set: POST /v1/auth/token is off")
     limits = build_limits(settings, client, settings.redis_prefix)
-    topics = TopicNames(settings.topic_prefix)
-    app = create_app(catalog, bus, topics, routing=routing, store=store, inbox=inbox, sign_in=sign_in, limits=limits)
+    app = create_app(
+        catalog,
+        bus,
+        TopicNames(settings.topic_prefix),
+        routing=routing,
+        store=store,
+        inbox=inbox,
+        sign_in=sign_in,
+        limits=limits,
+        metrics_token_sha256=settings.metrics_token_sha256,
+    )
     endpoint = HttpEndpoint("api", app, settings.http_host, settings.http_port, settings.log_level.lower())
 
     async def close_redis() -> None:

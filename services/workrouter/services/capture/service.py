@@ -47,4 +47,11 @@ async def main(settings: CaptureSettings) -> None:
     configure_logging(settings.log_level)
     bus = build_bus(settings, client_id="wr-capture")
     wiring = await assemble(settings, bus)
-    await serve("capture", bus, wiring, metrics_port=settings.metrics_port, metrics_host=settings.metrics_host)
+    await serve(
+        "capture",
+        bus,
+        wiring,
+        metrics_port=settings.metrics_port,
+        metrics_host=settings.metrics_host,
+        metrics_token_sha256=settings.metrics_token_sha256,
+    )

@@ -120,4 +120,11 @@ async def main(settings: EscalationSettings) -> None:
     consumer = build_bus(settings, client_id="wr-escalation")
     wiring = await assemble(settings, consumer, publisher)
     wiring.cleanup.append(publisher.stop)
-    await serve("escalation", consumer, wiring, metrics_port=settings.metrics_port, metrics_host=settings.metrics_host)
+    await serve(
+        "escalation",
+        consumer,
+        wiring,
+        metrics_port=settings.metrics_port,
+        metrics_host=settings.metrics_host,
+        metrics_token_sha256=settings.metrics_token_sha256,
+    )

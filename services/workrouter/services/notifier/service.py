@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import random
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Self
@@ -21,7 +23,7 @@ from workrouter.adapters.postgres.notifier_store import PostgresCallbackStore
 from workrouter.adapters.postgres.pool import connect
 from workrouter.bus.port import BatchBus
 from workrouter.config.catalog import ConfigError, load_catalog
-from workrouter.config.sources import SourceSystem
+from workrouter.config.sources import SecretError, SourceSystem
 from workrouter.contracts.envelope import utcnow
 from workrouter.contracts.topics import TopicNames
 from workrouter.domain.notify.retry import RetryPolicy
@@ -73,19 +75,23 @@ class NotifierSettings(ProcessSettings):
         )
 
 
-def target_of(source: SourceSystem) -> Target | None:
-    """Where a registered source is called back, or None when it has no callback_url."""
+def target_of(source: SourceSystem, env: Mapping[str, str], config_dir: Path) -> Target | None:
+    """Where a source is called back (its secret from `env` or its file); None without a callback_url."""
     if source.callback_url is None:
         return None
-    if not source.callback_secret:
-        raise ConfigError(f"sources.yaml: source {source.name!r} has a callback_url but no callback_secret")
-    return Target(source.name, str(source.callback_url), source.callback_secret, frozenset(source.callback_events))
+    try:
+        secret = source.callback_secret(env, config_dir)
+    except SecretError as exc:
+        raise ConfigError(f"{config_dir / 'sources.yaml'}: {exc}") from None
+    if secret is None:
+        raise ConfigError(f"sources.yaml: source {source.name!r} has a callback_url but no callback secret")
+    return Target(source.name, str(source.callback_url), secret, frozenset(source.callback_events))
 
 
-def load_targets(config_dir: Path) -> dict[str, Target]:
+def load_targets(config_dir: Path, env: Mapping[str, str]) -> dict[str, Target]:
     """The callback target of every registered source that has one (sources.yaml, checked with the catalog)."""
     catalog = load_catalog(config_dir)
-    targets = {name: target_of(source) for name, source in catalog.sources.items()}
+    targets = {name: target_of(source, env, config_dir) for name, source in catalog.sources.items()}
     return {name: target for name, target in targets.items() if target is not None}
 
 
@@ -128,7 +134,7 @@ async def assemble(settings: NotifierSettings, bus: BatchBus) -> Wiring:
     """Subscribe the notifier on `bus`, with its PostgreSQL outbox and one delivery loop per source."""
     if settings.log_level != "DEBUG":
         logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
-    targets = load_targets(settings.config_dir)
+    targets = load_targets(settings.config_dir, os.environ)  # the secrets' variables are named in sources.yaml
     if not targets:
         log.warning("no source in %s/sources.yaml has a callback_url: nothing will be called back", settings.config_dir)
     pool = await connect(settings.database_url, service="notifier")
@@ -150,4 +156,11 @@ async def main(settings: NotifierSettings) -> None:
     configure_logging(settings.log_level)
     bus = build_bus(settings, client_id="wr-notifier")
     wiring = await assemble(settings, bus)
-    await serve("notifier", bus, wiring, metrics_port=settings.metrics_port, metrics_host=settings.metrics_host)
+    await serve(
+        "notifier",
+        bus,
+        wiring,
+        metrics_port=settings.metrics_port,
+        metrics_host=settings.metrics_host,
+        metrics_token_sha256=settings.metrics_token_sha256,
+    )

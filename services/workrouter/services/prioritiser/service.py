@@ -73,4 +73,11 @@ async def main(settings: PrioritiserSettings) -> None:
     configure_logging(settings.log_level)
     bus = build_bus(settings, client_id="wr-prioritiser")
     wiring = await assemble(settings, bus)
-    await serve("prioritiser", bus, wiring, metrics_port=settings.metrics_port, metrics_host=settings.metrics_host)
+    await serve(
+        "prioritiser",
+        bus,
+        wiring,
+        metrics_port=settings.metrics_port,
+        metrics_host=settings.metrics_host,
+        metrics_token_sha256=settings.metrics_token_sha256,
+    )

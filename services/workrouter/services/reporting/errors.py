@@ -16,6 +16,8 @@ from workrouter.domain.reporting.problems import ReportParameterError
 
 TITLES = {
     400: "bad request",
+    401: "unauthorized",
+    403: "forbidden",
     404: "not found",
     422: "unprocessable content",
     429: "too many requests",

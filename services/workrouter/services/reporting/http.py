@@ -1,4 +1,4 @@
-"""The reporting HTTP API: reports as JSON or CSV, the task list, /metrics and /healthz.
+"""The reporting HTTP API: reports as JSON or CSV, the task list, /metrics and /healthz (credentials: access.py).
 
 Every parameter is checked before any query (a 400 problem document naming it); a report runs within the
 limits (a 422 when it would exceed one), at most `concurrent` at a time (a 429 past a short wait), and
@@ -25,6 +25,7 @@ from workrouter.domain.reporting.parse import parse_request
 from workrouter.domain.reporting.problems import ParameterProblem, ReportParameterError, shown, text_problem
 from workrouter.domain.task_state import TaskState
 from workrouter.services.openapi import add_schemas, responses
+from workrouter.services.reporting.access import ReportsAccess, guard
 from workrouter.services.reporting.errors import ReportProblem, install_handlers, problem
 from workrouter.services.reporting.query import strict_query
 from workrouter.services.reporting.render import as_csv, json_bytes
@@ -56,14 +57,17 @@ Runner = Callable[..., Awaitable[Report]]
 def create_app(
     log: EventLog,
     *,
+    access: ReportsAccess,
     limits: ReportLimits | None = None,
     concurrent: int = 3,
     wait_seconds: float = 10.0,
     run: Runner = run_report,
 ) -> FastAPI:
-    """The reporting app over an event log; at most `concurrent` reports `run` at once (others wait `wait_seconds`)."""
+    """The reporting app over an event log, for the credentials `access` accepts; at most `concurrent` reports
+    `run` at once (others wait `wait_seconds`)."""
     app = FastAPI(title="workrouter reporting", version="1")
     install_handlers(app)
+    guard(app, access)
     limits = limits or ReportLimits()
     slots = asyncio.Semaphore(concurrent)
 
@@ -79,7 +83,7 @@ def create_app(
         finally:
             slots.release()
 
-    @app.get("/v1/reports", responses={200: {"description": "The reports and their parameters."}})
+    @app.get("/v1/reports", responses=documented(401, 403, s200={"description": "The reports and their parameters."}))
     async def reports() -> dict[str, Any]:
         return {"reports": [spec.model_dump() for spec in SPECS.values()]}
 
@@ -87,7 +91,7 @@ def create_app(
         "/v1/reports/{name}",
         response_model=None,
         openapi_extra=_documented(REPORT_PARAMETERS),
-        responses=documented(400, 404, 422, 429, 503, s200=REPORT_OK),
+        responses=documented(400, 401, 403, 404, 422, 429, 503, s200=REPORT_OK),
     )
     async def report(name: str, request: Request) -> Response:
         if name not in SPECS:
@@ -118,7 +122,7 @@ def create_app(
             return Response(await off_loop(as_csv, result), media_type="text/csv; charset=utf-8")
         return Response(await off_loop(json_bytes, result), media_type="application/json")
 
-    @app.get("/v1/tasks", openapi_extra=_documented(TASK_PARAMETERS), responses=documented(400))
+    @app.get("/v1/tasks", openapi_extra=_documented(TASK_PARAMETERS), responses=documented(400, 401, 403))
     async def tasks(request: Request) -> dict[str, Any]:
         filters = _task_filters(strict_query(request.scope["query_string"], TASK_PARAMETERS))
         rows = await log.tasks(**filters)
@@ -128,7 +132,7 @@ def create_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/metrics", response_class=PlainTextResponse)
+    @app.get("/metrics", response_class=PlainTextResponse, responses=documented(401))
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

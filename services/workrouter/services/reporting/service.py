@@ -16,6 +16,7 @@ from workrouter.bus.port import BatchBus
 from workrouter.config.routing import load_routing_config
 from workrouter.contracts.topics import TopicNames
 from workrouter.runtime import HttpEndpoint, Wiring, configure_logging, serve
+from workrouter.services.reporting.access import ReportsAccess
 from workrouter.services.reporting.http import create_app
 from workrouter.services.reporting.ingest import dimensions, ingest
 from workrouter.settings import ProcessSettings
@@ -40,6 +41,11 @@ class ReportingSettings(ProcessSettings):
         default=30_000_000, ge=0, description="Highest PostgreSQL planner cost a report may have (0 = not checked)."
     )
     reports_max_rows: int = Field(default=250_000, ge=0, description="Most rows a report may return (0 = no limit).")
+    reports_key_sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 of a bearer key the reports accept besides supervisors' tokens (docs/reporting.md).",
+    )
     reports_concurrent: int = Field(default=3, ge=1, le=9, description="Reports run at once; more wait for a slot.")
     reports_wait_seconds: float = Field(
         default=10.0, ge=0, le=600, description="Longest a report waits for a slot before a 429."
@@ -82,8 +88,10 @@ async def assemble(settings: ReportingSettings, bus: BatchBus) -> Wiring:
         settings.http_host,
         settings.http_port,
     )
+    access = ReportsAccess(routing, settings.reports_key_sha256, settings.metrics_token_sha256)
     reports = create_app(
         event_log,
+        access=access,
         limits=settings.report_limits(),
         concurrent=settings.reports_concurrent,
         wait_seconds=settings.reports_wait_seconds,

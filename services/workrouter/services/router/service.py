@@ -62,4 +62,11 @@ async def main(settings: RouterSettings) -> None:
     configure_logging(settings.log_level)
     bus = build_bus(settings, client_id="wr-router")
     wiring = await assemble(settings, bus)
-    await serve("router", bus, wiring, metrics_port=settings.metrics_port, metrics_host=settings.metrics_host)
+    await serve(
+        "router",
+        bus,
+        wiring,
+        metrics_port=settings.metrics_port,
+        metrics_host=settings.metrics_host,
+        metrics_token_sha256=settings.metrics_token_sha256,
+    )
