@@ -18,7 +18,7 @@ _E2E_LEFT = pytest.StashKey[bool]()
 
 E2E_KAFKA = "test_e2e_kafka.py"
 E2E_NOTE = (
-    "the end-to-end test over Kafka (tests/integration/test_e2e_kafka.py, 7-9 min) was left out (WR_E2E_KAFKA=0): "
+    "the end-to-end test over Kafka (tests/integration/test_e2e_kafka.py, 5-6 min) was left out (WR_E2E_KAFKA=0): "
     "`make test-e2e` runs it alone"
 )
 
