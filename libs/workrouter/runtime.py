@@ -19,6 +19,7 @@ from prometheus_client import Info
 from workrouter.adapters.kafka_lag import track_bus
 from workrouter.adapters.metrics_http import MetricsServer, Refresher
 from workrouter.bus.port import Bus
+from workrouter.settings import ProcessSettings
 
 log = logging.getLogger(__name__)
 SERVICE_INFO = Info("workrouter_service", "The workrouter service this process runs, and its version.")
@@ -167,6 +168,18 @@ async def serve(
         untrack()
         if metrics is not None:
             await metrics.stop()
+
+
+async def serve_process(name: str, bus: Bus, wiring: Wiring, settings: ProcessSettings) -> None:
+    """Serve one service as its own process, with the /metrics endpoint its settings ask for."""
+    await serve(
+        name,
+        bus,
+        wiring,
+        metrics_port=settings.metrics_port,
+        metrics_host=settings.metrics_host,
+        metrics_token_sha256=settings.metrics_token_sha256,
+    )
 
 
 def _start_loop(name: str, run: Callable[[], Coroutine[Any, Any, None]], stop: asyncio.Event) -> asyncio.Task[None]:

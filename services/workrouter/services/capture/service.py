@@ -14,7 +14,7 @@ from workrouter.bus.port import Bus
 from workrouter.config.catalog import load_catalog
 from workrouter.contracts.envelope import utcnow
 from workrouter.contracts.topics import TopicNames
-from workrouter.runtime import Wiring, configure_logging, serve
+from workrouter.runtime import Wiring, configure_logging, serve_process
 from workrouter.services.capture.handlers import CaptureDeps, handle
 from workrouter.settings import ProcessSettings
 
@@ -47,11 +47,4 @@ async def main(settings: CaptureSettings) -> None:
     configure_logging(settings.log_level)
     bus = build_bus(settings, client_id="wr-capture")
     wiring = await assemble(settings, bus)
-    await serve(
-        "capture",
-        bus,
-        wiring,
-        metrics_port=settings.metrics_port,
-        metrics_host=settings.metrics_host,
-        metrics_token_sha256=settings.metrics_token_sha256,
-    )
+    await serve_process("capture", bus, wiring, settings)

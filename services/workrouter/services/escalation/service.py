@@ -24,7 +24,7 @@ from workrouter.contracts.topics import TopicNames
 from workrouter.domain.escalation.calendars import CalendarBook
 from workrouter.domain.escalation.plan import Rules
 from workrouter.ports.timers import EscalationStore
-from workrouter.runtime import Wiring, configure_logging, serve
+from workrouter.runtime import Wiring, configure_logging, serve_process
 from workrouter.services.escalation.handlers import EscalationDeps, fire_batch, handle_batch
 from workrouter.services.escalation.metrics import SlaRisk, postgres_counts
 from workrouter.services.escalation.timer_loop import TimerLoop
@@ -120,11 +120,4 @@ async def main(settings: EscalationSettings) -> None:
     consumer = build_bus(settings, client_id="wr-escalation")
     wiring = await assemble(settings, consumer, publisher)
     wiring.cleanup.append(publisher.stop)
-    await serve(
-        "escalation",
-        consumer,
-        wiring,
-        metrics_port=settings.metrics_port,
-        metrics_host=settings.metrics_host,
-        metrics_token_sha256=settings.metrics_token_sha256,
-    )
+    await serve_process("escalation", consumer, wiring, settings)

@@ -28,7 +28,7 @@ from workrouter.contracts.envelope import utcnow
 from workrouter.contracts.topics import TopicNames
 from workrouter.domain.notify.retry import RetryPolicy
 from workrouter.ports.callbacks import CallbackStore
-from workrouter.runtime import Wiring, configure_logging, serve
+from workrouter.runtime import Wiring, configure_logging, serve_process
 from workrouter.services.notifier.dispatcher import Dispatcher
 from workrouter.services.notifier.handlers import NotifierDeps, handle_batch
 from workrouter.services.notifier.sender import Sender, Target
@@ -156,11 +156,4 @@ async def main(settings: NotifierSettings) -> None:
     configure_logging(settings.log_level)
     bus = build_bus(settings, client_id="wr-notifier")
     wiring = await assemble(settings, bus)
-    await serve(
-        "notifier",
-        bus,
-        wiring,
-        metrics_port=settings.metrics_port,
-        metrics_host=settings.metrics_host,
-        metrics_token_sha256=settings.metrics_token_sha256,
-    )
+    await serve_process("notifier", bus, wiring, settings)

@@ -14,7 +14,7 @@ from workrouter.adapters.postgres.stores import PostgresTaskFactsStore
 from workrouter.bus.port import Bus
 from workrouter.config.catalog import load_catalog
 from workrouter.contracts.topics import TopicNames
-from workrouter.runtime import Wiring, configure_logging, serve
+from workrouter.runtime import Wiring, configure_logging, serve_process
 from workrouter.services.prioritiser.handlers import PrioritiserDeps, handle
 from workrouter.services.prioritiser.poison import handle_dead_letter
 from workrouter.services.prioritiser.rules_holder import RulesHolder
@@ -73,11 +73,4 @@ async def main(settings: PrioritiserSettings) -> None:
     configure_logging(settings.log_level)
     bus = build_bus(settings, client_id="wr-prioritiser")
     wiring = await assemble(settings, bus)
-    await serve(
-        "prioritiser",
-        bus,
-        wiring,
-        metrics_port=settings.metrics_port,
-        metrics_host=settings.metrics_host,
-        metrics_token_sha256=settings.metrics_token_sha256,
-    )
+    await serve_process("prioritiser", bus, wiring, settings)

@@ -13,7 +13,7 @@ from workrouter.adapters.redis_agents import RedisAgentStore
 from workrouter.bus.port import Bus
 from workrouter.config.routing import load_routing_config
 from workrouter.contracts.topics import TopicNames
-from workrouter.runtime import Wiring, configure_logging, serve
+from workrouter.runtime import Wiring, configure_logging, serve_process
 from workrouter.services.router.metrics_collector import RouterCollector
 from workrouter.services.router.router import Router, RouterOptions
 from workrouter.settings import ProcessSettings
@@ -62,11 +62,4 @@ async def main(settings: RouterSettings) -> None:
     configure_logging(settings.log_level)
     bus = build_bus(settings, client_id="wr-router")
     wiring = await assemble(settings, bus)
-    await serve(
-        "router",
-        bus,
-        wiring,
-        metrics_port=settings.metrics_port,
-        metrics_host=settings.metrics_host,
-        metrics_token_sha256=settings.metrics_token_sha256,
-    )
+    await serve_process("router", bus, wiring, settings)
