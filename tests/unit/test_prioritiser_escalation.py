@@ -23,6 +23,7 @@ from workrouter.contracts.task_events import (
     TaskResumed,
     TaskUpdated,
 )
+from workrouter.services.prioritiser import overrides
 from workrouter.services.prioritiser.handlers import PrioritiserDeps, handle
 from workrouter.services.prioritiser.rules_holder import RulesHolder
 
@@ -102,3 +103,62 @@ async def test_nothing_late_brings_an_ended_task_back(deps: PrioritiserDeps, lat
     await send(deps, captured())
     await send(deps, TaskCancelled(task_id="t1", by="source", reason="gone"))
     assert await send(deps, late) == []
+
+
+async def test_a_crash_replay_skips_what_later_events_superseded(deps: PrioritiserDeps) -> None:
+    """Killed before its commit, the prioritiser is handed every event again on facts that hold them all:
+    re-applying the transfer after the reclassification that followed it would move the task back to
+    credit under the transfer's old id (the e2e stall of 2026-12-07). Only the last one is handled again."""
+    await send(deps, captured(), "c1")
+    transfer = ReclassifyTask(task_id="t1", reason="transfer by agent sam", queue="credit")
+    assert last_classified(await send(deps, transfer, "x1")).queue == "credit"
+    again = ReclassifyTask(task_id="t1", reason="rules again")
+    assert last_classified(await send(deps, again, "r1")).queue == "finance"
+    assert await send(deps, captured(), "c1") == []  # the replay: capture, transfer, then the last one
+    assert await send(deps, transfer, "x1") == []
+    replayed = last_classified(await send(deps, again, "r1"))
+    assert replayed.queue == "finance"
+    assert (
+        last_classified(
+            await send(
+                deps, TaskUpdated(task_id="t1", changed=["title"], title="T", attributes=captured().attributes), "u1"
+            )
+        ).queue
+        == "finance"
+    )
+
+
+async def test_a_replayed_pause_does_not_put_a_resumed_task_back_to_sleep(deps: PrioritiserDeps) -> None:
+    """A pause redelivered after the resume that followed it would withdraw the task from its router, and
+    the resume's classification (same id, already retired there) would then be ignored: lost."""
+    await send(deps, captured(), "c1")
+    pause = TaskRescheduled(task_id="t1", wake_at=T0, by="source")
+    await send(deps, pause, "p1")
+    resumed = last_classified(await send(deps, TaskResumed(task_id="t1", by="timer"), "w1"))
+    assert await send(deps, pause, "p1") == []
+    assert last_classified(await send(deps, TaskResumed(task_id="t1", by="timer"), "w1")) == resumed
+
+
+async def test_a_replayed_escalation_move_does_not_undo_a_later_person_s_choice(deps: PrioritiserDeps) -> None:
+    await send(deps, captured(), "c1")
+    move = TaskEscalated(task_id="t1", step="sla:std:100%", actions=["move_queue"], target_queue="supervisor")
+    assert last_classified(await send(deps, move, "e1")).queue == "supervisor"
+    back = ReclassifyTask(task_id="t1", reason="supervisor sent it back", queue="credit")
+    assert last_classified(await send(deps, back, "b1")).queue == "credit"
+    assert await send(deps, move, "e1") == []
+    queues = [p.queue for p in await send(deps, back, "b1") if isinstance(p, TaskClassified)]
+    assert queues
+    assert set(queues) == {"credit"}
+
+
+async def test_the_applied_ids_are_bounded(deps: PrioritiserDeps) -> None:
+    await send(deps, captured(), "c1")
+    for n in range(overrides.KEEP_APPLIED + 10):
+        await send(
+            deps, TaskUpdated(task_id="t1", changed=["title"], title=f"T{n}", attributes=captured().attributes), f"u{n}"
+        )
+    stored = await deps.facts.get("t1")
+    assert stored is not None
+    ids = stored[0][overrides.APPLIED]
+    assert len(ids) == overrides.KEEP_APPLIED
+    assert ids[-1] == f"u{overrides.KEEP_APPLIED + 9}"

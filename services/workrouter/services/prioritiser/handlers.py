@@ -79,23 +79,38 @@ async def _facts_for(deps: PrioritiserDeps, envelope: Envelope) -> tuple[dict[st
     """The facts to classify on (as the event leaves them) and the capture time; None if it does not classify."""
     data = envelope.data
     if isinstance(data, TaskCaptured):
+        stored = await deps.facts.get(data.task_id)
+        if stored is not None and _superseded(envelope, stored[0]):
+            return None
         return data.model_dump(mode="json", include={"source", *FACT_FIELDS}), envelope.time
     if not isinstance(data, CHANGES) or _changes_nothing(data):
         return None
     stored = await deps.facts.get(data.task_id)
     if stored is None:
         raise PermanentError(f"{envelope.type} for task {data.task_id}, which was never captured")
+    if _superseded(envelope, stored[0]):
+        return None
     facts = overrides.after(stored[0], data)
     if isinstance(data, TaskUpdated):
         facts = {**facts, **data.model_dump(mode="json", include=set(UPDATED_FIELDS))}
     if overrides.life(facts) != overrides.OPEN:  # ended, or asleep until it wakes: keep, do not route
-        if facts != stored[0]:
-            await deps.facts.put(data.task_id, facts, stored[1])
+        kept = overrides.applied(facts, envelope.id)  # noted even if nothing changed: a replay must skip it
+        if kept != stored[0]:
+            await deps.facts.put(data.task_id, kept, stored[1])
         log.info(
             "%s for task %s, which is %s: kept, not classified", envelope.type, data.task_id, overrides.life(facts)
         )
         return None
     return facts, stored[1]
+
+
+def _superseded(envelope: Envelope, facts: dict[str, Any]) -> bool:
+    """A redelivered event that later ones already followed: handling it again would undo them."""
+    if not overrides.superseded(facts, envelope.id):
+        return False
+    task_id = getattr(envelope.data, "task_id", None)
+    log.info("%s %s of task %s came again after later events: superseded, skipped", envelope.type, envelope.id, task_id)
+    return True
 
 
 def _remembered(facts: dict[str, Any], outcome: TaskClassified | TaskErrorHeld) -> dict[str, Any]:
@@ -113,7 +128,9 @@ async def _forward_withdrawal(envelope: Envelope, data: Withdrawal, deps: Priori
     (the same envelope, so the same id, keyed by its domain)."""
     stored = await deps.facts.get(data.task_id)
     if stored is not None:
-        kept = overrides.after(stored[0], data)
+        if _superseded(envelope, stored[0]):
+            return
+        kept = overrides.applied(overrides.after(stored[0], data), envelope.id)  # noted even if nothing changed
         if kept != stored[0]:
             await deps.facts.put(data.task_id, kept, stored[1])
     if _told_by_the_router(data):
@@ -152,7 +169,7 @@ async def handle(envelope: Envelope, delivery: Delivery, deps: PrioritiserDeps) 
     base = worktype.base(ruleset.version) if worktype else None
     forced = envelope.data if isinstance(envelope.data, ReclassifyTask) else None
     outcome = decide(task_id, facts, captured_at, ruleset=ruleset, base=base, domains=deps.domains(), forced=forced)
-    await deps.facts.put(task_id, _remembered(facts, outcome), captured_at)
+    await deps.facts.put(task_id, _remembered(overrides.applied(facts, envelope.id), outcome), captured_at)
     event_id = derived_event_id(envelope.id, outcome.event_type)
     await deps.bus.publish(
         deps.topics.tasks, make_event(outcome, source=SOURCE, key=task_id, subject=task_id, event_id=event_id)

@@ -12,6 +12,12 @@
   on every event of a held task holds it once.
 - `_raises`: priority points added by escalation and due-date steps, by step, so that a
   redelivered step adds nothing twice; they add to whatever the rules or the source set.
+- `_applied`: the ids of the last events applied to the facts, oldest first. After a crash the
+  prioritiser is handed again every event since its last commit, on facts that already hold the
+  later ones. An event applied before the last one is *superseded*: applying it again would undo
+  what came after it (a transfer re-applied after the reclassification that followed it, a pause
+  after the resume) and publish a stale classification under its old id, which routers cannot tell
+  from a current one. It is skipped; the last one is handled again (its outcome is the current one).
 """
 
 from __future__ import annotations
@@ -32,8 +38,9 @@ from workrouter.contracts.task_events import (
     TaskResumed,
 )
 
-LIFE, QUEUE, RAISES, POISON = "_life", "_queue", "_raises", "_poison"
+LIFE, QUEUE, RAISES, POISON, APPLIED = "_life", "_queue", "_raises", "_poison", "_applied"
 KEEP_POISON = 20  # dead letters remembered per task
+KEEP_APPLIED = 64  # event ids remembered per task: more than a crash leaves uncommitted for one task
 OPEN, SLEEPING, HELD, CLOSED = "open", "sleeping", "held", "closed"
 
 
@@ -95,3 +102,15 @@ def queue_chosen(facts: Mapping[str, Any]) -> tuple[str, str] | None:
 def raised_by(facts: Mapping[str, Any]) -> int:
     """Priority points added by steps."""
     return sum(int(v) for v in (facts.get(RAISES) or {}).values())
+
+
+def applied(facts: dict[str, Any], event_id: str) -> dict[str, Any]:
+    """The facts noting that the event with this id was applied to them (the last one)."""
+    ids = [i for i in facts.get(APPLIED) or [] if i != event_id][-(KEEP_APPLIED - 1) :]
+    return {**facts, APPLIED: [*ids, event_id]}
+
+
+def superseded(facts: Mapping[str, Any], event_id: str) -> bool:
+    """True if this event was applied before, and another one after it (a redelivery after a crash)."""
+    ids = facts.get(APPLIED) or []
+    return event_id in ids and ids[-1] != event_id
