@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import os
+import socket
 import sys
 from importlib.metadata import version
 from pathlib import Path
@@ -121,8 +123,17 @@ async def _publish_reclassify(command: ReclassifyTask) -> str:
     return topics.tasks
 
 
+def _cli_user() -> str:
+    """`cli:<os user>@<host>`, for the audit trail of a command run by hand."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for the uid (a container)
+        user = str(os.getuid())
+    return f"cli:{user}@{socket.gethostname()}"[:64]
+
+
 def _reclassify(args: argparse.Namespace) -> int:
-    command = ReclassifyTask(task_id=args.task_id, reason=args.reason, queue=args.queue)
+    command = ReclassifyTask(task_id=args.task_id, reason=args.reason, queue=args.queue, by=args.by)
     topic = asyncio.run(_publish_reclassify(command))
     target = f"to queue {args.queue}" if args.queue else "through the current rules"
     print(f"asked the prioritiser (on {topic}) to reclassify {args.task_id} {target}")
@@ -152,6 +163,9 @@ def parser() -> argparse.ArgumentParser:
     again.add_argument("task_id")
     again.add_argument("--reason", default="released by supervisor", help="recorded as the deciding rule's reason")
     again.add_argument("--queue", help="send it to this queue instead of the rules' choice")
+    again.add_argument(
+        "--by", default=_cli_user(), help="who asks, recorded in the event log (default: cli:<user>@<host>)"
+    )
     again.set_defaults(run=_reclassify)
     callbacks.add_commands(commands)
     credentials.add_commands(commands)

@@ -76,7 +76,7 @@ async def test_the_api_document_declares_every_body_and_every_problem(h: Harness
         errors = {status: r for status, r in op["responses"].items() if status[0] in "45"}
         assert errors or path in NO_ERRORS, where
         for status, response in errors.items():
-            assert "Problem" in resolve(doc, response["content"]["application/json"]["schema"]), (where, status)
+            assert "Problem" in resolve(doc, response["content"]["application/problem+json"]["schema"]), (where, status)
         if path.startswith(("/v1/agent", "/v1/supervisor")) or path.endswith("/explain"):
             assert "401" in errors, where
     assert seen == set(BODIES)
@@ -101,7 +101,7 @@ async def test_the_reports_document_declares_its_problem_documents() -> None:
         assert errors or path in NO_ERRORS, f"{method} {path}"
         for status, response in errors.items():
             names = resolve(doc, response["content"]["application/problem+json"]["schema"])
-            assert names == ["ReportProblem"], (path, status)
+            assert names == ["Problem"], (path, status)
     statuses = {"200", "400", "401", "403", "404", "422", "429", "503"}
     assert set(doc["paths"]["/v1/reports/{name}"]["get"]["responses"]) == statuses
     assert "HTTPValidationError" not in doc["components"]["schemas"]

@@ -42,6 +42,11 @@ class ReclassifyTask(Payload):
     reason: Text = Field(min_length=1, max_length=500, description="Why, for the task history.")
     queue: Name | None = Field(default=None, description="Force this queue instead of the rules' choice.")
     skills: list[SkillRequirement] | None = Field(default=None, description="Force these skills.")
+    by: Name | None = Field(
+        default=None,
+        description="Who asked, for the audit trail: the agent or supervisor id, or `cli:<user>@<host>` "
+        "for `workrouter reclassify`.",
+    )
 
 
 def _as_documents(items: Any) -> Any:

@@ -40,6 +40,7 @@ from workrouter.services.api.streams import stream_routes
 from workrouter.services.api.supervisor import supervisor_routes
 from workrouter.services.api.workbins import workbin_routes
 from workrouter.services.openapi import REASONS, add_schemas, json_success, ref, request_body
+from workrouter.services.problems import MEDIA_TYPE, install_http_errors
 
 SOURCE = "/workrouter/api"
 MAX_BULK_ITEMS = 1000
@@ -48,7 +49,10 @@ CAPTURE_RESPONSES: dict[int | str, dict[str, Any]] = {
     **COMMAND_RESPONSES,
     202: json_success("Accepted: one task, or every item of a bulk.", {"anyOf": [ref(Accepted), ref(BulkResult)]}),
     207: json_success("Some items of a bulk accepted, some rejected.", ref(BulkResult)),
-    422: json_success(REASONS[422] + " For a bulk: no item accepted.", {"anyOf": [ref(Problem), ref(BulkResult)]}),
+    422: {
+        "description": REASONS[422] + " For a bulk: no item accepted (a BulkResult, as application/json).",
+        "content": {MEDIA_TYPE: {"schema": ref(Problem)}, "application/json": {"schema": ref(BulkResult)}},
+    },
 }
 CAPTURE_BODY = request_body(
     {
@@ -188,6 +192,8 @@ def create_app(
     app.state.intake = intake
     limits = limits or RateLimits(clock=clock)
     app.state.limits = limits
+
+    install_http_errors(app)
 
     @app.exception_handler(HttpError)
     async def _http_error(_: Request, exc: HttpError) -> JSONResponse:

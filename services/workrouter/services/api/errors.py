@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from workrouter.contracts.common import FieldError
+from workrouter.services.problems import problem
+
+__all__ = ["HttpError", "field_errors", "problem"]
 
 
 def field_errors(exc: ValidationError, prefix: str = "body") -> list[FieldError]:
     """pydantic errors as FieldErrors with dotted paths under `prefix`."""
     return [FieldError(loc=".".join(str(p) for p in (prefix, *err["loc"])), msg=err["msg"]) for err in exc.errors()]
-
-
-def problem(status: int, detail: str, errors: list[FieldError] | None = None, **extra: Any) -> JSONResponse:
-    """A JSON error response: {detail, errors: [{loc, msg}]}."""
-    body: dict[str, Any] = {"detail": detail, **extra}
-    if errors:
-        body["errors"] = [e.model_dump() for e in errors]
-    return JSONResponse(status_code=status, content=body)
 
 
 class HttpError(Exception):

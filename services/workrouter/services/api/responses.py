@@ -8,18 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from workrouter.contracts.common import FieldError
 from workrouter.services.openapi import json_success, responses
-
-
-class Problem(BaseModel):
-    """An error answer (RFC 9457 style, sent as application/json): what is wrong and, per field, where."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    detail: str = Field(description="What is wrong and what to do about it.")
-    errors: list[FieldError] | None = Field(default=None, description="Each refused field: its path and why.")
-    state: str | None = Field(
-        default=None, description="On a 404 or 409 about a task: the state it is in (waiting, parked, ...)."
-    )
+from workrouter.services.problems import MEDIA_TYPE, Problem
 
 
 class Accepted(BaseModel):
@@ -55,11 +44,11 @@ class BulkResult(BaseModel):
 
 
 def documented(*statuses: int, **success: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
-    """`responses=` for an api route: each error status as a Problem (application/json), and `success`.
+    """`responses=` for an api route: each error status as a Problem (application/problem+json), and `success`.
     A route that authenticates (401) is also rate-limited per source or agent, so it documents 429 too."""
     if 401 in statuses and 429 not in statuses:
         statuses = (*statuses, 429)
-    return responses(Problem, "application/json", statuses, **success)
+    return responses(Problem, MEDIA_TYPE, statuses, **success)
 
 
 def accepted(description: str = "Accepted: the command is on its way.") -> dict[str, Any]:

@@ -25,8 +25,9 @@ from workrouter.domain.reporting.parse import parse_request
 from workrouter.domain.reporting.problems import ParameterProblem, ReportParameterError, shown, text_problem
 from workrouter.domain.task_state import TaskState
 from workrouter.services.openapi import add_schemas, responses
+from workrouter.services.problems import MEDIA_TYPE, Problem
 from workrouter.services.reporting.access import ReportsAccess, guard
-from workrouter.services.reporting.errors import ReportProblem, install_handlers, problem
+from workrouter.services.reporting.errors import install_handlers, problem
 from workrouter.services.reporting.query import strict_query
 from workrouter.services.reporting.render import as_csv, json_bytes
 
@@ -136,13 +137,13 @@ def create_app(
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    add_schemas(app, [ReportProblem])
+    add_schemas(app, [Problem])
     return app
 
 
 def documented(*statuses: int, **success: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
     """`responses=` for a reports route: each error status as a problem document (application/problem+json)."""
-    return responses(ReportProblem, "application/problem+json", statuses, **success)
+    return responses(Problem, MEDIA_TYPE, statuses, **success)
 
 
 class _BusyError(Exception):

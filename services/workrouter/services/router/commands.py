@@ -191,7 +191,10 @@ class DomainRouter(DomainState):
             await self.announce.task(later, now, eid=event_id(envelope.id, "rescheduled"))
         else:  # the prioritiser's answer comes on wr.routing, after this message: the task is withdrawn by then
             again = ReclassifyTask(
-                task_id=cmd.task_id, reason=reason, queue=cmd.queue if cmd.action == "transfer" else None
+                task_id=cmd.task_id,
+                reason=reason,
+                queue=cmd.queue if cmd.action == "transfer" else None,
+                by=cmd.agent_id,
             )
             await self.announce.command(again, cmd.task_id, now, event_id(envelope.id, "reclassify"))
         await self.withdraw(cmd.task_id, cmd.action, now)  # announced first: a redelivery after a crash repeats it
