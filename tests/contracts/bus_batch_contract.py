@@ -9,9 +9,10 @@ from typing import cast
 from tests.contracts.bus_contract import Recorder, event, sequences
 from tests.support.wait import wait_until
 from workrouter.bus.port import BatchBus, Bus, Delivery, PermanentError
+from workrouter.contracts.codec import encode
 from workrouter.contracts.deadletter import DeadLettered
-from workrouter.contracts.envelope import Envelope
-from workrouter.contracts.task_events import TaskReprioritised
+from workrouter.contracts.envelope import Envelope, make_event
+from workrouter.contracts.task_events import TaskQueued, TaskReprioritised
 from workrouter.contracts.topics import TopicSpec
 
 Running = Callable[..., AbstractAsyncContextManager[Bus]]
@@ -144,3 +145,30 @@ class BatchBusContract:
         assert (letter.error_type, letter.attempts) == ("rejected", 1)
         whole = [call for call in sink.calls if len(call) > 1]
         assert len(whole) == 1, "a refused batch is not retried whole"
+
+    async def test_types_not_taken_are_committed_unread(self, running: Running, topics: Topics) -> None:
+        """With `types`, other events never reach the handler and are not even decoded: a body that is not
+        JSON at all, sent with a type the subscription does not take, is committed, not dead-lettered.
+        Without a type beside it (written raw), a message is decoded and filtered by its own type."""
+        work, dead = topics
+        sink, letters = BatchRecorder(), Recorder()
+        other = make_event(TaskQueued(task_id="task-t", queue="q", domain="d", priority=1, sort_key="s"),
+                           source="/test", key="task-t")  # fmt: skip
+        async with running() as bus:
+            await bus.start()
+            for seq in range(3):
+                await bus.publish(work.name, event("task-t", seq))
+                await bus.publish(work.name, other)
+                await bus.publish_raw(work.name, "task-t", b"{never parsed", event_type=TaskQueued.event_type)
+                await bus.publish_raw(work.name, "task-t", encode(other))  # no type beside it: decoded, then skipped
+            await bus.publish(work.name, event("task-t", 3))
+            await bus.stop()
+            _batch(bus).subscribe_batch(work.name, "g-batch-types", sink, types={TaskReprioritised.event_type})
+            bus.subscribe(dead.name, "g-ops-types", letters)
+            await bus.start()
+            await wait_until(lambda: len(sink.handled) >= 4, timeout=self.timeout, what="4 events")
+            await bus.publish(work.name, event("task-t", 4))  # and what comes after them still flows
+            await wait_until(lambda: len(sink.handled) >= 5, timeout=self.timeout, what="the 5th")
+        assert sink.sequences() == {"task-t": [0, 1, 2, 3, 4]}
+        assert {env.type for env in sink.handled} == {TaskReprioritised.event_type}
+        assert letters.handled == [], "a type not taken is skipped unread, never dead-lettered"

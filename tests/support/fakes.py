@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from workrouter.bus.port import Handler, PartitionsCallback
 from workrouter.contracts.envelope import Envelope
 
@@ -21,6 +23,7 @@ class RecordingBus:
         *,
         on_assign: PartitionsCallback | None = None,
         on_revoke: PartitionsCallback | None = None,
+        types: Collection[str] | None = None,
     ) -> None:
         """Not used by these tests."""
 
@@ -34,7 +37,7 @@ class RecordingBus:
         """Record the event."""
         self.published.append((topic, event))
 
-    async def publish_raw(self, topic: str, key: str | None, value: bytes) -> None:
+    async def publish_raw(self, topic: str, key: str | None, value: bytes, *, event_type: str | None = None) -> None:
         """Record the bytes."""
         self.raw.append((topic, key, value))
 

@@ -76,7 +76,14 @@ async def test_a_supervisor_is_one_as_agents_yaml_says(h: Harness) -> None:
 )
 async def test_a_wrong_name_or_password_gives_no_hint(h: Harness, username: str, password: str) -> None:
     response = await h.client.post("/v1/auth/token", json={"username": username, "password": password})
-    assert (response.status_code, response.json()) == (401, {"detail": "wrong username or password"})
+    assert response.status_code == 401
+    # the same answer whatever was wrong: no hint of which names exist
+    assert response.json() == {
+        "type": "about:blank",
+        "title": "unauthorized",
+        "status": 401,
+        "detail": "wrong username or password",
+    }
 
 
 async def test_bodies_are_checked(h: Harness) -> None:

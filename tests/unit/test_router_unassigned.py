@@ -15,6 +15,7 @@ from tests.support.router_domain import Domain
 from tests.support.routing import DOMAIN, T0, classified, command
 from workrouter.contracts import agent_commands as ac
 from workrouter.contracts import task_events as te
+from workrouter.contracts.commands import ReclassifyTask
 from workrouter.contracts.envelope import Envelope, Payload, make_event
 
 
@@ -69,6 +70,7 @@ async def test_the_agents_own_hand_back_is_not_an_unassignment() -> None:
     back = ac.HandBackTask(agent_id=agent, domain=DOMAIN, task_id="t1", action="transfer", queue="r")
     await domain.send(command(back))
     [again] = domain.events("reclassify_task")
+    assert isinstance(again.data, ReclassifyTask)
     assert again.data.by == agent  # who asked, in the event log
     assert domain.events("unassigned") == []
 

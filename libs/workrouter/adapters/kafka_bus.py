@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -29,8 +29,8 @@ from faststream.message import StreamMessage
 
 from workrouter.adapters.kafka_commits import OffsetCommitter
 from workrouter.adapters.kafka_rebalance import OwnershipListener
-from workrouter.bus.batch_delivery import deliver_batch
-from workrouter.bus.delivery import DeliveryPolicy, Verdict, attempt, dead_letter
+from workrouter.bus.batch_delivery import Incoming, deliver_batch
+from workrouter.bus.delivery import SKIPPED, DeliveryPolicy, Verdict, attempt, dead_letter, taking
 from workrouter.bus.ownership import PartitionOwnership
 from workrouter.bus.port import BatchHandler, Delivery, Handler, PartitionsCallback
 from workrouter.contracts.codec import encode
@@ -39,6 +39,17 @@ from workrouter.contracts.topics import ALL_TOPICS, DEADLETTER, TopicSpec
 
 log = logging.getLogger(__name__)
 CLOUDEVENTS_JSON = "application/cloudevents+json; charset=UTF-8"
+# The event's type beside the structured body, named as in CloudEvents' binary mode: readers that
+# go by content-type (structured) ignore it; our batch consumers skip types they do not take by it.
+TYPE_HEADER = "ce_type"
+
+
+def _header(headers: Sequence[tuple[str, bytes]] | None, name: str) -> str | None:
+    """A record header's value as text, or None."""
+    for key, value in headers or ():
+        if key == name:
+            return value.decode(errors="replace")
+    return None
 
 
 async def _raw_body(message: StreamMessage[Any]) -> bytes:
@@ -61,6 +72,9 @@ class KafkaOptions:
     request_timeout_ms: int = 30_000
     commit_every: int = 500
     commit_interval_s: float = 0.2
+    poll_records: int = 500  # most records one poll hands a subscription
+    poll_wait_ms: int = 10  # how long a poll waits for a first record (it returns as soon as any are there)
+    batch_fetch_min_bytes: int = 1 << 20  # a batch subscription's fetch waits for this much, or its max_wait_ms
     drain_timeout_s: float = 20.0  # how long a revoke waits for a running handler (below the rebalance timeout)
 
 
@@ -81,7 +95,6 @@ class KafkaBus:
         self._deadletter_topic = deadletter_topic
         self._policy = policy or DeliveryPolicy()
         self._options = options or KafkaOptions()
-        self._tries: dict[tuple[str, str, int, int], int] = {}
         self._committers: list[OffsetCommitter] = []
         self._owners: list[tuple[PartitionOwnership, OffsetCommitter]] = []
         self._flusher: asyncio.Task[None] | None = None
@@ -108,31 +121,64 @@ class KafkaBus:
         *,
         on_assign: PartitionsCallback | None = None,
         on_revoke: PartitionsCallback | None = None,
+        types: Collection[str] | None = None,
     ) -> None:
-        """Join `group` on `topic`; a new group starts from the earliest offset, so nothing is missed."""
+        """Join `group` on `topic`; a new group starts from the earliest offset, so nothing is missed.
+
+        Each poll's records are handled one at a time, in order, each with the single-delivery policy
+        (retried in place, dead-lettered alone), and committed together: one FastStream dispatch per
+        poll, not per message (D3's cost per message). Records labelled with a type not in `types`
+        are committed unread."""
         committer, ownership, listener = self._member(topic, group, on_assign, on_revoke)
-        subscriber = self._broker.subscriber(topic, **self._consumer_options(group, listener))
+        wanted = None if types is None else frozenset(types)
+        handle = taking(handler, wanted)
+        options = self._consumer_options(group, listener)
+        subscriber = self._broker.subscriber(
+            topic, batch=True, max_records=self._options.poll_records, batch_timeout_ms=self._options.poll_wait_ms,
+            **options,
+        )  # fmt: skip
 
-        async def on_message(_: bytes) -> None:
+        async def on_poll(_: object) -> None:
             message: KafkaMessage = self._broker.context.get_local("message")
-            record = message.raw_message
-            assert not isinstance(record, tuple)  # single-message subscribers only
-            async with ownership.admit(record.partition) as ours:
-                if ours:
-                    await self._on_message(message, group, handler, committer)
-                # else: fetched before a rebalance that gave the partition away: its new owner reads it
+            records = message.raw_message
+            records = records if isinstance(records, tuple) else (records,)
+            consumer = cast(AIOKafkaConsumer, message.consumer)
+            async with ownership.admit_many({r.partition for r in records}) as owned:
+                for record in records:
+                    if record.partition not in owned:
+                        continue  # fetched before a rebalance that gave the partition away: its new owner reads it
+                    if not await self._deliver(record, consumer, group, handle, committer, wanted):
+                        return  # stopping: the rest is not committed, the group's next member gets it
+                    if committer.due():  # a long poll commits as it goes (every commit_every, or interval)
+                        await committer.flush()
+            if self._stopping:
+                await committer.flush()
 
-        subscriber(on_message)
+        subscriber(on_poll)
 
     def subscribe_batch(
-        self, topic: str, group: str, handler: BatchHandler, *, max_records: int = 500, max_wait_ms: int = 200
+        self,
+        topic: str,
+        group: str,
+        handler: BatchHandler,
+        *,
+        max_records: int = 500,
+        max_wait_ms: int = 200,
+        types: Collection[str] | None = None,
     ) -> None:
-        """Join `group` on `topic` with a batch handler: one call per poll of up to `max_records` messages."""
+        """Join `group` on `topic` with a batch handler: one call per poll of up to `max_records` messages
+        (of `types` only, if given: the others are committed unread, by their `ce_type` header).
+
+        The broker holds each fetch until `max_wait_ms` passed or `batch_fetch_min_bytes` are there
+        (Kafka's `fetch.max.wait.ms` / `fetch.min.bytes`), so a sink's batches fill at a low rate too:
+        one transaction for many events, and a fraction of the fetch requests."""
+        wanted = None if types is None else frozenset(types)
         committer, ownership, listener = self._member(topic, group, None, None)
         options = self._consumer_options(group, listener)
         subscriber = self._broker.subscriber(
-            topic, batch=True, max_records=max_records, batch_timeout_ms=max_wait_ms, **options
-        )
+            topic, batch=True, max_records=max_records, batch_timeout_ms=max_wait_ms,
+            fetch_max_wait_ms=max_wait_ms, fetch_min_bytes=self._options.batch_fetch_min_bytes, **options,
+        )  # fmt: skip
 
         async def on_batch(_: object) -> None:
             message: KafkaMessage = self._broker.context.get_local("message")
@@ -141,7 +187,8 @@ class KafkaBus:
             async with ownership.admit_many({r.partition for r in records}) as owned:
                 mine = [r for r in records if r.partition in owned]
                 if mine:
-                    await self._on_batch(mine, cast(AIOKafkaConsumer, message.consumer), group, handler, committer)
+                    consumer = cast(AIOKafkaConsumer, message.consumer)
+                    await self._on_batch(mine, consumer, group, handler, committer, wanted)
 
         subscriber(on_batch)
 
@@ -201,16 +248,14 @@ class KafkaBus:
 
     async def publish(self, topic: str, event: Envelope) -> None:
         """Publish an event keyed by its partition key; waits for the broker's ack."""
-        await self.publish_raw(topic, event.partitionkey, encode(event))
+        await self.publish_raw(topic, event.partitionkey, encode(event), event_type=event.type)
 
-    async def publish_raw(self, topic: str, key: str | None, value: bytes) -> None:
-        """Publish bytes as they are."""
-        await self._broker.publish(
-            value,
-            topic=topic,
-            key=key.encode() if key is not None else None,
-            headers={"content-type": CLOUDEVENTS_JSON},
-        )
+    async def publish_raw(self, topic: str, key: str | None, value: bytes, *, event_type: str | None = None) -> None:
+        """Publish bytes as they are; with `event_type`, also as the `ce_type` header (decisions D3)."""
+        headers = {"content-type": CLOUDEVENTS_JSON}
+        if event_type is not None:
+            headers[TYPE_HEADER] = event_type
+        await self._broker.publish(value, topic=topic, key=key.encode() if key is not None else None, headers=headers)
 
     async def _admin(self) -> AIOKafkaAdminClient:
         admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=self._options.client_id)
@@ -269,23 +314,27 @@ class KafkaBus:
                 raise KafkaUnreachableError(f"topics {leaderless} have no partition leaders after {timeout_s:.0f}s")
             await asyncio.sleep(0.1)
 
-    async def _on_batch(
+    async def _on_batch(  # noqa: PLR0917 - private, called from one place
         self,
         records: list[Any],
         consumer: AIOKafkaConsumer,
         group: str,
         handler: BatchHandler,
         committer: OffsetCommitter,
+        wanted: frozenset[str] | None,
     ) -> None:
         """Handle one poll's records (retrying in place); commit them only once every one is settled."""
         messages = [
-            (
+            Incoming(
                 r.value or b"",
                 Delivery(r.topic, r.partition, r.offset, r.key.decode(errors="replace") if r.key else None, 1),
+                _header(r.headers, TYPE_HEADER),
             )
             for r in records
         ]
-        settled = await deliver_batch(messages, handler, self._policy, running=lambda: not self._stopping)
+        settled = await deliver_batch(
+            messages, handler, self._policy, running=lambda: not self._stopping, wanted=wanted
+        )
         if settled is None:
             return  # stopping: nothing of this batch is committed, the group's next member gets it again
         for item in settled:
@@ -296,29 +345,37 @@ class KafkaBus:
         if self._stopping or committer.due():
             await committer.flush()
 
-    async def _on_message(
-        self, message: KafkaMessage, group: str, handler: Handler, committer: OffsetCommitter
-    ) -> None:
-        record = message.raw_message
-        assert not isinstance(record, tuple)  # single-message subscribers only
-        position = (group, record.topic, record.partition, record.offset)
-        tries = self._tries.get(position, 0) + 1
+    async def _deliver(  # noqa: PLR0917 - private, called from one place
+        self,
+        record: Any,
+        consumer: AIOKafkaConsumer,
+        group: str,
+        handler: Handler,
+        committer: OffsetCommitter,
+        wanted: frozenset[str] | None,
+    ) -> bool:
+        """Settle one record: handled, dead-lettered or skipped unread, then marked for commit; retried in
+        place until then. False if the bus stopped first (the record stays uncommitted)."""
         key = record.key.decode(errors="replace") if record.key is not None else None
-        delivery = Delivery(record.topic, record.partition, record.offset, key, tries)
-        try:
-            outcome = await attempt(record.value or b"", delivery, handler, self._policy)
-            if outcome.verdict is Verdict.DEAD_LETTER:
-                await self.publish(self._deadletter_topic, dead_letter(record.value or b"", delivery, group, outcome))
-            if outcome.verdict is not Verdict.RETRY:
-                self._tries.pop(position, None)
-                consumer = cast(AIOKafkaConsumer, message.consumer)
-                committer.handled(consumer, record.topic, record.partition, record.offset)
-                if self._stopping or committer.due():
-                    await committer.flush()
-                return
-        except Exception:
-            # Acking or dead-lettering failed: never move past the message; try it again.
-            log.exception("could not settle %s[%d]@%d; will redeliver", record.topic, record.partition, record.offset)
-        self._tries[position] = tries
-        await asyncio.sleep(self._policy.backoff(tries))
-        await message.nack()  # seek back: the same message comes again, order kept
+        if wanted is not None and (kind := _header(record.headers, TYPE_HEADER)) is not None and kind not in wanted:
+            SKIPPED.labels(record.topic).inc()
+            committer.handled(consumer, record.topic, record.partition, record.offset)
+            return True
+        tries = 0
+        while not self._stopping:
+            tries += 1
+            delivery = Delivery(record.topic, record.partition, record.offset, key, tries)
+            try:
+                outcome = await attempt(record.value or b"", delivery, handler, self._policy)
+                if outcome.verdict is Verdict.DEAD_LETTER:
+                    await self.publish(
+                        self._deadletter_topic, dead_letter(record.value or b"", delivery, group, outcome)
+                    )
+                if outcome.verdict is not Verdict.RETRY:
+                    committer.handled(consumer, record.topic, record.partition, record.offset)
+                    return True
+            except Exception:
+                # Dead-lettering failed: never move past the record; try it again.
+                log.exception("could not settle %s[%d]@%d; trying again", record.topic, record.partition, record.offset)
+            await asyncio.sleep(self._policy.backoff(tries))
+        return False

@@ -22,13 +22,13 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from workrouter.adapters.bus_journal import BusJournal
 from workrouter.adapters.memory_log import PartitionLog, Record, restore
-from workrouter.bus.batch_delivery import deliver_batch
-from workrouter.bus.delivery import DeliveryPolicy, Verdict, attempt, dead_letter
+from workrouter.bus.batch_delivery import Incoming, deliver_batch
+from workrouter.bus.delivery import SKIPPED, DeliveryPolicy, Verdict, attempt, dead_letter, taking
 from workrouter.bus.ownership import PartitionOwnership
 from workrouter.bus.partitioning import partition_for
 from workrouter.bus.port import BatchHandler, Delivery, Handler, PartitionsCallback
@@ -48,6 +48,7 @@ class _Subscription:
     wakeups: list[asyncio.Event] = field(default_factory=list)
     batch_handler: BatchHandler | None = None
     max_records: int = 1
+    types: frozenset[str] | None = None
 
 
 class MemoryBus:
@@ -86,19 +87,33 @@ class MemoryBus:
         *,
         on_assign: PartitionsCallback | None = None,
         on_revoke: PartitionsCallback | None = None,
+        types: Collection[str] | None = None,
     ) -> None:
-        """Register a handler; one subscription per (topic, group) in this bus, owning all the topic's partitions."""
+        """Register a handler; one subscription per (topic, group) in this bus, owning all the topic's partitions
+        (given only events of `types`, if set: the others are committed unread)."""
         self._check_new(topic, group)
         ownership = PartitionOwnership(topic, group, on_assign=on_assign, on_revoke=on_revoke, policy=self._policy)
-        self._subs.append(_Subscription(topic, group, handler, ownership))
+        wanted = None if types is None else frozenset(types)
+        self._subs.append(_Subscription(topic, group, taking(handler, wanted), ownership, types=wanted))
 
     def subscribe_batch(
-        self, topic: str, group: str, handler: BatchHandler, *, max_records: int = 500, max_wait_ms: int = 200
+        self,
+        topic: str,
+        group: str,
+        handler: BatchHandler,
+        *,
+        max_records: int = 500,
+        max_wait_ms: int = 200,
+        types: Collection[str] | None = None,
     ) -> None:
-        """Register a batch handler: each call gets what is waiting in one partition, up to `max_records`."""
+        """Register a batch handler: each call gets what is waiting in one partition, up to `max_records`
+        (of `types` only, if given: the others are committed unread)."""
         self._check_new(topic, group)
         ownership = PartitionOwnership(topic, group, on_assign=None, on_revoke=None, policy=self._policy)
-        self._subs.append(_Subscription(topic, group, None, ownership, batch_handler=handler, max_records=max_records))
+        wanted = None if types is None else frozenset(types)
+        self._subs.append(
+            _Subscription(topic, group, None, ownership, batch_handler=handler, max_records=max_records, types=wanted)
+        )
 
     def _check_new(self, topic: str, group: str) -> None:
         if any(s.topic == topic and s.group == group for s in self._subs):
@@ -163,10 +178,10 @@ class MemoryBus:
 
     async def publish(self, topic: str, event: Envelope) -> None:
         """Append an event to the partition its key maps to."""
-        await self.publish_raw(topic, event.partitionkey, encode(event))
+        await self.publish_raw(topic, event.partitionkey, encode(event), event_type=event.type)
 
-    async def publish_raw(self, topic: str, key: str | None, value: bytes) -> None:
-        """Append bytes as they are."""
+    async def publish_raw(self, topic: str, key: str | None, value: bytes, *, event_type: str | None = None) -> None:
+        """Append bytes as they are (with the event's type, if known, for subscribers that filter on it)."""
         if not self._open:
             raise RuntimeError("bus is not started")
         try:
@@ -176,7 +191,7 @@ class MemoryBus:
         index = self._partition(key, len(partitions))
         partition = partitions[index]
         offset = partition.end
-        partition.records.append(Record(key, value))
+        partition.records.append(Record(key, value, event_type))
         durable = None if self._journal is None else self._journal.append(topic, index, offset, key, value)
         if len(partition.records) > 2 * self._retain:
             self._trim(topic, index)
@@ -243,8 +258,12 @@ class MemoryBus:
     async def _deliver_batch(self, sub: _Subscription, partition: int, offset: int, batch: list[Record]) -> int:
         """Handle records from `offset` as one batch; how many were settled (0 if stopped first)."""
         assert sub.batch_handler is not None
-        messages = [(r.value, Delivery(sub.topic, partition, offset + i, r.key, 1)) for i, r in enumerate(batch)]
-        settled = await deliver_batch(messages, sub.batch_handler, self._policy, running=lambda: self._running)
+        messages = [
+            Incoming(r.value, Delivery(sub.topic, partition, offset + i, r.key, 1), r.type) for i, r in enumerate(batch)
+        ]
+        settled = await deliver_batch(
+            messages, sub.batch_handler, self._policy, running=lambda: self._running, wanted=sub.types
+        )
         if settled is None:
             return 0
         for item in settled:
@@ -255,6 +274,9 @@ class MemoryBus:
 
     async def _deliver(self, sub: _Subscription, partition: int, offset: int, record: Record) -> bool:
         """Try a record until it is handled or dead-lettered; False if stopped first."""
+        if sub.types is not None and record.type is not None and record.type not in sub.types:
+            SKIPPED.labels(sub.topic).inc()
+            return True
         tries = 0
         while self._running:
             tries += 1

@@ -19,6 +19,7 @@ class Record:
 
     key: str | None
     value: bytes
+    type: str | None = None  # the event's type when published as an envelope (None after a journal replay)
 
 
 class PartitionLog:

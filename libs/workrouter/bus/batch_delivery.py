@@ -6,6 +6,11 @@ committed before the handler succeeded, a message that cannot be decoded is dead
 alone, and a message the handler keeps failing on is found by handling the batch one
 message at a time (with the usual attempt limit each) and dead-lettered alone, so one bad
 message never holds up or takes down its neighbours.
+
+A subscription may name the event types it `wanted`: the others are settled (committed) unread.
+The adapters pass each message's type as they received it (Kafka's `ce_type` header, the in-process
+bus's record), so a consumer skips what it ignores without parsing a body (ARCHITECTURE.md's cost per
+message); a message that comes without one (written raw, replayed) is decoded and then filtered.
 """
 
 from __future__ import annotations
@@ -16,13 +21,23 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from workrouter.bus.delivery import DeliveryPolicy, Outcome, Verdict, attempt
+from workrouter.bus.delivery import HANDLED, SKIPPED, DeliveryPolicy, Outcome, Verdict, attempt
 from workrouter.bus.port import BatchHandler, Delivery, PermanentError
 from workrouter.contracts import codec
 from workrouter.contracts.envelope import Envelope
 from workrouter.contracts.registry import REGISTRY, PayloadRegistry
 
 log = logging.getLogger(__name__)
+UNREAD = Outcome(Verdict.ACK)  # a type the subscription does not take: committed unread
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One message of a poll as an adapter received it."""
+
+    value: bytes
+    delivery: Delivery
+    type: str | None = None  # the event type its transport carried beside the body, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,21 +50,34 @@ class Settled:
 
 
 async def deliver_batch(
-    messages: Sequence[tuple[bytes, Delivery]],
+    messages: Sequence[Incoming],
     handler: BatchHandler,
     policy: DeliveryPolicy,
     *,
     running: Callable[[], bool],
     registry: PayloadRegistry = REGISTRY,
+    wanted: frozenset[str] | None = None,
 ) -> list[Settled] | None:
     """Handle a batch; every message comes back settled, or None if the bus stopped first (commit nothing)."""
     settled: list[Settled] = []
     decoded: list[tuple[bytes, Envelope, Delivery]] = []
-    for value, delivery in messages:
+    for message in messages:
+        value, delivery = message.value, message.delivery
+        if wanted is not None and message.type is not None and message.type not in wanted:
+            settled.append(Settled(value, delivery, UNREAD))
+            SKIPPED.labels(delivery.topic).inc()
+            continue
         try:
-            decoded.append((value, codec.decode(value, registry), delivery))
+            envelope = codec.decode(value, registry)
         except codec.DecodeError as exc:
             settled.append(Settled(value, delivery, Outcome(Verdict.DEAD_LETTER, f"cannot decode: {exc}", "decode")))
+            HANDLED.labels(delivery.topic, Verdict.DEAD_LETTER.value).inc()
+            continue
+        if wanted is not None and envelope.type not in wanted:
+            settled.append(Settled(value, delivery, UNREAD))
+            SKIPPED.labels(delivery.topic).inc()
+        else:
+            decoded.append((value, envelope, delivery))
     if decoded and not await _whole(decoded, handler, policy, running):
         if not running():
             return None
@@ -60,6 +88,8 @@ async def deliver_batch(
             settled.append(alone)
         return settled
     settled.extend(Settled(value, delivery, Outcome(Verdict.ACK)) for value, _, delivery in decoded)
+    if decoded:  # handled whole: counted as the single deliveries count theirs (one by one, `attempt` does)
+        HANDLED.labels(decoded[0][2].topic, Verdict.ACK.value).inc(len(decoded))
     return settled
 
 

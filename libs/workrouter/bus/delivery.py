@@ -22,6 +22,11 @@ HANDLED = Counter(
     "Handler attempts on consumed messages, by topic and verdict (ack, retry, dead_letter).",
     ["topic", "verdict"],
 )
+SKIPPED = Counter(
+    "workrouter_messages_skipped_total",
+    "Consumed messages of a type the subscription does not take: committed without reaching a handler.",
+    ["topic"],
+)
 HANDLER_ERRORS = Counter(
     "workrouter_handler_errors_total",
     "Failed handler attempts, by error (decode, rejected = PermanentError, or the exception class) and verdict.",
@@ -102,6 +107,21 @@ async def _attempt(
         )
         return Outcome(Verdict.RETRY, str(exc), name)
     return Outcome(Verdict.ACK)
+
+
+def taking(handler: Handler, types: frozenset[str] | None) -> Handler:
+    """`handler`, given only events of `types` (all if None); the others return at once, committed unread.
+    Adapters skip what their transport labels with another type before decoding; this catches the rest."""
+    if types is None:
+        return handler
+
+    async def filtered(envelope: Envelope, delivery: Delivery) -> None:
+        if envelope.type in types:
+            await handler(envelope, delivery)
+        else:
+            SKIPPED.labels(delivery.topic).inc()
+
+    return filtered
 
 
 def dead_letter(value: bytes, delivery: Delivery, group: str, outcome: Outcome) -> Envelope:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -57,8 +57,10 @@ class Bus(Protocol):
         *,
         on_assign: PartitionsCallback | None = None,
         on_revoke: PartitionsCallback | None = None,
+        types: Collection[str] | None = None,
     ) -> None:
-        """Register a handler for a topic in a consumer group (before start), with optional ownership callbacks."""
+        """Register a handler for a topic in a consumer group (before start), with optional ownership callbacks.
+        With `types`, only events of those types reach it; the others are committed unread."""
         ...
 
     async def start(self) -> None:
@@ -73,8 +75,9 @@ class Bus(Protocol):
         """Publish an event keyed by its `partitionkey`; returns once the broker has it."""
         ...
 
-    async def publish_raw(self, topic: str, key: str | None, value: bytes) -> None:
-        """Publish bytes as they are (source systems, replays, tests of bad input)."""
+    async def publish_raw(self, topic: str, key: str | None, value: bytes, *, event_type: str | None = None) -> None:
+        """Publish bytes as they are (source systems, replays, tests of bad input); `event_type`, when the
+        bytes are an event, travels beside them so consumers can skip types they do not take unread."""
         ...
 
     async def list_topics(self) -> set[str]:
@@ -86,9 +89,19 @@ class BatchBus(Bus, Protocol):
     """A bus that also takes batch subscriptions (both adapters do); sinks such as the event log need it."""
 
     def subscribe_batch(
-        self, topic: str, group: str, handler: BatchHandler, *, max_records: int = 500, max_wait_ms: int = 200
+        self,
+        topic: str,
+        group: str,
+        handler: BatchHandler,
+        *,
+        max_records: int = 500,
+        max_wait_ms: int = 200,
+        types: Collection[str] | None = None,
     ) -> None:
-        """Register a batch handler (a sink): up to `max_records` messages a call, committed after it returns.
+        """Register a batch handler: up to `max_records` messages a call, committed after it returns.
+
+        With `types`, only events of those types reach the handler; the others are committed unread
+        (by the type the transport carries beside the body, without parsing it, where it has one).
 
         A message that cannot be decoded, or that the handler keeps failing on when given it
         alone, is dead-lettered by itself (workrouter.bus.batch_delivery); the rest are handled.

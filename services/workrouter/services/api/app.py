@@ -33,14 +33,14 @@ from workrouter.services.api.auth_routes import auth_routes
 from workrouter.services.api.errors import HttpError, field_errors, problem
 from workrouter.services.api.json_body import read_json
 from workrouter.services.api.rate_limits import RateLimits
-from workrouter.services.api.responses import RESPONSE_MODELS, Accepted, BulkResult, Problem, documented
+from workrouter.services.api.responses import RESPONSE_MODELS, Accepted, BulkResult, documented
 from workrouter.services.api.sign_in import SignIn
 from workrouter.services.api.source_bodies import LIFECYCLE_BODIES, SOURCE_BODIES, CaptureTaskBody, UpdateTaskBody
 from workrouter.services.api.streams import stream_routes
 from workrouter.services.api.supervisor import supervisor_routes
 from workrouter.services.api.workbins import workbin_routes
 from workrouter.services.openapi import REASONS, add_schemas, json_success, ref, request_body
-from workrouter.services.problems import MEDIA_TYPE, install_http_errors
+from workrouter.services.problems import MEDIA_TYPE, Problem, install_http_errors
 
 SOURCE = "/workrouter/api"
 MAX_BULK_ITEMS = 1000
@@ -140,7 +140,9 @@ class TaskIntake:
                     )
                 valid.append((index, cmd))
             except HttpError as exc:
-                results.append({"index": index, "status": "rejected", **json.loads(bytes(exc.response.body))})
+                refused = json.loads(bytes(exc.response.body))  # a problem document: its detail and errors
+                verdict = {k: refused[k] for k in ("detail", "errors") if k in refused}
+                results.append({"index": index, "status": "rejected", **verdict})
         ids = await asyncio.gather(*(self.publish(cmd) for _, cmd in valid))
         results += [{"index": i, "status": "accepted", "task_id": tid} for (i, _), tid in zip(valid, ids, strict=True)]
         results.sort(key=lambda r: int(r["index"]))

@@ -40,7 +40,7 @@ class EscalationSettings(ProcessSettings):
     escalation_events_batch: int = Field(
         default=500, ge=1, le=10_000, description="Most events folded per transaction."
     )
-    escalation_wait_ms: int = Field(default=100, ge=1, le=10_000, description="Longest wait to fill a batch.")
+    escalation_wait_ms: int = Field(default=250, ge=1, le=10_000, description="Longest wait to fill a batch.")
     escalation_max_sleep_seconds: float = 1.0  # the longest the loop sleeps without looking at the store
     metrics_port: int = Field(default=9104, ge=0, le=65535, description="GET /metrics port; 0 = off.")
     sla_risk_refresh_seconds: float = Field(

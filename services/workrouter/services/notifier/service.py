@@ -43,7 +43,7 @@ class NotifierSettings(ProcessSettings):
     config_dir: Path = Path("deploy/config")
     notifier_group: str = "wr-notifier"
     notifier_batch: int = Field(default=500, ge=1, le=10_000, description="Most events folded per transaction.")
-    notifier_wait_ms: int = Field(default=100, ge=1, le=10_000, description="Longest wait to fill a batch.")
+    notifier_wait_ms: int = Field(default=200, ge=1, le=10_000, description="Longest wait to fill a batch.")
     callback_max_attempts: int = Field(default=20, ge=1, le=1000, description="Attempts before a dead letter.")
     callback_backoff_base_seconds: float = Field(default=1.0, gt=0, description="Longest wait after attempt 1.")
     callback_backoff_cap_seconds: float = Field(default=600.0, gt=0, description="Longest wait between attempts.")

@@ -66,6 +66,8 @@ class PrioritiserDeps:
 
 
 CHANGES = (TaskUpdated, ReclassifyTask, TaskResumed, TaskEscalated, TaskReprioritised)
+# What the prioritiser reads on `wr.tasks`; every other event there is committed unread.
+TYPES = frozenset(t.event_type for t in (TaskCaptured, *CHANGES, *WITHDRAWALS))
 
 
 def _changes_nothing(data: Payload) -> bool:

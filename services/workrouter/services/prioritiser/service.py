@@ -15,7 +15,7 @@ from workrouter.bus.port import Bus
 from workrouter.config.catalog import load_catalog
 from workrouter.contracts.topics import TopicNames
 from workrouter.runtime import Wiring, configure_logging, serve_process
-from workrouter.services.prioritiser.handlers import PrioritiserDeps, handle
+from workrouter.services.prioritiser.handlers import TYPES, PrioritiserDeps, handle
 from workrouter.services.prioritiser.poison import handle_dead_letter
 from workrouter.services.prioritiser.rules_holder import RulesHolder
 from workrouter.settings import ProcessSettings
@@ -35,8 +35,9 @@ class PrioritiserSettings(ProcessSettings):
 
 
 def subscribe(bus: Bus, deps: PrioritiserDeps, group: str, poison_group: str | None = None) -> None:
-    """Register the prioritiser handler on `wr.tasks`, and (with `poison_group`) the poison holds on `wr.deadletter`."""
-    bus.subscribe(deps.topics.tasks, group, functools.partial(handle, deps=deps))
+    """Register the prioritiser on `wr.tasks` (a poll at a time, only the types it acts on), and (with
+    `poison_group`) the poison holds on `wr.deadletter`."""
+    bus.subscribe(deps.topics.tasks, group, functools.partial(handle, deps=deps), types=TYPES)
     if poison_group is not None:
         bus.subscribe(deps.topics.deadletter, poison_group, functools.partial(handle_dead_letter, deps=deps))
 

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 
 from workrouter.adapters.bearer import bearer_token, metrics_allowed, token_matches
 from workrouter.config.routing import RoutingConfig
-from workrouter.services.reporting.errors import problem
+from workrouter.services.problems import problem
 
 OPEN_PATHS = frozenset({"/healthz"})
 CHALLENGE = {"WWW-Authenticate": "Bearer"}

@@ -25,9 +25,9 @@ from workrouter.domain.reporting.parse import parse_request
 from workrouter.domain.reporting.problems import ParameterProblem, ReportParameterError, shown, text_problem
 from workrouter.domain.task_state import TaskState
 from workrouter.services.openapi import add_schemas, responses
-from workrouter.services.problems import MEDIA_TYPE, Problem
+from workrouter.services.problems import MEDIA_TYPE, Problem, problem
 from workrouter.services.reporting.access import ReportsAccess, guard
-from workrouter.services.reporting.errors import install_handlers, problem
+from workrouter.services.reporting.errors import install_handlers
 from workrouter.services.reporting.query import strict_query
 from workrouter.services.reporting.render import as_csv, json_bytes
 

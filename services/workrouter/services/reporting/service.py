@@ -30,7 +30,7 @@ class ReportingSettings(ProcessSettings):
     config_dir: Path = Path("deploy/config")
     reporting_group: str = "wr-reporting"
     reporting_batch: int = Field(default=2000, ge=1, le=50_000, description="Most events written per transaction.")
-    reporting_wait_ms: int = Field(default=200, ge=1, le=10_000, description="Longest wait to fill a batch.")
+    reporting_wait_ms: int = Field(default=500, ge=1, le=10_000, description="Longest wait to fill a batch.")
     db_schema: str = Field(default="public", pattern=r"^[a-z_][a-z0-9_]{0,62}$", description="Schema of the tables.")
     http_host: str = "127.0.0.1"
     http_port: int = 8090
