@@ -23,7 +23,7 @@ async def h(catalog: Catalog) -> AsyncIterator[Harness]:
 def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == MEDIA_TYPE
-    body = response.json()
+    body: dict[str, Any] = response.json()
     Problem.model_validate(body)  # the documented schema, nothing more
     assert (body["type"], body["status"], body["title"]) == ("about:blank", status, title(status))
     assert body["detail"].strip()
