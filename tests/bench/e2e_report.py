@@ -9,6 +9,8 @@ from tests.bench.e2e_cpu import OTHERS
 from tests.bench.e2e_raw import RawFigures
 from tests.bench.e2e_step import StepFigures
 
+APART = (OTHERS, "bench")  # not the pipeline's cost: other processes, and the bench's simulated sources and agents
+
 SERVICES = ("capture", "prioritiser", "router", "escalation", "reporting", "notifier", "api")
 
 
@@ -114,4 +116,20 @@ def print_final(
     lag_text = f"{lagging[0]} ({lagging[1]} messages)" if lagging[1] else "none"
     print(
         f"largest consumer lag at {last.rate:g}/s: {lag_text}; busiest service: {busiest[0]} ({busiest[1]:.2f} cores)"
+    )
+    print(summary_line(steps, raw))
+
+
+def summary_line(steps: list[StepFigures], raw: RawFigures) -> str:
+    """The last line: the ceiling, the CPU per task there (every workrouter process, Kafka, Redis and PostgreSQL;
+    the bench's own sources and agents apart), p99 sent→offer at 150/s (`na` if that rate was not run) and raw
+    Kafka's rate on the same broker."""
+    sustained = [f for f in steps if f.sustained]
+    best = max(sustained, key=lambda f: f.offered_per_s, default=None)
+    at_150 = next((f for f in steps if abs(f.rate - 150) < 1e-9), None)
+    cpu = "na" if best is None else f"{sum(ms for n, ms in best.cpu_ms_per_task.items() if n not in APART):.1f}"
+    p99 = "na" if at_150 is None else f"{at_150.source_to_offer[1] * 1000:.0f}"
+    return (
+        f"bench summary: sustained={0 if best is None else best.offered_per_s:.1f} cpu_ms_per_task={cpu} "
+        f"p99_ms_at_150={p99} raw_msgs_per_s={raw.produce_consume_per_s:.0f}"
     )
