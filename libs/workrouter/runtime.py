@@ -11,10 +11,9 @@ import socket
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, TypeVar
+from typing import Any
 
 import uvicorn
-import uvloop
 from prometheus_client import Info
 
 from workrouter.adapters.kafka_lag import track_bus
@@ -25,17 +24,6 @@ from workrouter.settings import ProcessSettings
 log = logging.getLogger(__name__)
 SERVICE_INFO = Info("workrouter_service", "The workrouter service this process runs, and its version.")
 Step = Callable[[], Awaitable[None]]
-
-
-T = TypeVar("T")
-
-
-def run(main: Coroutine[Any, Any, T], event_loop: str = "uvloop") -> T:
-    """Run a process's main coroutine to its end on `event_loop`: uvloop, whose C event loop costs a
-    fraction of asyncio's per callback (decisions D16), or "asyncio" (WR_EVENT_LOOP=asyncio)."""
-    if event_loop == "uvloop":
-        return uvloop.run(main)
-    return asyncio.run(main)
 
 
 def configure_logging(level: str) -> None:

@@ -25,9 +25,6 @@ class ProcessSettings(BaseSettings):
         default="", pattern=r"^[A-Za-z0-9._-]{0,64}$", description="Prefix for every topic name, e.g. 'staging.'."
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    event_loop: Literal["uvloop", "asyncio"] = Field(
-        default="uvloop", description="uvloop (libuv, decisions D16) or the standard library's asyncio loop."
-    )
     max_attempts: int = Field(default=5, ge=1, le=100, description="Handler attempts before a dead letter.")
     retry_backoff_seconds: float = Field(default=0.05, gt=0, le=60)
     metrics_host: str = Field(

@@ -23,7 +23,6 @@ from workrouter.contracts.commands import ReclassifyTask
 from workrouter.contracts.envelope import make_event
 from workrouter.contracts.topics import ALL_TOPICS, TopicNames
 from workrouter.embedded import cli as embedded
-from workrouter.runtime import run
 from workrouter.services.api import service as api
 from workrouter.services.api.passwords import hash_password
 from workrouter.services.capture import service as capture
@@ -88,7 +87,7 @@ def _service(args: argparse.Namespace) -> int:
         "notifier": notifier,
         "api": api,
     }[args.name]
-    run(module.main(settings), settings.event_loop)
+    asyncio.run(module.main(settings))
     return 0
 
 

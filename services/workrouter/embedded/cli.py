@@ -17,7 +17,6 @@ from workrouter.contracts.codec import describe
 from workrouter.credentials_cli import refuse_shipped_or_exit
 from workrouter.embedded.process import Addresses, run_all
 from workrouter.embedded.stores import EmbeddedStoreError, start_stores
-from workrouter.runtime import run
 from workrouter.settings import ProcessSettings
 
 DEFAULT_DATA = Path(os.environ.get("WR_DATA_DIR", "~/.local/share/workrouter"))
@@ -98,7 +97,7 @@ def _up(args: argparse.Namespace) -> int:
     )
     _log_to(data, args.log_level, to_file=bool(args.demo))
     try:
-        run(_main(at, data, args, console, issued), metrics.event_loop)
+        asyncio.run(_main(at, data, args, console, issued))
     except (EmbeddedStoreError, OSError) as exc:
         console.print(f"[red]workrouter up: {exc}[/]")
         return 1
