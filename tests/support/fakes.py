@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from workrouter.bus.port import Handler, PartitionsCallback
 from workrouter.contracts.envelope import Envelope
@@ -36,6 +36,10 @@ class RecordingBus:
     async def publish(self, topic: str, event: Envelope) -> None:
         """Record the event."""
         self.published.append((topic, event))
+
+    async def publish_all(self, events: Sequence[tuple[str, Envelope]]) -> None:
+        """Record each, in order."""
+        self.published.extend(events)
 
     async def publish_raw(self, topic: str, key: str | None, value: bytes, *, event_type: str | None = None) -> None:
         """Record the bytes."""

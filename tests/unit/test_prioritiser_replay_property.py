@@ -28,6 +28,7 @@ from workrouter.contracts.task_events import (
     TaskUpdated,
 )
 from workrouter.services.prioritiser.handlers import PrioritiserDeps, handle
+from workrouter.services.prioritiser.poll import handle_poll
 from workrouter.services.prioritiser.rules_holder import RulesHolder
 
 ATTRS = captured().attributes
@@ -90,3 +91,38 @@ async def test_a_replayed_suffix_ends_where_an_uninterrupted_run_ends(
         # (its redelivery), never an older one re-sent after newer ones
         assert eid not in seen or eid == seen[-1], f"stale {eid} ({queue}) re-sent after {seen}"
         seen.append(eid)
+
+
+def _for(task_id: str, payload: Payload) -> Payload:
+    return payload.model_copy(update={"task_id": task_id})
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    picks=st.lists(st.tuples(st.sampled_from(["t1", "t2", "t3"]), st.integers(0, len(EVENTS) - 1)), max_size=16),
+    cuts=st.lists(st.integers(1, 6), min_size=1, max_size=20),
+)
+async def test_a_poll_at_a_time_publishes_and_keeps_what_one_event_at_a_time_does(
+    catalog: Catalog, picks: list[tuple[str, int]], cuts: list[int]
+) -> None:
+    """handle_poll reads the poll's facts once, writes them once and sends everything together; what it sends
+    (in order) and keeps must be exactly what handling the same events one by one sends and keeps."""
+    inputs = [(f"c-{t}", _for(t, captured())) for t in ("t1", "t2", "t3")]
+    inputs += [(f"e{n}", _for(task, EVENTS[i])) for n, (task, i) in enumerate(picks)]
+
+    def fresh() -> PrioritiserDeps:
+        rules = RulesHolder(CONFIG_DIR / "rules.yaml", known_queues=frozenset(catalog.queues))
+        return PrioritiserDeps(MemoryTaskFactsStore(), catalog, rules, RecordingBus())
+
+    alone, polled = fresh(), fresh()
+    for eid, payload in inputs:
+        await handle(envelope(payload, eid), DELIVERY, alone)
+    start, sizes = 0, iter(cuts * len(inputs))
+    while start < len(inputs):
+        poll = inputs[start : start + next(sizes)]
+        await handle_poll([(envelope(p, eid), DELIVERY) for eid, p in poll], polled)
+        start += len(poll)
+    sent = [(t, e.id, e.partitionkey, e.data) for t, e in alone.bus.published]  # type: ignore[attr-defined]
+    assert [(t, e.id, e.partitionkey, e.data) for t, e in polled.bus.published] == sent  # type: ignore[attr-defined]
+    for task in ("t1", "t2", "t3"):
+        assert await polled.facts.get(task) == await alone.facts.get(task)

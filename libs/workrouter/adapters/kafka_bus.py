@@ -44,6 +44,14 @@ CLOUDEVENTS_JSON = "application/cloudevents+json; charset=UTF-8"
 TYPE_HEADER = "ce_type"
 
 
+def _headers(event_type: str | None) -> dict[str, str]:
+    """The record headers of a published value: its content type, and its event type when it is one."""
+    headers = {"content-type": CLOUDEVENTS_JSON}
+    if event_type is not None:
+        headers[TYPE_HEADER] = event_type
+    return headers
+
+
 def _header(headers: Sequence[tuple[str, bytes]] | None, name: str) -> str | None:
     """A record header's value as text, or None."""
     for key, value in headers or ():
@@ -250,12 +258,24 @@ class KafkaBus:
         """Publish an event keyed by its partition key; waits for the broker's ack."""
         await self.publish_raw(topic, event.partitionkey, encode(event), event_type=event.type)
 
+    async def publish_all(self, events: Sequence[tuple[str, Envelope]]) -> None:
+        """Hand each to the producer in order (it batches them per partition), then wait for every ack."""
+        if len(events) == 1:
+            await self.publish(*events[0])
+            return
+        acks = [
+            await self._broker.publish(
+                encode(event), topic=topic, key=event.partitionkey.encode(), headers=_headers(event.type),
+                no_confirm=True,
+            )
+            for topic, event in events
+        ]  # fmt: skip
+        await asyncio.gather(*acks)
+
     async def publish_raw(self, topic: str, key: str | None, value: bytes, *, event_type: str | None = None) -> None:
         """Publish bytes as they are; with `event_type`, also as the `ce_type` header (decisions D3)."""
-        headers = {"content-type": CLOUDEVENTS_JSON}
-        if event_type is not None:
-            headers[TYPE_HEADER] = event_type
-        await self._broker.publish(value, topic=topic, key=key.encode() if key is not None else None, headers=headers)
+        key_bytes = key.encode() if key is not None else None
+        await self._broker.publish(value, topic=topic, key=key_bytes, headers=_headers(event_type))
 
     async def _admin(self) -> AIOKafkaAdminClient:
         admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=self._options.client_id)

@@ -180,6 +180,11 @@ class MemoryBus:
         """Append an event to the partition its key maps to."""
         await self.publish_raw(topic, event.partitionkey, encode(event), event_type=event.type)
 
+    async def publish_all(self, events: Sequence[tuple[str, Envelope]]) -> None:
+        """Append each, in order."""
+        for topic, event in events:
+            await self.publish(topic, event)
+
     async def publish_raw(self, topic: str, key: str | None, value: bytes, *, event_type: str | None = None) -> None:
         """Append bytes as they are (with the event's type, if known, for subscribers that filter on it)."""
         if not self._open:

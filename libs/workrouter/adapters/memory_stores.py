@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -34,5 +35,15 @@ class MemoryTaskFactsStore:
         return self.facts.get(task_id)
 
     async def put(self, task_id: str, facts: dict[str, Any], captured_at: datetime) -> None:
-        """Insert or replace."""
-        self.facts[task_id] = (facts, captured_at)
+        """Insert, or replace the facts (the capture time stays the first one, as in PostgreSQL)."""
+        known = self.facts.get(task_id)
+        self.facts[task_id] = (facts, captured_at if known is None else known[1])
+
+    async def get_many(self, task_ids: Collection[str]) -> dict[str, tuple[dict[str, Any], datetime]]:
+        """The known ones among `task_ids`."""
+        return {t: self.facts[t] for t in task_ids if t in self.facts}
+
+    async def put_many(self, items: Sequence[tuple[str, dict[str, Any], datetime]]) -> None:
+        """Insert or replace each."""
+        for task_id, facts, captured_at in items:
+            await self.put(task_id, facts, captured_at)

@@ -75,6 +75,11 @@ class Bus(Protocol):
         """Publish an event keyed by its `partitionkey`; returns once the broker has it."""
         ...
 
+    async def publish_all(self, events: Sequence[tuple[str, Envelope]]) -> None:
+        """Publish (topic, event) pairs in this order (so in order per key); returns once the broker has every
+        one. They travel together: one request per partition's batch, not a round trip each."""
+        ...
+
     async def publish_raw(self, topic: str, key: str | None, value: bytes, *, event_type: str | None = None) -> None:
         """Publish bytes as they are (source systems, replays, tests of bad input); `event_type`, when the
         bytes are an event, travels beside them so consumers can skip types they do not take unread."""

@@ -37,6 +37,16 @@ def _message(model: type[Payload]) -> dict[str, Any]:
         "title": model.__name__,
         "summary": doc,
         "contentType": "application/cloudevents+json",
+        "headers": {
+            "type": "object",
+            "properties": {
+                "ce_type": {
+                    "const": model.event_type,
+                    "description": "The event's type, also in the body: consumers skip types they do not "
+                    "take without parsing the body (decisions D3). Absent on records a source wrote raw.",
+                },
+            },
+        },
         "payload": {
             "allOf": [
                 {"$ref": REF.format(model="Envelope")},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -29,4 +30,12 @@ class TaskFactsStore(Protocol):
 
     async def put(self, task_id: str, facts: dict[str, Any], captured_at: datetime) -> None:
         """Insert or replace a task's facts."""
+        ...
+
+    async def get_many(self, task_ids: Collection[str]) -> dict[str, tuple[dict[str, Any], datetime]]:
+        """(facts, captured_at) of each known task among `task_ids`, in one round trip."""
+        ...
+
+    async def put_many(self, items: Sequence[tuple[str, dict[str, Any], datetime]]) -> None:
+        """Insert or replace the facts of several tasks (each task once) in one round trip."""
         ...

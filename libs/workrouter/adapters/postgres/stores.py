@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -111,3 +113,34 @@ class PostgresTaskFactsStore:
             json.dumps(facts),
             captured_at,
         )
+
+    async def get_many(self, task_ids: Collection[str]) -> dict[str, tuple[dict[str, Any], datetime]]:
+        """The known ones among `task_ids`, in one query (an id that is no UUID is no task's)."""
+        rows = await self._pool.fetch(
+            "SELECT task_id::text, facts, captured_at FROM prioritiser_task_facts WHERE task_id = ANY($1::uuid[])",
+            [t for t in task_ids if _is_uuid(t)],
+        )
+        return {row["task_id"]: (json.loads(row["facts"]), row["captured_at"]) for row in rows}
+
+    async def put_many(self, items: Sequence[tuple[str, dict[str, Any], datetime]]) -> None:
+        """Insert or replace each, in one statement (each task at most once)."""
+        if not items:
+            return
+        await self._pool.execute(
+            """
+            INSERT INTO prioritiser_task_facts (task_id, facts, captured_at)
+            SELECT * FROM unnest($1::uuid[], $2::jsonb[], $3::timestamptz[])
+            ON CONFLICT (task_id) DO UPDATE SET facts = EXCLUDED.facts
+            """,
+            [task_id for task_id, _, _ in items],
+            [json.dumps(facts) for _, facts, _ in items],
+            [captured_at for _, _, captured_at in items],
+        )
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True

@@ -11,12 +11,13 @@ from pydantic import Field
 from workrouter.adapters.bus_factory import build_bus
 from workrouter.adapters.postgres.pool import connect
 from workrouter.adapters.postgres.stores import PostgresTaskFactsStore
-from workrouter.bus.port import Bus
+from workrouter.bus.port import BatchBus
 from workrouter.config.catalog import load_catalog
 from workrouter.contracts.topics import TopicNames
 from workrouter.runtime import Wiring, configure_logging, serve_process
-from workrouter.services.prioritiser.handlers import TYPES, PrioritiserDeps, handle
+from workrouter.services.prioritiser.handlers import TYPES, PrioritiserDeps
 from workrouter.services.prioritiser.poison import handle_dead_letter
+from workrouter.services.prioritiser.poll import handle_poll
 from workrouter.services.prioritiser.rules_holder import RulesHolder
 from workrouter.settings import ProcessSettings
 
@@ -34,10 +35,12 @@ class PrioritiserSettings(ProcessSettings):
     metrics_port: int = Field(default=9102, ge=0, le=65535, description="GET /metrics port; 0 = off.")
 
 
-def subscribe(bus: Bus, deps: PrioritiserDeps, group: str, poison_group: str | None = None) -> None:
+def subscribe(bus: BatchBus, deps: PrioritiserDeps, group: str, poison_group: str | None = None) -> None:
     """Register the prioritiser on `wr.tasks` (a poll at a time, only the types it acts on), and (with
     `poison_group`) the poison holds on `wr.deadletter`."""
-    bus.subscribe(deps.topics.tasks, group, functools.partial(handle, deps=deps), types=TYPES)
+    bus.subscribe_batch(
+        deps.topics.tasks, group, functools.partial(handle_poll, deps=deps), max_records=500, max_wait_ms=5, types=TYPES
+    )
     if poison_group is not None:
         bus.subscribe(deps.topics.deadletter, poison_group, functools.partial(handle_dead_letter, deps=deps))
 
@@ -49,7 +52,7 @@ async def watch_rules(holder: RulesHolder, every: float) -> None:
         holder.reload_if_changed()
 
 
-async def assemble(settings: PrioritiserSettings, bus: Bus) -> Wiring:
+async def assemble(settings: PrioritiserSettings, bus: BatchBus) -> Wiring:
     """Subscribe the prioritiser on `bus`, with its own PostgreSQL pool and the rules file watcher."""
     catalog = load_catalog(settings.config_dir)
     holder = RulesHolder(
