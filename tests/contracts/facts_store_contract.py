@@ -1,11 +1,13 @@
-"""The prioritiser's TaskFactsStore contract, run on the in-memory twin and on PostgreSQL."""
+"""The capture and prioritiser stores' contracts (CaptureStore, TaskFactsStore), run on the in-memory twins
+and on PostgreSQL."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from workrouter.ports.stores import TaskFactsStore
+from workrouter.domain.capture import CaptureRecord
+from workrouter.ports.stores import CaptureStore, TaskFactsStore
 
 AT = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 T1, T2, UNKNOWN = (str(uuid.UUID(int=n)) for n in (1, 2, 3))  # task ids are UUIDs
@@ -38,3 +40,24 @@ class FactsStoreContract:
         assert await store.get(T2) == ({"n": 2, "s": "é\u2028"}, AT)
         await store.put_many([])
         assert len(await store.get_many([T1, T2])) == 2
+
+
+def record(external_id: str, n: int, status: str = "open") -> CaptureRecord:
+    task_id = str(uuid.uuid5(uuid.NAMESPACE_URL, external_id))
+    return CaptureRecord("crm", external_id, task_id, f"fp{n}", {"title": f"T{n}", "s": "é"}, status, n)  # type: ignore[arg-type]
+
+
+class CaptureStoreContract:
+    """Mixed into a test class that provides a `captures` fixture (a fresh, migrated CaptureStore)."""
+
+    async def test_get_many_and_put_many(self, captures: CaptureStore) -> None:
+        await captures.put(record("A", 1))
+        assert await captures.get_many([("crm", "A"), ("crm", "B"), ("erp", "A")]) == {("crm", "A"): record("A", 1)}
+        await captures.put_many([record("A", 2, "cancelled"), record("B", 1)])
+        assert await captures.get("crm", "A") == record("A", 2, "cancelled")
+        assert await captures.get_many([("crm", "A"), ("crm", "B")]) == {
+            ("crm", "A"): record("A", 2, "cancelled"),
+            ("crm", "B"): record("B", 1),
+        }
+        assert await captures.get_many([]) == {}
+        await captures.put_many([])

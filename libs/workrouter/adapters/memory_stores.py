@@ -23,6 +23,15 @@ class MemoryCaptureStore:
         """Insert or replace."""
         self.records[(record.source, record.external_id)] = record
 
+    async def get_many(self, keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], CaptureRecord]:
+        """The known ones among `keys`."""
+        return {k: self.records[k] for k in keys if k in self.records}
+
+    async def put_many(self, records: Sequence[CaptureRecord]) -> None:
+        """Insert or replace each."""
+        for record in records:
+            await self.put(record)
+
 
 class MemoryTaskFactsStore:
     """TaskFactsStore in a dict."""

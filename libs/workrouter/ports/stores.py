@@ -20,6 +20,14 @@ class CaptureStore(Protocol):
         """Insert or replace the record."""
         ...
 
+    async def get_many(self, keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], CaptureRecord]:
+        """The records of those (source, external_id) that were captured, in one round trip."""
+        ...
+
+    async def put_many(self, records: Sequence[CaptureRecord]) -> None:
+        """Insert or replace several records (each item once) in one round trip."""
+        ...
+
 
 class TaskFactsStore(Protocol):
     """The prioritiser's copy of each task's facts, for re-classification."""

@@ -55,14 +55,40 @@ class PostgresCaptureStore:
         )
         if row is None:
             return None
-        return CaptureRecord(
-            source,
-            external_id,
-            str(row["task_id"]),
-            row["fingerprint"],
-            json.loads(row["facts"]),
-            row["status"],
-            row["version"],
+        return _capture_record(source, external_id, row)
+
+    async def get_many(self, keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], CaptureRecord]:
+        """The known ones among `keys`, in one query."""
+        if not keys:
+            return {}
+        rows = await self._pool.fetch(
+            "SELECT c.source, c.external_id, c.task_id, c.fingerprint, c.facts, c.status, c.version"
+            " FROM capture_tasks c JOIN unnest($1::text[], $2::text[]) AS k(source, external_id)"
+            " ON c.source = k.source AND c.external_id = k.external_id",
+            [s for s, _ in keys],
+            [e for _, e in keys],
+        )
+        return {(r["source"], r["external_id"]): _capture_record(r["source"], r["external_id"], r) for r in rows}
+
+    async def put_many(self, records: Sequence[CaptureRecord]) -> None:
+        """Insert or replace each (each item once), in one statement."""
+        if not records:
+            return
+        await self._pool.execute(
+            """
+            INSERT INTO capture_tasks (source, external_id, task_id, fingerprint, facts, status, version)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::jsonb[], $6::text[], $7::int[])
+            ON CONFLICT (source, external_id) DO UPDATE SET
+                fingerprint = EXCLUDED.fingerprint, facts = EXCLUDED.facts, status = EXCLUDED.status,
+                version = EXCLUDED.version, updated_at = now()
+            """,
+            [r.source for r in records],
+            [r.external_id for r in records],
+            [r.task_id for r in records],
+            [r.fingerprint for r in records],
+            [json.dumps(r.facts) for r in records],
+            [r.status for r in records],
+            [r.version for r in records],
         )
 
     async def put(self, record: CaptureRecord) -> None:
@@ -144,3 +170,10 @@ def _is_uuid(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _capture_record(source: str, external_id: str, row: asyncpg.Record) -> CaptureRecord:
+    return CaptureRecord(
+        source, external_id, str(row["task_id"]), row["fingerprint"], json.loads(row["facts"]), row["status"],
+        row["version"],
+    )  # fmt: skip

@@ -10,12 +10,13 @@ from pydantic import Field
 from workrouter.adapters.bus_factory import build_bus
 from workrouter.adapters.postgres.pool import connect
 from workrouter.adapters.postgres.stores import PostgresCaptureStore
-from workrouter.bus.port import Bus
+from workrouter.bus.port import BatchBus
 from workrouter.config.catalog import load_catalog
 from workrouter.contracts.envelope import utcnow
 from workrouter.contracts.topics import TopicNames
 from workrouter.runtime import Wiring, configure_logging, serve_process
-from workrouter.services.capture.handlers import CaptureDeps, handle
+from workrouter.services.capture.handlers import CaptureDeps
+from workrouter.services.capture.poll import handle_poll
 from workrouter.settings import ProcessSettings
 
 
@@ -27,12 +28,12 @@ class CaptureSettings(ProcessSettings):
     metrics_port: int = Field(default=9101, ge=0, le=65535, description="GET /metrics port; 0 = off.")
 
 
-def subscribe(bus: Bus, deps: CaptureDeps, group: str) -> None:
+def subscribe(bus: BatchBus, deps: CaptureDeps, group: str) -> None:
     """Register the capture handler on `wr.capture`."""
-    bus.subscribe(deps.topics.capture, group, functools.partial(handle, deps=deps))
+    bus.subscribe_batch(deps.topics.capture, group, functools.partial(handle_poll, deps=deps), max_wait_ms=5)
 
 
-async def assemble(settings: CaptureSettings, bus: Bus) -> Wiring:
+async def assemble(settings: CaptureSettings, bus: BatchBus) -> Wiring:
     """Subscribe capture on `bus`, with its own PostgreSQL pool."""
     catalog = load_catalog(settings.config_dir)
     pool = await connect(settings.database_url, service="capture")
