@@ -78,7 +78,7 @@ up: install ## run workrouter in one process without the demo (api :8080, report
 	$(BIN)/workrouter credentials init .local/config
 	$(BIN)/workrouter up --data $(DATA) --config .local/config
 
-bench: install infra-up ## end to end: all seven services as processes on real Kafka/Redis/PostgreSQL; tasks/s and capture->offer latency per offered rate, against raw Kafka (3-5 minutes)
+bench: install infra-up ## end to end: all seven services as processes on real Kafka/Redis/PostgreSQL; rates rise until one is not sustained (about a minute each); tasks/s, capture->offer latency and CPU per task, against raw Kafka; ends with a "bench summary:" line
 	$(BIN)/python -m tests.bench.bench_e2e
 
 bench-bus: install infra-up ## benchmark the Kafka bus against raw aiokafka (prints msg/s)
