@@ -81,7 +81,9 @@ class KafkaOptions:
     commit_every: int = 500
     commit_interval_s: float = 0.2
     poll_records: int = 500  # most records one poll hands a subscription
-    poll_wait_ms: int = 10  # how long a poll waits for a first record (it returns as soon as any are there)
+    # How long a poll waits for a first record; it returns as soon as any are there, but FastStream sleeps as
+    # long again after an empty one, so this bounds the latency an idle consumer adds (and sets its idle cost).
+    poll_wait_ms: int = 10
     batch_fetch_min_bytes: int = 1 << 20  # a batch subscription's fetch waits for this much, or its max_wait_ms
     drain_timeout_s: float = 20.0  # how long a revoke waits for a running handler (below the rebalance timeout)
 
@@ -177,15 +179,18 @@ class KafkaBus:
         """Join `group` on `topic` with a batch handler: one call per poll of up to `max_records` messages
         (of `types` only, if given: the others are committed unread, by their `ce_type` header).
 
-        The broker holds each fetch until `max_wait_ms` passed or `batch_fetch_min_bytes` are there
-        (Kafka's `fetch.max.wait.ms` / `fetch.min.bytes`), so a sink's batches fill at a low rate too:
-        one transaction for many events, and a fraction of the fetch requests."""
+        With `max_wait_ms` > 0 the broker holds each fetch until that time passed or `batch_fetch_min_bytes`
+        are there (Kafka's `fetch.max.wait.ms` / `fetch.min.bytes`), so a sink's batches fill at a low rate
+        too: one transaction for many events, and a fraction of the fetch requests. With 0, a poll takes
+        what has arrived at once (a service on the path to an offer), as `subscribe` does."""
         wanted = None if types is None else frozenset(types)
         committer, ownership, listener = self._member(topic, group, None, None)
         options = self._consumer_options(group, listener)
+        if max_wait_ms > 0:
+            options |= {"fetch_max_wait_ms": max_wait_ms, "fetch_min_bytes": self._options.batch_fetch_min_bytes}
         subscriber = self._broker.subscriber(
-            topic, batch=True, max_records=max_records, batch_timeout_ms=max_wait_ms,
-            fetch_max_wait_ms=max_wait_ms, fetch_min_bytes=self._options.batch_fetch_min_bytes, **options,
+            topic, batch=True, max_records=max_records,
+            batch_timeout_ms=max_wait_ms if max_wait_ms > 0 else self._options.poll_wait_ms, **options,
         )  # fmt: skip
 
         async def on_batch(_: object) -> None:

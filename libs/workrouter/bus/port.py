@@ -107,6 +107,7 @@ class BatchBus(Bus, Protocol):
 
         With `types`, only events of those types reach the handler; the others are committed unread
         (by the type the transport carries beside the body, without parsing it, where it has one).
+        `max_wait_ms` is how long a poll may wait to fill a batch (sinks); 0 takes what has arrived at once.
 
         A message that cannot be decoded, or that the handler keeps failing on when given it
         alone, is dead-lettered by itself (workrouter.bus.batch_delivery); the rest are handled.

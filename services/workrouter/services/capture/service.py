@@ -30,7 +30,7 @@ class CaptureSettings(ProcessSettings):
 
 def subscribe(bus: BatchBus, deps: CaptureDeps, group: str) -> None:
     """Register the capture handler on `wr.capture`."""
-    bus.subscribe_batch(deps.topics.capture, group, functools.partial(handle_poll, deps=deps), max_wait_ms=5)
+    bus.subscribe_batch(deps.topics.capture, group, functools.partial(handle_poll, deps=deps), max_wait_ms=10)
 
 
 async def assemble(settings: CaptureSettings, bus: BatchBus) -> Wiring:
