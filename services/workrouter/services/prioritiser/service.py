@@ -39,7 +39,12 @@ def subscribe(bus: BatchBus, deps: PrioritiserDeps, group: str, poison_group: st
     """Register the prioritiser on `wr.tasks` (a poll at a time, only the types it acts on), and (with
     `poison_group`) the poison holds on `wr.deadletter`."""
     bus.subscribe_batch(
-        deps.topics.tasks, group, functools.partial(handle_poll, deps=deps), max_records=500, max_wait_ms=10, types=TYPES
+        deps.topics.tasks,
+        group,
+        functools.partial(handle_poll, deps=deps),
+        max_records=500,
+        max_wait_ms=10,
+        types=TYPES,
     )
     if poison_group is not None:
         bus.subscribe(deps.topics.deadletter, poison_group, functools.partial(handle_dead_letter, deps=deps))
