@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from workrouter.bus.delivery import HANDLED, SKIPPED, DeliveryPolicy, Outcome, Verdict, attempt
+from workrouter.bus.delivery import HANDLED, HANDLER_ERRORS, SKIPPED, DeliveryPolicy, Outcome, Verdict, attempt
 from workrouter.bus.port import BatchHandler, Delivery, PermanentError
 from workrouter.contracts import codec
 from workrouter.contracts.envelope import Envelope
@@ -72,6 +72,7 @@ async def deliver_batch(
         except codec.DecodeError as exc:
             settled.append(Settled(value, delivery, Outcome(Verdict.DEAD_LETTER, f"cannot decode: {exc}", "decode")))
             HANDLED.labels(delivery.topic, Verdict.DEAD_LETTER.value).inc()
+            HANDLER_ERRORS.labels(delivery.topic, "decode", Verdict.DEAD_LETTER.value).inc()
             continue
         if wanted is not None and envelope.type not in wanted:
             settled.append(Settled(value, delivery, UNREAD))
@@ -110,6 +111,7 @@ async def _whole(
             return False
         except Exception as exc:
             first = decoded[0][2]
+            HANDLER_ERRORS.labels(first.topic, type(exc).__name__, Verdict.RETRY.value).inc()
             log.warning(
                 "batch handler failed on %d messages from %s[%d]@%d (attempt %d/%d): %s: %s",
                 len(batch),

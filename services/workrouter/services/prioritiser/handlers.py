@@ -7,6 +7,7 @@ its own holds) from `wr.tasks` to `wr.routing`, keyed by the domain it last rout
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -59,6 +60,9 @@ class PrioritiserDeps:
     rules: RulesHolder
     bus: Bus
     topics: TopicNames = field(default_factory=TopicNames)
+    # Held by a poll of wr.tasks and by a poison hold from wr.deadletter, which both read a task's facts and
+    # write them back: interleaved, a poll would write back facts from before the hold and undo it.
+    facts_lock: asyncio.Lock = field(default_factory=asyncio.Lock, compare=False)
 
     def domains(self) -> Mapping[str, str]:
         """Queue name -> routing domain."""

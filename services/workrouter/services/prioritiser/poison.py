@@ -59,7 +59,13 @@ def _not_held(why: str, envelope: Envelope, detail: str = "") -> None:
 
 
 async def handle_dead_letter(envelope: Envelope, delivery: Delivery, deps: PrioritiserDeps) -> None:
-    """Entry point for `wr.deadletter`: hold the task the dead letter leaves in limbo, if any."""
+    """Entry point for `wr.deadletter`: hold the task the dead letter leaves in limbo, if any (never in the
+    middle of a poll of wr.tasks, which would write back the facts it read before the hold)."""
+    async with deps.facts_lock:
+        await _hold(envelope, deps)
+
+
+async def _hold(envelope: Envelope, deps: PrioritiserDeps) -> None:
     letter = envelope.data
     if not isinstance(letter, DeadLettered):
         return

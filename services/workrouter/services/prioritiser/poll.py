@@ -57,10 +57,11 @@ class PollFacts:
 async def handle_poll(batch: Sequence[tuple[Envelope, Delivery]], deps: PrioritiserDeps) -> None:
     """Handle one poll's events (only the types the prioritiser takes reach it), in order, as one unit."""
     task_ids = {task_id for envelope, _ in batch if isinstance(task_id := getattr(envelope.data, "task_id", None), str)}
-    facts = PollFacts(await deps.facts.get_many(task_ids))
-    outbox = Outbox()
-    unit = dataclasses.replace(deps, facts=facts, bus=outbox)
-    for envelope, delivery in batch:
-        await handle(envelope, delivery, unit)
-    await deps.facts.put_many(facts.written())  # before anything is sent: a crash in between sends it again
-    await deps.bus.publish_all(outbox.events)
+    async with deps.facts_lock:  # a poison hold waits: it would be undone by this poll's write (PrioritiserDeps)
+        facts = PollFacts(await deps.facts.get_many(task_ids))
+        outbox = Outbox()
+        unit = dataclasses.replace(deps, facts=facts, bus=outbox)
+        for envelope, delivery in batch:
+            await handle(envelope, delivery, unit)
+        await deps.facts.put_many(facts.written())  # before anything is sent: a crash in between sends it again
+        await deps.bus.publish_all(outbox.events)

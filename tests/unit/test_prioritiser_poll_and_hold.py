@@ -1,0 +1,57 @@
+"""A poison hold that arrives while the prioritiser is in the middle of a poll of wr.tasks waits for it:
+otherwise the poll writes back the facts it read before the hold, and the held task is routed anyway
+(found by CI on 2026-12-07, tests/integration/test_poison_kafka.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from tests.support.fakes import RecordingBus
+from tests.unit.conftest import CONFIG_DIR
+from tests.unit.test_poison_domain import letter
+from tests.unit.test_prioritiser import DELIVERY, captured, envelope
+from workrouter.adapters.memory_stores import MemoryTaskFactsStore
+from workrouter.config.catalog import Catalog
+from workrouter.contracts import codec
+from workrouter.contracts.envelope import make_event
+from workrouter.contracts.topics import TopicNames
+from workrouter.services.prioritiser import overrides
+from workrouter.services.prioritiser.handlers import PrioritiserDeps
+from workrouter.services.prioritiser.poison import handle_dead_letter
+from workrouter.services.prioritiser.poll import handle_poll
+from workrouter.services.prioritiser.rules_holder import RulesHolder
+
+
+class SlowReads(MemoryTaskFactsStore):
+    """Its reads of a poll wait until the test lets them go."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reading = asyncio.Event()
+        self.go = asyncio.Event()
+
+    async def get_many(self, task_ids: Collection[str]) -> dict[str, tuple[dict[str, Any], datetime]]:
+        self.reading.set()
+        await self.go.wait()
+        return await super().get_many(task_ids)
+
+
+async def test_a_hold_during_a_poll_is_applied_after_it_and_stays(catalog: Catalog) -> None:
+    store = SlowReads()
+    rules = RulesHolder(CONFIG_DIR / "rules.yaml", known_queues=frozenset(catalog.queues))
+    deps = PrioritiserDeps(store, catalog, rules, RecordingBus())
+    capture = envelope(captured(), "c1")
+    dead = letter(TopicNames().tasks, "t1", codec.encode(capture).decode(), group="wr-escalation")
+    poll = asyncio.create_task(handle_poll([(capture, DELIVERY)], deps))
+    await store.reading.wait()  # the poll has started reading
+    hold = asyncio.create_task(handle_dead_letter(make_event(dead, source="/test", key="t1"), DELIVERY, deps))
+    await asyncio.sleep(0.01)
+    store.go.set()
+    await asyncio.gather(poll, hold)
+    stored = await store.get("t1")
+    assert stored is not None
+    assert overrides.life(stored[0]) == overrides.HELD
+    assert deps.bus.types("wr.tasks") == ["workrouter.task.classified", "workrouter.task.error_held"]  # type: ignore[attr-defined]
