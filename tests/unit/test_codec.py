@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from workrouter.contracts import codec
-from workrouter.contracts.commands import CaptureTask, UpdateTask
+from workrouter.contracts.commands import CaptureTask, ReclassifyTask, UpdateTask
 from workrouter.contracts.envelope import Envelope, Payload, make_event
 from workrouter.contracts.refused import RefusedCommand
 from workrouter.contracts.registry import REGISTRY, PayloadRegistry
@@ -223,3 +223,19 @@ def test_an_update_crosses_the_wire_as_a_merge_patch() -> None:
 def test_an_update_cannot_clear_the_title() -> None:
     with pytest.raises(ValueError, match="title cannot be cleared"):
         UpdateTask.model_validate({"source": "crm", "external_id": "X-1", "title": None})
+
+
+def test_a_reclassification_from_before_by_is_read_and_a_newer_one_refused() -> None:
+    """ReclassifyTask v2 added `by` (who asked); a v1 message still in a topic reads as by = None, and a
+    consumer meeting a version newer than its own says to upgrade it instead of guessing."""
+    v1 = (
+        b'{"specversion":"1.0","id":"e1","type":"workrouter.command.reclassify_task","source":"/old",'
+        b'"time":"2026-12-01T09:00:00Z","datacontenttype":"application/json",'
+        b'"dataschema":"urn:workrouter:schema:workrouter.command.reclassify_task:1","dataversion":1,'
+        b'"partitionkey":"t1","data":{"task_id":"t1","reason":"fixed","queue":null,"skills":null}}'
+    )
+    decoded = codec.decode(v1)
+    assert isinstance(decoded.data, ReclassifyTask)
+    assert (decoded.data.reason, decoded.data.by, decoded.dataversion) == ("fixed", None, 2)
+    with pytest.raises(codec.DecodeError, match="upgrade the consumer"):
+        codec.decode(v1.replace(b'"dataversion":1', b'"dataversion":3'))

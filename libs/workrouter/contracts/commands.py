@@ -37,6 +37,7 @@ class ReclassifyTask(Payload):
     """Ask the prioritiser to run the rules on a task again (attributes changed, transfer, ...)."""
 
     event_type = "workrouter.command.reclassify_task"
+    version = 2  # v2 (2026-12-07) added `by`; v1 is upcast with by = None (contracts.registry)
 
     task_id: Name = Field(min_length=1, max_length=64)
     reason: Text = Field(min_length=1, max_length=500, description="Why, for the task history.")

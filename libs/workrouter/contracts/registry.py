@@ -72,3 +72,5 @@ def _payload_classes() -> list[type[Payload]]:
 
 
 REGISTRY = PayloadRegistry(_payload_classes())
+# v1 of a reclassification did not say who asked; `by` is optional, so v1 data is v2 data as it is.
+REGISTRY.add_upcaster(commands.ReclassifyTask.event_type, 1, dict)
