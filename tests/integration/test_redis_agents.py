@@ -527,3 +527,25 @@ async def test_profiles_and_load_agents_round_trip(store: RedisAgentStore) -> No
         "t1": Holder("a", "workitem", "claim", 6.0),
         "t2": Holder("a", "workitem", "offer", 7.0),
     }
+
+
+async def test_let_go_retires_releases_and_drops_in_one_transaction(store: RedisAgentStore) -> None:
+    await ready_agent(store, AgentProfile("a", capacity={"workitem": 2}))
+    assert await store.reserve("a", "t1", "workitem", "assign", 1.0) is OK
+    assert await store.reserve("a", "t2", "workitem", "assign", 1.0) is OK
+    await store.save_task("d", "t1", {"queue": "q"})
+    await store.save_task("d", "t2", {"queue": "q"})
+
+    assert await store.let_go("d", "t1", "a", ("c1", 10.0, 3600.0)) is True
+    assert (await store.holder("t1"), await store.load("a"), await store.held("a")) == (None, {"workitem": 1}, {"t2"})
+    assert await store.get_task("d", "t1") is None
+    assert await store.get_task("d", "t2") == {"queue": "q"}
+    assert await store.retired("d", "c1") is True
+
+    # again (a redelivery), or by an agent who does not hold it: no hold changes; nothing left to drop
+    assert await store.let_go("d", "t1", "a", ("c1", 11.0, 3600.0)) is False
+    assert await store.let_go("d", "t2", "b", None) is False
+    assert await store.holder("t2") == Holder("a", "workitem", "assign", 1.0)
+    # what is retired longer ago than it is kept is forgotten, as `retire` does
+    await store.let_go("d", "t9", "a", ("c9", 5000.0, 3600.0))
+    assert (await store.retired("d", "c1"), await store.retired("d", "c9")) == (False, True)

@@ -60,6 +60,14 @@ class FakeRouterStore(FakeAgentStore):
         for old in [c for c, at in kept.items() if at < now - keep_seconds]:
             del kept[old]
 
+    async def let_go(self, domain: str, task_id: str, agent_id: str, retire: tuple[str, float, float] | None) -> bool:
+        """As the Redis store's one transaction: all of it, or nothing if it raises (the only step a test makes
+        fail, `drop_task`, goes first here)."""
+        await self.drop_task(domain, task_id)
+        if retire is not None:
+            await self.retire(domain, *retire)
+        return await self.release(task_id, agent_id)
+
     async def retired(self, domain: str, classified_id: str) -> bool:
         return classified_id in self.retirements.get(domain, {})
 

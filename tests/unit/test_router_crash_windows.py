@@ -147,7 +147,8 @@ async def test_taking_a_task_from_its_agent_is_announced_by_the_successor() -> N
 
 
 class DyingStore(FakeRouterStore):
-    """The process dies the first time an entry is to be dropped (after the hold was released)."""
+    """The process dies the first time an entry is to be dropped: after the hold was released (a withdrawal),
+    or, for a finished task, before the one transaction that retires, releases and drops it."""
 
     armed = False
 
@@ -173,7 +174,9 @@ async def test_a_task_forgotten_halfway_is_dropped_by_the_successor_not_queued_a
     else:
         message = make_event(te.TaskCancelled(task_id="t1", by="source", reason="gone"), source="/test", key=DOMAIN)
     again = await dies_then_again(life, message)
-    assert len(life.events("completed" if ending == "finished" else "unassigned", first, again)) == 1
+    # one event: a finish let go of in one Redis transaction (let_go) dies before it, all of it comes again
+    # and the completion is announced again under the same id, which consumers take once
+    assert len({e.id for e in life.events("completed" if ending == "finished" else "unassigned", first, again)}) == 1
     assert life.events("offered", again) == []  # not offered to anybody again
     assert "t1" not in life.store.tasks.get(DOMAIN, {})
     assert "t1" not in life.store.holds

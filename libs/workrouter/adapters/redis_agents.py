@@ -211,6 +211,21 @@ class RedisAgentStore:
             pipe.zremrangebyscore(self._retired(domain), "-inf", now - keep_seconds)
             await pipe.execute()
 
+    async def let_go(self, domain: str, task_id: str, agent_id: str, retire: tuple[str, float, float] | None) -> bool:
+        """A finished task leaves the domain in one transaction (one round trip, nothing half done after a
+        crash): its classification retired (`retire` = (id, now, keep_seconds), as `retire` does), the
+        agent's hold released (as `release`), its entry dropped. True when the hold was the agent's."""
+        async with self._client.pipeline(transaction=True) as pipe:
+            if retire is not None:
+                classified_id, now, keep_seconds = retire
+                pipe.zadd(self._retired(domain), {classified_id: now})
+                pipe.zremrangebyscore(self._retired(domain), "-inf", now - keep_seconds)
+            keys = [self._holder_key(task_id), self._load(agent_id), self._held(agent_id)]
+            await self._release(keys=keys, args=[agent_id, task_id], client=pipe)
+            pipe.hdel(self._tasks(domain), task_id)
+            results = await pipe.execute()
+        return bool(results[-2])
+
     async def retired(self, domain: str, classified_id: str) -> bool:
         """True when the domain has finished with this classification already."""
         return await self._client.zscore(self._retired(domain), classified_id) is not None

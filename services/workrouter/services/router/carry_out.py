@@ -86,10 +86,16 @@ class DomainState:
             await self.store.retire(self.domain, entry.classified_id, now, self.keep_retired_seconds)
 
     async def let_go(self, task_id: str, agent_id: str, now: float) -> None:
-        """The agent's finished task leaves the domain (everything about it announced): retired, released, dropped."""
-        await self.retire(self.entries.get(task_id), now)
-        await self.store.release(task_id, agent_id)
-        await self.forget(task_id)
+        """The agent's finished task leaves the domain (everything about it announced): retired, released and
+        dropped in one Redis transaction, then forgotten here."""
+        entry = self.entries.get(task_id)
+        retire = None
+        if entry is not None and entry.classified_id:
+            retire = (entry.classified_id, now, self.keep_retired_seconds)
+        await self.store.let_go(self.domain, task_id, agent_id, retire)
+        self.entries.pop(task_id, None)
+        self.offers.pop(task_id, None)
+        self.metrics.forget(task_id)
 
     async def forget(self, task_id: str) -> None:
         """Drop the task's entry. Callers announce everything first, then retire the classification, then release
