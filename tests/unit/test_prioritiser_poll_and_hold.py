@@ -55,3 +55,18 @@ async def test_a_hold_during_a_poll_is_applied_after_it_and_stays(catalog: Catal
     assert stored is not None
     assert overrides.life(stored[0]) == overrides.HELD
     assert deps.bus.types("wr.tasks") == ["workrouter.task.classified", "workrouter.task.error_held"]  # type: ignore[attr-defined]
+
+
+async def test_a_capture_held_before_the_prioritiser_saw_it_is_not_routed(catalog: Catalog) -> None:
+    """Another service gave up on the TaskCaptured before the prioritiser handled it (its poll waits up to
+    10 ms to fill): the hold, made from the dead letter's copy of the capture, must survive the capture."""
+    rules = RulesHolder(CONFIG_DIR / "rules.yaml", known_queues=frozenset(catalog.queues))
+    deps = PrioritiserDeps(MemoryTaskFactsStore(), catalog, rules, RecordingBus())
+    capture = envelope(captured(), "c1")
+    dead = letter(TopicNames().tasks, "t1", codec.encode(capture).decode(), group="wr-escalation")
+    await handle_dead_letter(make_event(dead, source="/test", key="t1"), DELIVERY, deps)
+    await handle_poll([(capture, DELIVERY)], deps)
+    stored = await deps.facts.get("t1")
+    assert stored is not None
+    assert overrides.life(stored[0]) == overrides.HELD
+    assert deps.bus.types() == ["workrouter.task.error_held"]  # type: ignore[attr-defined]

@@ -88,6 +88,12 @@ async def _facts_for(deps: PrioritiserDeps, envelope: Envelope) -> tuple[dict[st
         stored = await deps.facts.get(data.task_id)
         if stored is not None and _superseded(envelope, stored[0]):
             return None
+        if stored is not None and overrides.life(stored[0]) != overrides.OPEN:
+            # held (a service gave up on this very capture before it got here: D13) or ended already:
+            # the facts say so, and the capture must not route the task past that
+            log.info("%s for task %s, which is %s: kept, not classified", envelope.type, data.task_id,
+                     overrides.life(stored[0]))  # fmt: skip
+            return None
         return data.model_dump(mode="json", include={"source", *FACT_FIELDS}), envelope.time
     if not isinstance(data, CHANGES) or _changes_nothing(data):
         return None
