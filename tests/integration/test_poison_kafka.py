@@ -97,8 +97,13 @@ async def test_a_consumer_that_gives_up_on_a_task_has_it_held_on_kafka(infra: In
         assert letter.data.value == codec.encode(captured).decode()  # the original, byte for byte
         # nothing stalled: the tasks after it on the same partition reached the broken consumer
         await wait_until(lambda: good[1] in handled, timeout=60, what="the next task on the partition")
-        await wait_until(  # the observer of wr.tasks may lag the consumer under test on a loaded machine
-            lambda: p.tasks.task_ids("workrouter.task.classified") >= {*good, bad}, timeout=60, what="all classified"
+        # the observer of wr.tasks may lag the consumer under test on a loaded machine. The held task is
+        # classified only if the prioritiser saw its capture before the hold; if the hold came first, it stays
+        # held unclassified (D13). Either way it is held, as asserted above.
+        await wait_until(
+            lambda: p.tasks.task_ids("workrouter.task.classified") >= set(good),
+            timeout=60,
+            what="the others classified",
         )
 
         # the dead letter comes again: the same hold (same id), nothing new
