@@ -12,8 +12,9 @@ from workrouter.adapters.memory_stores import MemoryCaptureStore
 from workrouter.config.catalog import Catalog
 from workrouter.contracts import commands as c
 from workrouter.contracts.envelope import Payload, make_event
+from workrouter.domain.capture import CaptureRecord
 from workrouter.services.capture.handlers import CaptureDeps, handle
-from workrouter.services.capture.poll import handle_poll
+from workrouter.services.capture.poll import PollCaptures, handle_poll
 
 IDS = ("A", "B", "C")
 
@@ -76,3 +77,18 @@ async def test_an_empty_poll_reads_and_writes_nothing(catalog: Catalog) -> None:
     await handle_poll([(envelope(c.CancelTask(source="crm", external_id="nobody")), DELIVERY)],
                       CaptureDeps(store, catalog, bus, lambda: NOW))  # fmt: skip
     assert store.records == {}
+
+
+async def test_an_item_not_read_with_the_poll_is_read_when_handled() -> None:
+    """The poll reads the items it can name up front; one it missed is read from the store, never taken as new."""
+    store = MemoryCaptureStore()
+    known = capture_record()
+    await store.put(known)
+    records = PollCaptures(store, read=[("crm", "other")], loaded={})
+    assert await records.get("crm", "A") == known
+    assert await records.get("crm", "other") is None
+    assert records.written() == []
+
+
+def capture_record() -> CaptureRecord:
+    return CaptureRecord("crm", "A", "00000000-0000-0000-0000-000000000001", "fp", {"title": "T"})

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 from tests.support.fakes import RecordingBus
 from tests.unit.conftest import CONFIG_DIR
@@ -21,7 +21,7 @@ from workrouter.contracts.topics import TopicNames
 from workrouter.services.prioritiser import overrides
 from workrouter.services.prioritiser.handlers import PrioritiserDeps
 from workrouter.services.prioritiser.poison import handle_dead_letter
-from workrouter.services.prioritiser.poll import handle_poll
+from workrouter.services.prioritiser.poll import PollFacts, handle_poll
 from workrouter.services.prioritiser.rules_holder import RulesHolder
 
 
@@ -39,16 +39,34 @@ class SlowReads(MemoryTaskFactsStore):
         return await super().get_many(task_ids)
 
 
+class CountedLock(asyncio.Lock):
+    """A lock that says when it has been asked for `expected` times (held or waited for)."""
+
+    def __init__(self, expected: int) -> None:
+        super().__init__()
+        self.expected = expected
+        self.asked = asyncio.Event()
+        self._count = 0
+
+    async def acquire(self) -> Literal[True]:
+        self._count += 1
+        if self._count >= self.expected:
+            self.asked.set()
+        return await super().acquire()
+
+
 async def test_a_hold_during_a_poll_is_applied_after_it_and_stays(catalog: Catalog) -> None:
     store = SlowReads()
     rules = RulesHolder(CONFIG_DIR / "rules.yaml", known_queues=frozenset(catalog.queues))
-    deps = PrioritiserDeps(store, catalog, rules, RecordingBus())
+    lock = CountedLock(expected=2)  # the poll's, then the hold's
+    deps = PrioritiserDeps(store, catalog, rules, RecordingBus(), facts_lock=lock)
     capture = envelope(captured(), "c1")
     dead = letter(TopicNames().tasks, "t1", codec.encode(capture).decode(), group="wr-escalation")
     poll = asyncio.create_task(handle_poll([(capture, DELIVERY)], deps))
     await store.reading.wait()  # the poll has started reading
     hold = asyncio.create_task(handle_dead_letter(make_event(dead, source="/test", key="t1"), DELIVERY, deps))
-    await asyncio.sleep(0.01)
+    async with asyncio.timeout(5):
+        await lock.asked.wait()  # the hold has asked for the facts while the poll reads them
     store.go.set()
     await asyncio.gather(poll, hold)
     stored = await store.get("t1")
@@ -70,3 +88,12 @@ async def test_a_capture_held_before_the_prioritiser_saw_it_is_not_routed(catalo
     assert stored is not None
     assert overrides.life(stored[0]) == overrides.HELD
     assert deps.bus.types() == ["workrouter.task.error_held"]  # type: ignore[attr-defined]
+
+
+async def test_a_task_not_read_with_the_poll_is_read_when_handled() -> None:
+    store = MemoryTaskFactsStore()
+    await store.put("t9", {"type": "x"}, datetime(2026, 12, 7, tzinfo=UTC))
+    facts = PollFacts(store, read=["t1"], loaded={})
+    assert await facts.get("t9") == ({"type": "x"}, datetime(2026, 12, 7, tzinfo=UTC))
+    assert await facts.get("t1") is None
+    assert facts.written() == []

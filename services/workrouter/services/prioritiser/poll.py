@@ -19,6 +19,7 @@ from typing import Any
 from workrouter.bus.outbox import Outbox
 from workrouter.bus.port import Delivery
 from workrouter.contracts.envelope import Envelope
+from workrouter.ports.stores import TaskFactsStore
 from workrouter.services.prioritiser.handlers import PrioritiserDeps, handle
 
 Facts = tuple[dict[str, Any], datetime]
@@ -27,12 +28,20 @@ Facts = tuple[dict[str, Any], datetime]
 class PollFacts:
     """The facts of one poll's tasks: read once, changed in memory, written once (TaskFactsStore)."""
 
-    def __init__(self, loaded: dict[str, Facts]) -> None:
+    def __init__(self, store: TaskFactsStore, read: Collection[str], loaded: dict[str, Facts]) -> None:
+        self.store = store
         self.loaded = loaded
+        self.unknown = set(read) - set(loaded)  # read at the start and not there
         self.changed: dict[str, None] = {}  # in the order first changed
 
     async def get(self, task_id: str) -> Facts | None:
-        """As the poll's events so far left them."""
+        """As the poll's events so far left them (a task not read at the start is read now)."""
+        if task_id not in self.loaded and task_id not in self.unknown:
+            found = await self.store.get(task_id)
+            if found is None:
+                self.unknown.add(task_id)
+            else:
+                self.loaded[task_id] = found
         return self.loaded.get(task_id)
 
     async def put(self, task_id: str, facts: dict[str, Any], captured_at: datetime) -> None:
@@ -42,7 +51,8 @@ class PollFacts:
 
     async def get_many(self, task_ids: Collection[str]) -> dict[str, Facts]:
         """As `get`, for several."""
-        return {t: self.loaded[t] for t in task_ids if t in self.loaded}
+        found = {t: await self.get(t) for t in task_ids}
+        return {t: facts for t, facts in found.items() if facts is not None}
 
     async def put_many(self, items: Sequence[tuple[str, dict[str, Any], datetime]]) -> None:
         """As `put`, for several."""
@@ -58,7 +68,7 @@ async def handle_poll(batch: Sequence[tuple[Envelope, Delivery]], deps: Prioriti
     """Handle one poll's events (only the types the prioritiser takes reach it), in order, as one unit."""
     task_ids = {task_id for envelope, _ in batch if isinstance(task_id := getattr(envelope.data, "task_id", None), str)}
     async with deps.facts_lock:  # a poison hold waits: it would be undone by this poll's write (PrioritiserDeps)
-        facts = PollFacts(await deps.facts.get_many(task_ids))
+        facts = PollFacts(deps.facts, task_ids, await deps.facts.get_many(task_ids))
         outbox = Outbox()
         unit = dataclasses.replace(deps, facts=facts, bus=outbox)
         for envelope, delivery in batch:
