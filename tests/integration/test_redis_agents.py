@@ -21,8 +21,10 @@ from workrouter.adapters.redis_agents import (
     Holder,
     HoldKind,
     PresenceState,
+    Read,
     RedisAgentStore,
     ReserveResult,
+    Write,
 )
 from workrouter.domain.routing.model import AgentProfile, Presence, channel_free
 
@@ -536,16 +538,49 @@ async def test_let_go_retires_releases_and_drops_in_one_transaction(store: Redis
     await store.save_task("d", "t1", {"queue": "q"})
     await store.save_task("d", "t2", {"queue": "q"})
 
-    assert await store.let_go("d", "t1", "a", ("c1", 10.0, 3600.0)) is True
+    await store.let_go("d", "t1", "a", ("c1", 10.0, 3600.0))
     assert (await store.holder("t1"), await store.load("a"), await store.held("a")) == (None, {"workitem": 1}, {"t2"})
     assert await store.get_task("d", "t1") is None
     assert await store.get_task("d", "t2") == {"queue": "q"}
     assert await store.retired("d", "c1") is True
 
     # again (a redelivery), or by an agent who does not hold it: no hold changes; nothing left to drop
-    assert await store.let_go("d", "t1", "a", ("c1", 11.0, 3600.0)) is False
-    assert await store.let_go("d", "t2", "b", None) is False
+    await store.let_go("d", "t1", "a", ("c1", 11.0, 3600.0))
+    await store.let_go("d", "t2", "b", None)
     assert await store.holder("t2") == Holder("a", "workitem", "assign", 1.0)
+    assert (await store.load("a"), await store.held("a")) == ({"workitem": 1}, {"t2"})
     # what is retired longer ago than it is kept is forgotten, as `retire` does
     await store.let_go("d", "t9", "a", ("c9", 5000.0, 3600.0))
     assert (await store.retired("d", "c1"), await store.retired("d", "c9")) == (False, True)
+
+
+async def test_apply_makes_the_writes_in_order_then_answers_the_read_in_one_transaction(store: RedisAgentStore) -> None:
+    """The router's held writes and the question that needs them (a reservation on the capacity a release
+    frees) go in one MULTI/EXEC, in order; the answer is the one the single method gives."""
+    await ready_agent(store, AgentProfile("a", capacity={"workitem": 1}))
+    assert await store.reserve("a", "t1", "workitem", "offer", 1.0) is OK
+    writes = [
+        Write("convert", ("t1", "a", "assign")),
+        Write("save_task", ("d", "t2", {"queue": "q"})),
+        Write("notify", ("a", {"event": "x"})),
+        Write("let_go", ("d", "t1", "a", ("c1", 2.0, 3600.0))),
+    ]
+    # capacity 1: the reservation is OK only because the release before it ran first
+    assert await store.apply(writes, Read("reserve", ("a", "t2", "workitem", "offer", 3.0, True))) is OK
+    assert await store.holder("t2") == Holder("a", "workitem", "offer", 3.0)
+    assert (await store.held("a"), await store.retired("d", "c1")) == ({"t2"}, True)
+    assert await store.get_task("d", "t2") == {"queue": "q"}
+    # each read answers as its single method does
+    assert await store.apply([], Read("holder", ("t2",))) == await store.holder("t2")
+    assert await store.apply([], Read("held", ("a",))) == {"t2"}
+    assert await store.apply([], Read("get_presence", ("a",))) == await store.get_presence("a")
+    assert await store.apply([], Read("retired", ("d", "c1"))) is True
+    assert await store.apply([], Read("retired", ("d", "c2"))) is False
+    full = await store.apply(
+        [Write("set_presence", ("a", Presence.NOT_READY, "lunch", 4.0))],
+        Read("reserve", ("a", "t3", "workitem", "offer", 4.0, True)),
+    )
+    assert full is ReserveResult.NOT_READY
+    assert await store.apply([Write("notify", ("a", {}))]) is None
+    with pytest.raises(ValueError, match="not a write"):
+        await store.apply([Write("flushall", ())])

@@ -11,7 +11,7 @@ from tests.support.fake_agents import FakeAgentStore
 from tests.support.fakes import RecordingBus
 from tests.support.routing import DOMAIN, Clock, config
 from workrouter.adapters.redis_agent_records import HoldKind
-from workrouter.adapters.redis_agents import RedisAgentStore
+from workrouter.adapters.redis_agents import Read, RedisAgentStore, Write
 from workrouter.bus.port import Delivery
 from workrouter.config.routing import RoutingConfig
 from workrouter.contracts import agent_commands as ac
@@ -76,6 +76,17 @@ class FakeRouterStore(FakeAgentStore):
 
     async def notify(self, agent_id: str, message: dict[str, Any]) -> None:
         self.notes.append((agent_id, message))
+
+    async def apply(self, writes: Sequence[Write], read: Read | None = None) -> Any:
+        """As the Redis store's one transaction: each write by its method, in order, then the read."""
+        for write in writes:
+            await getattr(self, write.op)(*write.args)
+        if read is None:
+            return None
+        if read.op == "reserve":
+            *args, require_ready = read.args
+            return await self.reserve(*args, require_ready=require_ready)
+        return await getattr(self, read.op)(*read.args)
 
 
 class MemoryRouter:

@@ -38,8 +38,10 @@ class RecordingBus:
         self.published.append((topic, event))
 
     async def publish_all(self, events: Sequence[tuple[str, Envelope]]) -> None:
-        """Record each, in order."""
-        self.published.extend(events)
+        """Record each, in order, through `publish` (so a subclass that fails one fails there, as a broker
+        refusing one record of a batch would, with the records before it sent)."""
+        for topic, event in events:
+            await self.publish(topic, event)
 
     async def publish_raw(self, topic: str, key: str | None, value: bytes, *, event_type: str | None = None) -> None:
         """Record the bytes."""

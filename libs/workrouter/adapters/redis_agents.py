@@ -21,7 +21,8 @@ failover), not a Redis Cluster. The hash tags keep per-agent keys together shoul
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
@@ -44,9 +45,39 @@ from workrouter.adapters.redis_agent_records import (
 )
 from workrouter.domain.routing.model import AgentProfile, Presence
 
-__all__ = ["NO_PRESENCE", "AgentSnapshot", "HoldKind", "Holder", "PresenceState", "RedisAgentStore", "ReserveResult"]
+__all__ = [
+    "NO_PRESENCE",
+    "AgentSnapshot",
+    "HoldKind",
+    "Holder",
+    "PresenceState",
+    "Read",
+    "RedisAgentStore",
+    "ReserveResult",
+    "Write",
+]
 
 _CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """A change to the store held for `apply`: the name of the store method that makes it, and its arguments.
+
+    One of save_task, drop_task, retire, convert, release, let_go, notify, set_presence."""
+
+    op: str
+    args: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """A question to the store asked after held writes by `apply`: the name of the store method, its arguments.
+
+    One of reserve (which also changes the store), holder, held, get_presence, retired."""
+
+    op: str
+    args: tuple[Any, ...]
 
 
 def _lua(name: str) -> str:
@@ -197,7 +228,7 @@ class RedisAgentStore:
 
     async def save_task(self, domain: str, task_id: str, entry: dict[str, Any]) -> None:
         """Store (or replace) a queued task's entry (JSON) in its domain's hash."""
-        await self._client.hset(self._tasks(domain), task_id, json.dumps(entry, separators=(",", ":")))
+        await self.apply([Write("save_task", (domain, task_id, entry))])
 
     async def drop_task(self, domain: str, task_id: str) -> bool:
         """Remove a task's entry; True when there was one."""
@@ -206,25 +237,13 @@ class RedisAgentStore:
     async def retire(self, domain: str, classified_id: str, now: float, keep_seconds: float) -> None:
         """Note that the domain is done with a classification (its task ended, left or was re-filed), and
         forget those noted more than `keep_seconds` ago: a copy redelivered later than that is taken as new."""
-        async with self._client.pipeline(transaction=True) as pipe:
-            pipe.zadd(self._retired(domain), {classified_id: now})
-            pipe.zremrangebyscore(self._retired(domain), "-inf", now - keep_seconds)
-            await pipe.execute()
+        await self.apply([Write("retire", (domain, classified_id, now, keep_seconds))])
 
-    async def let_go(self, domain: str, task_id: str, agent_id: str, retire: tuple[str, float, float] | None) -> bool:
+    async def let_go(self, domain: str, task_id: str, agent_id: str, retire: tuple[str, float, float] | None) -> None:
         """A finished task leaves the domain in one transaction (one round trip, nothing half done after a
         crash): its classification retired (`retire` = (id, now, keep_seconds), as `retire` does), the
-        agent's hold released (as `release`), its entry dropped. True when the hold was the agent's."""
-        async with self._client.pipeline(transaction=True) as pipe:
-            if retire is not None:
-                classified_id, now, keep_seconds = retire
-                pipe.zadd(self._retired(domain), {classified_id: now})
-                pipe.zremrangebyscore(self._retired(domain), "-inf", now - keep_seconds)
-            keys = [self._holder_key(task_id), self._load(agent_id), self._held(agent_id)]
-            await self._release(keys=keys, args=[agent_id, task_id], client=pipe)
-            pipe.hdel(self._tasks(domain), task_id)
-            results = await pipe.execute()
-        return bool(results[-2])
+        agent's hold released (as `release`), its entry dropped."""
+        await self.apply([Write("let_go", (domain, task_id, agent_id, retire))])
 
     async def retired(self, domain: str, classified_id: str) -> bool:
         """True when the domain has finished with this classification already."""
@@ -244,6 +263,86 @@ class RedisAgentStore:
         value = await self._client.hget(self._tasks(domain), task_id)
         return None if value is None else dict(json.loads(value))
 
+    # many changes, one round trip
+
+    async def apply(self, writes: Sequence[Write], read: Read | None = None) -> Any:
+        """Make `writes` in order and then ask `read`, all in one MULTI/EXEC (one round trip, nothing half
+        done); `read`'s answer, as its method would give it (None without one).
+
+        Scripts are sent with EVAL, not EVALSHA: a script cache emptied by a Redis restart then costs
+        nothing, where EVALSHA would fail inside the transaction after the commands before it ran."""
+        async with self._client.pipeline(transaction=True) as pipe:
+            for write in writes:
+                self._queue_write(pipe, write)
+            decode = self._queue_read(pipe, read) if read is not None else None
+            results = await pipe.execute()
+        return None if decode is None else decode(results[-1])
+
+    def _eval(self, pipe: Any, script: Any, keys: Sequence[str], args: Sequence[EncodableT]) -> None:
+        pipe.eval(script.script, len(keys), *keys, *args)
+
+    def _queue_write(self, pipe: Any, write: Write) -> None:
+        op, a = write.op, write.args
+        if op == "save_task":
+            domain, task_id, entry = a
+            pipe.hset(self._tasks(domain), task_id, json.dumps(entry, separators=(",", ":")))
+        elif op == "drop_task":
+            domain, task_id = a
+            pipe.hdel(self._tasks(domain), task_id)
+        elif op == "retire":
+            domain, classified_id, now, keep_seconds = a
+            pipe.zadd(self._retired(domain), {classified_id: now})
+            pipe.zremrangebyscore(self._retired(domain), "-inf", now - keep_seconds)
+        elif op == "convert":
+            task_id, agent_id, kind = a
+            self._eval(pipe, self._convert, [self._holder_key(task_id)], [agent_id, hold_kind(kind)])
+        elif op == "release":
+            task_id, agent_id = a
+            keys = [self._holder_key(task_id), self._load(agent_id), self._held(agent_id)]
+            self._eval(pipe, self._release, keys, [agent_id, task_id])
+        elif op == "let_go":
+            domain, task_id, agent_id, retire = a
+            if retire is not None:
+                self._queue_write(pipe, Write("retire", (domain, *retire)))
+            self._queue_write(pipe, Write("release", (task_id, agent_id)))
+            self._queue_write(pipe, Write("drop_task", (domain, task_id)))
+        elif op == "notify":
+            agent_id, message = a
+            pipe.publish(self.inbox(agent_id), json.dumps(message, separators=(",", ":")))
+        elif op == "set_presence":
+            agent_id, presence, reason, now = a
+            args: list[EncodableT] = [Presence(presence).value, "0" if reason is None else "1", reason or "", now]
+            self._eval(pipe, self._set_presence, [self._agent(agent_id), self._heartbeats], [*args, agent_id])
+        else:
+            raise ValueError(f"not a write of the agent store: {op!r}")
+
+    def _queue_read(self, pipe: Any, read: Read) -> Callable[[Any], Any]:
+        op, a = read.op, read.args
+        if op == "reserve":
+            agent_id, task_id, channel, kind, now, require_ready = a
+            keys = [self._agent(agent_id), self._load(agent_id), self._held(agent_id), self._holder_key(task_id)]
+            args: list[EncodableT] = [task_id, channel, hold_kind(kind), now, "1" if require_ready else "0", agent_id]
+            self._eval(pipe, self._reserve, keys, args)
+            return lambda r: ReserveResult(text(r))
+        if op == "holder":
+            (task_id,) = a
+            pipe.hgetall(self._holder_key(task_id))
+            return lambda r: holder_from(decoded(r))
+        if op == "held":
+            (agent_id,) = a
+            pipe.smembers(self._held(agent_id))
+            return lambda r: {text(m) for m in r}
+        if op == "get_presence":
+            (agent_id,) = a
+            fields = ("presence", "reason", "since", "version")
+            pipe.hmget(self._agent(agent_id), list(fields))
+            return lambda r: presence_from(dict(zip(fields, r, strict=True)))
+        if op == "retired":
+            domain, classified_id = a
+            pipe.zscore(self._retired(domain), classified_id)
+            return lambda r: r is not None
+        raise ValueError(f"not a read of the agent store: {op!r}")
+
     # the agent's inbox (live notifications to its open event streams)
 
     def inbox(self, agent_id: str) -> str:
@@ -253,7 +352,7 @@ class RedisAgentStore:
     async def notify(self, agent_id: str, message: dict[str, Any]) -> None:
         """Publish a notification to the agent's open streams (none listening: it is dropped; the
         stream shows the agent's current holds when it connects, so nothing held is missed)."""
-        await self._client.publish(self.inbox(agent_id), json.dumps(message, separators=(",", ":")))
+        await self.apply([Write("notify", (agent_id, message))])
 
     async def load_tasks(self, domain: str) -> dict[str, dict[str, Any]]:
         """Every entry of the domain (read with HSCAN, so a large domain does not block Redis)."""

@@ -6,8 +6,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from workrouter.adapters.redis_agents import RedisAgentStore
-from workrouter.bus.port import Bus
 from workrouter.contracts.agent_events import AgentPresenceChanged
 from workrouter.contracts.agent_events import Presence as PresenceName
 from workrouter.contracts.envelope import Payload, make_event
@@ -15,6 +13,7 @@ from workrouter.contracts.task_events import TaskEvent
 from workrouter.contracts.topics import TopicNames
 from workrouter.domain.routing.entry import QueueEntry
 from workrouter.domain.routing.holds import offer_id
+from workrouter.services.router.effects import Effects
 
 __all__ = ["Announcer", "at", "event_id", "offer_id"]
 
@@ -33,12 +32,11 @@ def at(seconds: float) -> datetime:
 
 
 class Announcer:
-    """Publishes the router's facts for one routing domain."""
+    """Publishes the router's facts for one routing domain (held with its other effects, `Effects`)."""
 
-    def __init__(self, bus: Bus, topics: TopicNames, store: RedisAgentStore, domain: str) -> None:
-        self.bus = bus
+    def __init__(self, effects: Effects, topics: TopicNames, domain: str) -> None:
+        self.bus = self.store = effects
         self.topics = topics
-        self.store = store
         self.domain = domain
 
     async def task(self, payload: TaskEvent, when: float, *, eid: str | None = None) -> None:

@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Literal
 
-from workrouter.adapters.redis_agents import HoldKind, RedisAgentStore, ReserveResult
+from workrouter.adapters.redis_agents import HoldKind, ReserveResult
 from workrouter.config.routing import RoutingConfig
 from workrouter.contracts.task_events import TaskAccepted, TaskOffered, TaskOfferRevoked
 from workrouter.domain.routing.actions import Action, AgentPaused, CapacityFreed, Offer, Revoke
@@ -18,6 +18,7 @@ from workrouter.domain.routing.entry import QueueEntry
 from workrouter.domain.routing.holds import HELD_STATE
 from workrouter.domain.routing.model import Presence
 from workrouter.services.router.announce import Announcer, at, event_id, offer_id
+from workrouter.services.router.effects import Effects
 from workrouter.services.router.metrics import DomainMetrics
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ class DomainState:
         self,
         domain: str,
         config: RoutingConfig,
-        store: RedisAgentStore,
+        store: Effects,
         announcer: Announcer,
         *,
         keep_retired_seconds: float = KEEP_RETIRED_SECONDS,

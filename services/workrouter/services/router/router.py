@@ -29,6 +29,7 @@ from workrouter.domain.routing.model import Presence
 from workrouter.services.router.announce import Announcer, event_id
 from workrouter.services.router.carry_out import KEEP_RETIRED_SECONDS
 from workrouter.services.router.commands import DomainRouter
+from workrouter.services.router.effects import Effects
 from workrouter.services.router.rebuild import Rebuilt, rebuild
 
 log = logging.getLogger(__name__)
@@ -96,12 +97,17 @@ class Router:
         for domain in sorted(self.config.domains()):
             if domain in self.domains or self.domain_partition(domain) not in partitions:
                 continue
-            announcer = Announcer(self.bus, self.topics, self.store, domain)
+            effects = Effects(self.store, self.bus)
             state = DomainRouter(
-                domain, self.config, self.store, announcer, keep_retired_seconds=self.options.keep_retired_seconds
+                domain,
+                self.config,
+                effects,
+                Announcer(effects, self.topics, domain),
+                keep_retired_seconds=self.options.keep_retired_seconds,
             )
             async with state.lock:  # registered only once rebuilt: a failed rebuild is retried from scratch
                 self.rebuilt.append(await rebuild(state, self.clock()))
+                await effects.flush()
                 self.domains[domain] = state
             self._loops[domain] = asyncio.create_task(self._timers(state), name=f"router-timers-{domain}")
         if self._sweeper is None:
@@ -137,7 +143,10 @@ class Router:
                 f"unknown routing domain {domain!r}; known: {', '.join(sorted(self.config.domains()))}"
             )
         async with state.lock:
-            await self._dispatch(state, envelope, self.clock())
+            try:
+                await self._dispatch(state, envelope, self.clock())
+            finally:  # what it did before failing happens, as it would have step by step
+                await state.store.flush()
 
     async def _dispatch(self, state: DomainRouter, envelope: Envelope, now: float) -> None:
         data = envelope.data
@@ -177,7 +186,10 @@ class Router:
             now = self.clock()
             due = state.engine.next_timer()
             if due is not None and due <= now:
-                await state.carry_out(state.engine.advance(now), now)
+                try:
+                    await state.carry_out(state.engine.advance(now), now)
+                finally:
+                    await state.store.flush()
 
     async def _sweep(self) -> None:
         while True:
@@ -196,10 +208,13 @@ class Router:
             if state is None:
                 continue
             async with state.lock:
-                await self.store.set_presence(agent_id, Presence.OFFLINE, None, now)
-                await state.carry_out(state.engine.set_presence(agent_id, Presence.OFFLINE, None, now), now)
-                eid = event_id(agent_id, "heartbeat_lost", now)
-                await state.announce.presence(agent_id, "offline", "heartbeat_lost", now, eid)
+                try:
+                    await state.store.set_presence(agent_id, Presence.OFFLINE, None, now)
+                    await state.carry_out(state.engine.set_presence(agent_id, Presence.OFFLINE, None, now), now)
+                    eid = event_id(agent_id, "heartbeat_lost", now)
+                    await state.announce.presence(agent_id, "offline", "heartbeat_lost", now, eid)
+                finally:
+                    await state.store.flush()
             gone.append(agent_id)
         return gone
 
