@@ -175,6 +175,8 @@ class KafkaBus:
         max_records: int = 500,
         max_wait_ms: int = 200,
         types: Collection[str] | None = None,
+        on_assign: PartitionsCallback | None = None,
+        on_revoke: PartitionsCallback | None = None,
     ) -> None:
         """Join `group` on `topic` with a batch handler: one call per poll of up to `max_records` messages
         (of `types` only, if given: the others are committed unread, by their `ce_type` header).
@@ -184,7 +186,7 @@ class KafkaBus:
         too: one transaction for many events, and a fraction of the fetch requests. With 0, a poll takes
         what has arrived at once (a service on the path to an offer), as `subscribe` does."""
         wanted = None if types is None else frozenset(types)
-        committer, ownership, listener = self._member(topic, group, None, None)
+        committer, ownership, listener = self._member(topic, group, on_assign, on_revoke)
         options = self._consumer_options(group, listener)
         if max_wait_ms > 0:
             options |= {"fetch_max_wait_ms": max_wait_ms, "fetch_min_bytes": self._options.batch_fetch_min_bytes}

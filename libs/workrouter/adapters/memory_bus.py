@@ -105,11 +105,13 @@ class MemoryBus:
         max_records: int = 500,
         max_wait_ms: int = 200,
         types: Collection[str] | None = None,
+        on_assign: PartitionsCallback | None = None,
+        on_revoke: PartitionsCallback | None = None,
     ) -> None:
         """Register a batch handler: each call gets what is waiting in one partition, up to `max_records`
         (of `types` only, if given: the others are committed unread)."""
         self._check_new(topic, group)
-        ownership = PartitionOwnership(topic, group, on_assign=None, on_revoke=None, policy=self._policy)
+        ownership = PartitionOwnership(topic, group, on_assign=on_assign, on_revoke=on_revoke, policy=self._policy)
         wanted = None if types is None else frozenset(types)
         self._subs.append(
             _Subscription(topic, group, None, ownership, batch_handler=handler, max_records=max_records, types=wanted)

@@ -48,6 +48,8 @@ class Outbox:
         max_records: int = 500,
         max_wait_ms: int = 200,
         types: Collection[str] | None = None,
+        on_assign: PartitionsCallback | None = None,
+        on_revoke: PartitionsCallback | None = None,
     ) -> None:
         """Not for handlers of a poll."""
         raise NotImplementedError("an outbox only publishes")

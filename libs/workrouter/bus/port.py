@@ -102,8 +102,13 @@ class BatchBus(Bus, Protocol):
         max_records: int = 500,
         max_wait_ms: int = 200,
         types: Collection[str] | None = None,
+        on_assign: PartitionsCallback | None = None,
+        on_revoke: PartitionsCallback | None = None,
     ) -> None:
         """Register a batch handler: up to `max_records` messages a call, committed after it returns.
+
+        `on_assign` and `on_revoke` are called as for `subscribe` (no batch of a partition is handled before
+        on_assign has returned for it; a revoke waits for the running batch).
 
         With `types`, only events of those types reach the handler; the others are committed unread
         (by the type the transport carries beside the body, without parsing it, where it has one).

@@ -126,9 +126,7 @@ class Effects:
     async def reserve(
         self, agent_id: str, task_id: str, channel: str, kind: HoldKind, now: float, *, require_ready: bool = True
     ) -> ReserveResult:
-        result: ReserveResult = await self._ask(
-            Read("reserve", (agent_id, task_id, channel, kind, now, require_ready))
-        )
+        result: ReserveResult = await self._ask(Read("reserve", (agent_id, task_id, channel, kind, now, require_ready)))
         return result
 
     async def holder(self, task_id: str) -> Holder | None:

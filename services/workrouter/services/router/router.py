@@ -13,13 +13,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from workrouter.adapters.redis_agents import RedisAgentStore
 from workrouter.bus.partitioning import partition_for
-from workrouter.bus.port import Bus, Delivery, PermanentError
+from workrouter.bus.port import BatchBus, Bus, Delivery, PermanentError
 from workrouter.config.routing import RoutingConfig
 from workrouter.contracts import agent_commands as ac
 from workrouter.contracts import task_events as te
@@ -84,9 +84,13 @@ class Router:
         self._loops: dict[str, asyncio.Task[None]] = {}
         self._sweeper: asyncio.Task[None] | None = None
 
-    def subscribe(self, group: str) -> None:
-        """Consume `wr.routing` in `group`, with ownership following partition assignment."""
-        self.bus.subscribe(self.topics.routing, group, self.handle, on_assign=self.on_assign, on_revoke=self.on_revoke)
+    def subscribe(self, bus: BatchBus, group: str) -> None:
+        """Consume `wr.routing` in `group` a poll at a time (as soon as it arrives: the path to an offer), with
+        ownership following partition assignment."""
+        bus.subscribe_batch(
+            self.topics.routing, group, self.handle_poll, max_wait_ms=0, on_assign=self.on_assign,
+            on_revoke=self.on_revoke,
+        )  # fmt: skip
 
     def domain_partition(self, domain: str) -> int:
         """The `wr.routing` partition that carries the domain."""
@@ -131,22 +135,35 @@ class Router:
         self.domains.clear()
 
     async def handle(self, envelope: Envelope, delivery: Delivery) -> None:
-        """One `wr.routing` message: find its domain's state and act under the domain's lock."""
-        domain = envelope.partitionkey
+        """One `wr.routing` message, as a poll of one."""
+        await self.handle_poll([(envelope, delivery)])
+
+    async def handle_poll(self, batch: Sequence[tuple[Envelope, Delivery]]) -> None:
+        """One poll of `wr.routing`: each domain's messages in order, under the domain's lock, as one unit of
+        work whose Redis writes and announcements are carried out together at its end (`Effects`).
+
+        If one fails, what the messages before it did is carried out, as it would have been one message at a
+        time; the bus then gives the poll again (the router's handlers know what they did already), and at
+        last each message alone, so that only the failing one is dead-lettered."""
+        by_domain: dict[str, list[tuple[Envelope, Delivery]]] = {}
+        for envelope, delivery in batch:
+            by_domain.setdefault(envelope.partitionkey, []).append((envelope, delivery))
+        for domain, messages in by_domain.items():
+            state = self._owner_of(domain, messages[0][1])
+            async with state.lock:
+                try:
+                    for envelope, _ in messages:
+                        await self._dispatch(state, envelope, self.clock())
+                finally:
+                    await state.store.flush()
+
+    def _owner_of(self, domain: str, delivery: Delivery) -> DomainRouter:
         state = self.domains.get(domain)
-        if state is None:
-            if domain in self.config.domains():
-                raise RuntimeError(
-                    f"domain {domain!r} is not owned by this router yet (partition {delivery.partition})"
-                )
-            raise PermanentError(
-                f"unknown routing domain {domain!r}; known: {', '.join(sorted(self.config.domains()))}"
-            )
-        async with state.lock:
-            try:
-                await self._dispatch(state, envelope, self.clock())
-            finally:  # what it did before failing happens, as it would have step by step
-                await state.store.flush()
+        if state is not None:
+            return state
+        if domain in self.config.domains():
+            raise RuntimeError(f"domain {domain!r} is not owned by this router yet (partition {delivery.partition})")
+        raise PermanentError(f"unknown routing domain {domain!r}; known: {', '.join(sorted(self.config.domains()))}")
 
     async def _dispatch(self, state: DomainRouter, envelope: Envelope, now: float) -> None:
         data = envelope.data

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from workrouter.adapters.bus_factory import build_bus
 from workrouter.adapters.redis_agents import RedisAgentStore
-from workrouter.bus.port import Bus
+from workrouter.bus.port import BatchBus
 from workrouter.config.routing import load_routing_config
 from workrouter.contracts.topics import TopicNames
 from workrouter.runtime import Wiring, configure_logging, serve_process
@@ -37,7 +37,7 @@ def connect_redis(url: str | None) -> redis.Redis:
     return redis.from_url(url)
 
 
-async def assemble(settings: RouterSettings, bus: Bus) -> Wiring:
+async def assemble(settings: RouterSettings, bus: BatchBus) -> Wiring:
     """Subscribe the router on `bus`, with its own Redis client; its live gauges join the registry."""
     config = load_routing_config(settings.config_dir)
     client = connect_redis(settings.redis_url)
@@ -46,7 +46,7 @@ async def assemble(settings: RouterSettings, bus: Bus) -> Wiring:
         heartbeat_timeout_seconds=settings.heartbeat_timeout_seconds, sweep_seconds=settings.heartbeat_sweep_seconds
     )
     router = Router(config, store, bus, TopicNames(settings.topic_prefix), options=options)
-    router.subscribe(settings.router_group)
+    router.subscribe(bus, settings.router_group)
     collector = RouterCollector(lambda: list(router.domains.values()), router.clock)
     REGISTRY.register(collector)
 
