@@ -554,33 +554,28 @@ async def test_let_go_retires_releases_and_drops_in_one_transaction(store: Redis
     assert (await store.retired("d", "c1"), await store.retired("d", "c9")) == (False, True)
 
 
-async def test_apply_makes_the_writes_in_order_then_answers_the_read_in_one_transaction(store: RedisAgentStore) -> None:
-    """The router's held writes and the question that needs them (a reservation on the capacity a release
-    frees) go in one MULTI/EXEC, in order; the answer is the one the single method gives."""
+async def test_apply_carries_out_writes_and_reads_in_order_in_one_transaction(store: RedisAgentStore) -> None:
+    """The router's held writes and the questions among them (a reservation on the capacity a release just
+    freed) go in one MULTI/EXEC, in order; each read answers as its single method does."""
     await ready_agent(store, AgentProfile("a", capacity={"workitem": 1}))
     assert await store.reserve("a", "t1", "workitem", "offer", 1.0) is OK
-    writes = [
+    ops: list[Write | Read] = [
+        Read("reserve", ("a", "t0", "workitem", "offer", 2.0, True)),  # full: t1 is still held
         Write("convert", ("t1", "a", "assign")),
         Write("save_task", ("d", "t2", {"queue": "q"})),
         Write("notify", ("a", {"event": "x"})),
         Write("let_go", ("d", "t1", "a", ("c1", 2.0, 3600.0))),
+        Read("reserve", ("a", "t2", "workitem", "offer", 3.0, True)),  # OK only because the release came first
+        Read("holder", ("t2",)),
+        Read("retired", ("d", "c1")),
     ]
-    # capacity 1: the reservation is OK only because the release before it ran first
-    assert await store.apply(writes, Read("reserve", ("a", "t2", "workitem", "offer", 3.0, True))) is OK
-    assert await store.holder("t2") == Holder("a", "workitem", "offer", 3.0)
-    assert (await store.held("a"), await store.retired("d", "c1")) == ({"t2"}, True)
-    assert await store.get_task("d", "t2") == {"queue": "q"}
-    # each read answers as its single method does
-    assert await store.apply([], Read("holder", ("t2",))) == await store.holder("t2")
-    assert await store.apply([], Read("held", ("a",))) == {"t2"}
-    assert await store.apply([], Read("get_presence", ("a",))) == await store.get_presence("a")
-    assert await store.apply([], Read("retired", ("d", "c1"))) is True
-    assert await store.apply([], Read("retired", ("d", "c2"))) is False
-    full = await store.apply(
-        [Write("set_presence", ("a", Presence.NOT_READY, "lunch", 4.0))],
-        Read("reserve", ("a", "t3", "workitem", "offer", 4.0, True)),
-    )
-    assert full is ReserveResult.NOT_READY
-    assert await store.apply([Write("notify", ("a", {}))]) is None
+    assert await store.apply(ops) == [NO_CAPACITY, OK, Holder("a", "workitem", "offer", 3.0), True]
+    assert (await store.held("a"), await store.get_task("d", "t2")) == ({"t2"}, {"queue": "q"})
+    assert await store.apply([Read("held", ("a",)), Read("retired", ("d", "c2"))]) == [{"t2"}, False]
+    assert await store.apply([Read("get_presence", ("a",))]) == [await store.get_presence("a")]
+    paused = [Write("set_presence", ("a", Presence.NOT_READY, "lunch", 4.0))]
+    assert await store.apply([*paused, Read("reserve", ("a", "t3", "workitem", "offer", 4.0, True))]) == [NOT_READY]
+    assert await store.apply([Write("notify", ("a", {}))]) == []
+    assert await store.apply([]) == []
     with pytest.raises(ValueError, match="not a write"):
         await store.apply([Write("flushall", ())])

@@ -77,16 +77,18 @@ class FakeRouterStore(FakeAgentStore):
     async def notify(self, agent_id: str, message: dict[str, Any]) -> None:
         self.notes.append((agent_id, message))
 
-    async def apply(self, writes: Sequence[Write], read: Read | None = None) -> Any:
-        """As the Redis store's one transaction: each write by its method, in order, then the read."""
-        for write in writes:
-            await getattr(self, write.op)(*write.args)
-        if read is None:
-            return None
-        if read.op == "reserve":
-            *args, require_ready = read.args
-            return await self.reserve(*args, require_ready=require_ready)
-        return await getattr(self, read.op)(*read.args)
+    async def apply(self, ops: Sequence[Write | Read]) -> list[Any]:
+        """As the Redis store's one transaction: each op by its method, in order; the reads' answers."""
+        answers: list[Any] = []
+        for op in ops:
+            if isinstance(op, Write):
+                await getattr(self, op.op)(*op.args)
+            elif op.op == "reserve":
+                *args, require_ready = op.args
+                answers.append(await self.reserve(*args, require_ready=require_ready))
+            else:
+                answers.append(await getattr(self, op.op)(*op.args))
+        return answers
 
 
 class MemoryRouter:

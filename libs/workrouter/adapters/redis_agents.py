@@ -265,18 +265,21 @@ class RedisAgentStore:
 
     # many changes, one round trip
 
-    async def apply(self, writes: Sequence[Write], read: Read | None = None) -> Any:
-        """Make `writes` in order and then ask `read`, all in one MULTI/EXEC (one round trip, nothing half
-        done); `read`'s answer, as its method would give it (None without one).
+    async def apply(self, ops: Sequence[Write | Read]) -> list[Any]:
+        """Carry out `ops` in order in one MULTI/EXEC (one round trip, nothing half done); the answers of the
+        reads among them, in order, each as its method would give it.
 
         Scripts are sent with EVAL, not EVALSHA: a script cache emptied by a Redis restart then costs
         nothing, where EVALSHA would fail inside the transaction after the commands before it ran."""
+        decoders: list[tuple[int, Callable[[Any], Any]]] = []
         async with self._client.pipeline(transaction=True) as pipe:
-            for write in writes:
-                self._queue_write(pipe, write)
-            decode = self._queue_read(pipe, read) if read is not None else None
-            results = await pipe.execute()
-        return None if decode is None else decode(results[-1])
+            for op in ops:
+                if isinstance(op, Read):
+                    decoders.append((len(pipe), self._queue_read(pipe, op)))
+                else:
+                    self._queue_write(pipe, op)
+            results = await pipe.execute() if len(pipe) else []
+        return [decode(results[at]) for at, decode in decoders]
 
     def _eval(self, pipe: Any, script: Any, keys: Sequence[str], args: Sequence[EncodableT]) -> None:
         pipe.eval(script.script, len(keys), *keys, *args)

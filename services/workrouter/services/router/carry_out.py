@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from collections.abc import Iterable
 from typing import Literal
 
@@ -62,15 +61,16 @@ class DomainState:
         self.lock = asyncio.Lock()
         self.wake = asyncio.Event()  # set when timers may have moved earlier
         self.metrics = DomainMetrics()
+        self.refusals: dict[str, int] = {}  # agent -> reservations Redis refused in this unit of work
+        self.retired_ids: set[str] = set()  # of the classifications asked about up front in this unit, the retired
+        self.asked: set[str] = set()  # those asked about (and retired since, in this unit: in `retired_ids`)
 
     async def carry_out(self, actions: Iterable[Action], now: float) -> None:
-        """Carry out the engine's actions in order; a refused reservation feeds new actions back in."""
-        todo = deque(actions)
-        refusals: dict[str, int] = {}
-        while todo:
-            action = todo.popleft()
+        """Carry out the engine's actions in order (held, `Effects`); a refused reservation feeds new actions
+        back in when Redis has answered it."""
+        for action in actions:
             if isinstance(action, Offer):
-                todo.extend(await self._offer(action, refusals, now))
+                await self._offer(action, now)
             elif isinstance(action, Revoke):
                 await self._revoke(action)
             elif isinstance(action, AgentPaused):  # announced first, like everything here (see `_revoke`)
@@ -81,10 +81,32 @@ class DomainState:
                 await self.let_go(action.task_id, action.agent_id, now)
         self.wake.set()
 
+    async def ask_retired(self, classified_ids: list[str]) -> None:
+        """Ask Redis once which of a unit's classifications are retired (`is_retired` then knows)."""
+        if classified_ids:
+            self.retired_ids |= await self.store.retired_among(self.domain, classified_ids)
+            self.asked.update(classified_ids)
+
+    async def is_retired(self, classified_id: str) -> bool:
+        """The domain is done with this classification (asked up front, or now)."""
+        if classified_id in self.asked:
+            return classified_id in self.retired_ids
+        return await self.store.retired(self.domain, classified_id)
+
+    async def settle(self) -> None:
+        """End a unit of work: everything held carried out (`Effects`), its bookkeeping forgotten."""
+        try:
+            await self.store.flush()
+        finally:
+            self.refusals.clear()
+            self.retired_ids.clear()
+            self.asked.clear()
+
     async def retire(self, entry: QueueEntry | None, now: float) -> None:
         """Done with the entry's classification: a redelivered copy of it will be ignored, not queued again."""
         if entry is not None and entry.classified_id:
             await self.store.retire(self.domain, entry.classified_id, now, self.keep_retired_seconds)
+            self.retired_ids.add(entry.classified_id)
 
     async def let_go(self, task_id: str, agent_id: str, now: float) -> None:
         """The agent's finished task leaves the domain (everything about it announced): retired, released and
@@ -93,6 +115,7 @@ class DomainState:
         retire = None
         if entry is not None and entry.classified_id:
             retire = (entry.classified_id, now, self.keep_retired_seconds)
+            self.retired_ids.add(entry.classified_id)
         await self.store.let_go(self.domain, task_id, agent_id, retire)
         self.entries.pop(task_id, None)
         self.offers.pop(task_id, None)
@@ -106,23 +129,28 @@ class DomainState:
         self.metrics.forget(task_id)
         await self.store.drop_task(self.domain, task_id)
 
-    async def _offer(self, offer: Offer, refusals: dict[str, int], now: float) -> list[Action]:
+    async def _offer(self, offer: Offer, now: float) -> None:
+        """Reserve in Redis; once it answers, announce the offer or follow Redis's refusal."""
         entry = self.entries[offer.task_id]
+        by = self.force_by.get(offer.task_id)  # known now: the reservation is answered after the handler returned
+
+        async def answered(result: ReserveResult) -> None:
+            if result is ReserveResult.OK:
+                self.metrics.gave(
+                    entry.task_id, entry.queue, offer.how, entry.enqueued_at, offer.at, captured_at=entry.captured_at
+                )
+                await self.announce_hold(entry, offer, offer.at, by=by)
+            else:
+                await self.carry_out(await self._refused(offer, entry, result, now), now)
+
         kind = KIND.get(offer.how, "assign")
-        result = await self.store.reserve(
-            offer.agent_id,
-            offer.task_id,
-            entry.channel,
-            kind,
-            offer.at,
-            require_ready=offer.how != "force",
+        require_ready = offer.how != "force"
+        await self.store.reserve_then(
+            offer.agent_id, offer.task_id, entry.channel, kind, offer.at, require_ready=require_ready, then=answered
         )
-        if result is ReserveResult.OK:
-            self.metrics.gave(
-                entry.task_id, entry.queue, offer.how, entry.enqueued_at, offer.at, captured_at=entry.captured_at
-            )
-            await self.announce_hold(entry, offer, offer.at)
-            return []
+
+    async def _refused(self, offer: Offer, entry: QueueEntry, result: ReserveResult, now: float) -> list[Action]:
+        """Redis said no: the engine follows it (another agent, or the agent's state as Redis has it)."""
         engine = self.engine
         if result is ReserveResult.TAKEN:
             holder = await self.store.holder(offer.task_id)
@@ -139,7 +167,7 @@ class DomainState:
                 )
         log.info("%s: Redis refused %s for %s (%s)", self.domain, offer.task_id, offer.agent_id, result.value)
         actions = engine.refused(offer.task_id, offer.agent_id, now)
-        count = refusals[offer.agent_id] = refusals.get(offer.agent_id, 0) + 1
+        count = self.refusals[offer.agent_id] = self.refusals.get(offer.agent_id, 0) + 1
         if count >= MAX_REFUSALS:
             log.error(
                 "%s: Redis keeps refusing %s; not routing to it until its presence changes", self.domain, offer.agent_id
@@ -147,7 +175,9 @@ class DomainState:
             return actions + engine.set_presence(offer.agent_id, Presence.NOT_READY, OUT_OF_SYNC, now)
         return actions + await self.resync(offer.agent_id, now)
 
-    async def announce_hold(self, entry: QueueEntry, offer: Offer, since: float, eid: str | None = None) -> None:
+    async def announce_hold(
+        self, entry: QueueEntry, offer: Offer, since: float, eid: str | None = None, by: str | None = None
+    ) -> None:
         """Announce that the agent holds the task: an offer (or get-next claim) to answer, or an assignment."""
         policy = self.queues[entry.queue]
         if offer.how in KIND:
@@ -180,7 +210,7 @@ class DomainState:
             tier=offer.tier,
             strategy=offer.strategy,
             score=offer.score,
-            by=self.force_by.get(entry.task_id),
+            by=by,
         )
         await self.announce.task(
             accepted, offer.at, eid=eid or event_id(entry.task_id, offer.agent_id, since, "assigned")

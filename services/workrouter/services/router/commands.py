@@ -48,7 +48,7 @@ class DomainRouter(DomainState):
         old = self.entries.get(data.task_id)
         if old is not None and old.classified_id == envelope.id:
             return  # redelivered
-        if await self.store.retired(self.domain, envelope.id):  # redelivered after the task ended or was re-filed
+        if await self.is_retired(envelope.id):  # redelivered after the task ended or was re-filed
             log.info("%s: %s of %s was finished with already; ignored", self.domain, envelope.id, data.task_id)
             return
         same_queue = old is not None and old.queue == data.queue

@@ -2,27 +2,31 @@
 
 The router's handlers are written as if each change happened at once: announce, then remember; reserve,
 then announce. Done that way each message cost about ten round trips (six to Redis, two to four waits for
-a broker's ack). Here a unit of work (one message, one poll of them, one timer step) only writes down
-its announcements and its Redis writes. They are carried out when something needs an answer from Redis
-(a reservation, who holds a task, an agent's presence), and at the unit's end:
+a broker's ack). Here a unit of work (one poll of a domain's messages, one timer step) only writes down
+its announcements and its Redis writes, and a reservation with what to do once Redis answered it (offer,
+or follow Redis's refusal). They are carried out when a question needs Redis's answer (who holds a task,
+an agent's presence) and at the unit's end, in rounds until nothing is left:
 
 1. every announcement held is sent, together, and all are acknowledged;
-2. then every Redis write held, in the order made, and the question asked, in one MULTI/EXEC.
+2. then every Redis write and reservation held, in the order made, in one MULTI/EXEC;
+3. then each reservation's continuation runs (an offer's announcement, held for the next round).
 
-So a unit costs one wait for acks and one Redis round trip per question plus one at its end, whatever it
-changes. The order of the effects only changes in one way: an announcement may go out before Redis writes
-that the handler made before it. That is the safe direction everywhere in the router (announce, then
+A unit that offers costs two waits for acks and two Redis round trips, however many messages it had.
+
+The order of the effects changes in one way only: an announcement may go out before Redis writes that
+the handler made before it. That is the safe direction everywhere in the router (announce, then
 remember): killed in between, the next owner finds Redis as it was, is given the messages again, and
-announces the same facts under the same event ids. A reservation still comes before the offer it allows,
-and a release before a reservation that needs its capacity (both in Redis's order).
+announces the same facts under the same event ids. A reservation still comes before the offer it
+allows, and a release before a reservation that needs its capacity (both in Redis's order). Until a
+reservation is answered, nothing else about its task or agent may be decided: a message or effect that
+names one (`touches`) carries out what is held first.
 
-If carrying them out fails, what was held is gone while the engine already moved on: the domain is then
-rebuilt from Redis before its next message, as after a crash (`Router`).
+If carrying them out fails, what was held is lost with the exception; the bus gives the messages again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from workrouter.adapters.redis_agents import (
@@ -42,7 +46,7 @@ from workrouter.domain.routing.model import AgentProfile, Presence
 class AgentStore(Protocol):
     """What the router needs of the agent store (workrouter.adapters.redis_agents.RedisAgentStore)."""
 
-    async def apply(self, writes: Sequence[Write], read: Read | None = None) -> Any: ...
+    async def apply(self, ops: Sequence[Write | Read]) -> list[Any]: ...
     async def put_profile(self, profile: AgentProfile) -> None: ...
     async def load_agents(self) -> list[AgentSnapshot]: ...
     async def load_tasks(self, domain: str) -> dict[str, dict[str, Any]]: ...
@@ -51,51 +55,58 @@ class AgentStore(Protocol):
     async def stale_agents(self, now: float, timeout_seconds: float) -> list[str]: ...
 
 
+Then = Callable[[ReserveResult], Awaitable[None]]
+
+
 class Effects:
-    """The agent store and the bus as a domain's handlers see them: writes and announcements held, questions
-    answered after what is held is carried out (see the module's doc)."""
+    """The agent store and the bus as a domain's handlers see them: writes, reservations and announcements
+    held, questions answered after what is held is carried out (see the module's doc)."""
 
     def __init__(self, store: AgentStore, bus: Bus) -> None:
         self.store = store
         self.bus = bus
         self.announcements: list[tuple[str, Envelope]] = []
-        self.writes: list[Write] = []
+        self.ops: list[Write | Read] = []
+        self.thens: list[Then] = []  # one per reservation among `ops`, in order
+        self.unresolved: set[str] = set()  # task and agent ids of the reservations held
 
     # carried out
 
     async def flush(self) -> None:
-        """Carry out everything held: announcements first (acknowledged), then the Redis writes."""
-        await self._ask(None)
+        """Carry out everything held, in rounds, until nothing is left (see the module's doc)."""
+        while self.announcements or self.ops:
+            await self._round(None)
 
-    @property
-    def pending(self) -> bool:
-        """Something is held."""
-        return bool(self.announcements or self.writes)
+    def touches(self, *keys: str | None) -> bool:
+        """True when a held reservation is about one of these task or agent ids (flush before deciding)."""
+        return not self.unresolved.isdisjoint(keys)
 
-    def discard(self) -> None:
-        """Forget what is held (carrying it out failed: the domain is rebuilt from Redis)."""
-        self.announcements.clear()
-        self.writes.clear()
-
-    async def _ask(self, read: Read | None) -> Any:
+    async def _round(self, read: Read | None) -> Any:
         announcements, self.announcements = self.announcements, []
         if announcements:
             await self.bus.publish_all(announcements)
-        writes, self.writes = self.writes, []
-        if writes or read is not None:
-            return await self.store.apply(writes, read)
-        return None
+        ops, thens = self.ops, self.thens
+        self.ops, self.thens = [], []
+        self.unresolved.clear()
+        if read is not None:
+            ops.append(read)
+        if not ops:
+            return None
+        answers = await self.store.apply(ops)
+        for then, answer in zip(thens, answers, strict=False):
+            await then(answer)
+        return answers[-1] if read is not None else None
 
     # announcements (the bus the Announcer publishes on)
 
     async def publish(self, topic: str, event: Envelope) -> None:
-        """Held until the unit's end or the next question to Redis."""
+        """Held until the next round."""
         self.announcements.append((topic, event))
 
-    # writes, held
+    # writes and reservations, held
 
     def _hold(self, op: str, *args: Any) -> None:
-        self.writes.append(Write(op, args))
+        self.ops.append(Write(op, args))
 
     async def save_task(self, domain: str, task_id: str, entry: dict[str, Any]) -> None:
         self._hold("save_task", domain, task_id, entry)
@@ -121,28 +132,33 @@ class Effects:
     async def set_presence(self, agent_id: str, presence: Presence, reason: str | None, now: float) -> None:
         self._hold("set_presence", agent_id, presence, reason, now)
 
+    async def reserve_then(
+        self, agent_id: str, task_id: str, channel: str, kind: HoldKind, now: float, *, require_ready: bool, then: Then
+    ) -> None:
+        """Hold a reservation (RedisAgentStore.reserve); `then` gets Redis's answer when it is carried out.
+        Anything held about the same agent or task is carried out first."""
+        if self.touches(agent_id, task_id):
+            await self.flush()
+        self.ops.append(Read("reserve", (agent_id, task_id, channel, kind, now, require_ready)))
+        self.thens.append(then)
+        self.unresolved.update((agent_id, task_id))
+
     # questions: asked after everything held is carried out
 
-    async def reserve(
-        self, agent_id: str, task_id: str, channel: str, kind: HoldKind, now: float, *, require_ready: bool = True
-    ) -> ReserveResult:
-        result: ReserveResult = await self._ask(Read("reserve", (agent_id, task_id, channel, kind, now, require_ready)))
-        return result
-
     async def holder(self, task_id: str) -> Holder | None:
-        result: Holder | None = await self._ask(Read("holder", (task_id,)))
+        result: Holder | None = await self._round(Read("holder", (task_id,)))
         return result
 
     async def held(self, agent_id: str) -> set[str]:
-        result: set[str] = await self._ask(Read("held", (agent_id,)))
+        result: set[str] = await self._round(Read("held", (agent_id,)))
         return result
 
     async def get_presence(self, agent_id: str) -> PresenceState:
-        result: PresenceState = await self._ask(Read("get_presence", (agent_id,)))
+        result: PresenceState = await self._round(Read("get_presence", (agent_id,)))
         return result
 
     async def retired(self, domain: str, classified_id: str) -> bool:
-        result: bool = await self._ask(Read("retired", (domain, classified_id)))
+        result: bool = await self._round(Read("retired", (domain, classified_id)))
         return result
 
     # a takeover's reads (after everything held)

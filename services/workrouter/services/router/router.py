@@ -111,7 +111,7 @@ class Router:
             )
             async with state.lock:  # registered only once rebuilt: a failed rebuild is retried from scratch
                 self.rebuilt.append(await rebuild(state, self.clock()))
-                await effects.flush()
+                await state.settle()
                 self.domains[domain] = state
             self._loops[domain] = asyncio.create_task(self._timers(state), name=f"router-timers-{domain}")
         if self._sweeper is None:
@@ -152,10 +152,14 @@ class Router:
             state = self._owner_of(domain, messages[0][1])
             async with state.lock:
                 try:
+                    await state.ask_retired([e.id for e, _ in messages if isinstance(e.data, te.TaskClassified)])
                     for envelope, _ in messages:
+                        data = envelope.data
+                        if state.store.touches(getattr(data, "task_id", None), getattr(data, "agent_id", None)):
+                            await state.store.flush()  # a reservation about it is not answered yet
                         await self._dispatch(state, envelope, self.clock())
                 finally:
-                    await state.store.flush()
+                    await state.settle()
 
     def _owner_of(self, domain: str, delivery: Delivery) -> DomainRouter:
         state = self.domains.get(domain)
@@ -206,7 +210,7 @@ class Router:
                 try:
                     await state.carry_out(state.engine.advance(now), now)
                 finally:
-                    await state.store.flush()
+                    await state.settle()
 
     async def _sweep(self) -> None:
         while True:
@@ -231,7 +235,7 @@ class Router:
                     eid = event_id(agent_id, "heartbeat_lost", now)
                     await state.announce.presence(agent_id, "offline", "heartbeat_lost", now, eid)
                 finally:
-                    await state.store.flush()
+                    await state.settle()
             gone.append(agent_id)
         return gone
 
