@@ -81,7 +81,9 @@ async def test_announcements_go_first_then_writes_and_reservations_in_one_transa
     await effects.reserve_then("a", "t9", "workitem", "offer", T0, require_ready=True, then=then)
     await effects.publish("wr.tasks", event("t2"))
     assert log.steps == [], "nothing happens before the unit's end"
-    assert effects.touches("a") and effects.touches("t9") and not effects.touches("b", None)
+    assert effects.touches("a")
+    assert effects.touches("t9")
+    assert not effects.touches("b", None)
 
     await effects.flush()
 
@@ -160,7 +162,8 @@ async def test_one_poll_frees_the_agent_and_gives_it_the_next_task_on_the_capaci
             "completed",
             "offered",
         ]
-        assert world.store.holds["t2"].agent_id == "a" and "t1" not in world.store.holds
+        assert world.store.holds["t2"].agent_id == "a"
+        assert "t1" not in world.store.holds
         assert world.store.loads["a"] == {"workitem": 1}
 
 
