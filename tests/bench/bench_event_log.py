@@ -5,8 +5,11 @@ queued, offered (one in ten RONA'd and offered again), accepted, wrapped up and 
 cancelled or escalated; about 8.5 events per task, 12,000 tasks a day. Events go through the same
 path the reporting service uses (`EventLog.write`, batches of --batch, COPY + dedupe + current-state
 fold). After each size is reached, every report runs twice over one day and once over the whole log
-(interval 'total'; the one-day runs also per hour), and the best time is printed.
-Usage: python -m tests.bench.bench_event_log [--sizes 1000000,10000000] [--batch 2000] [--keep]
+(interval 'total'; the one-day runs also per hour), and the best time is printed (not with --ingest-only).
+With the ingest rate come the load average, the CPU per event of the writes in this process (building the
+synthetic events is not counted) and of its PostgreSQL backends, and the cores other processes used
+meanwhile: the machine is shared, so a rate alone says little.
+Usage: python -m tests.bench.bench_event_log [--sizes 1000000,10000000] [--batch 2000] [--ingest-only] [--keep]
 Everything lives in the PostgreSQL schema `wr_bench_reports` (dropped first, and at the end unless --keep).
 """
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import sys
 import time
@@ -22,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from tests.bench.e2e_cpu import cpu_seconds, machine_busy_seconds
 from tests.support.infra import resolve
 from workrouter.adapters.postgres.event_log import EventLog
 from workrouter.adapters.postgres.reports.limits import ReportLimits
@@ -101,18 +106,53 @@ def task_events(task: str, t: datetime, rng: random.Random) -> Iterator[Envelope
     yield _event(te.TaskCompleted(task_id=task, by="agent", agent_id=agent, wrap_up_code=code), done, task)
 
 
-async def fill(log: EventLog, target: int, batch: int, state: dict[str, int], rng: random.Random) -> float:
-    """Write whole days until the log holds at least `target` events; events per second of writing."""
+class CpuMeter:
+    """CPU seconds of this process, of the pool's PostgreSQL backends and of the whole machine, and the load."""
+
+    def __init__(self) -> None:
+        self.backends: set[int] = set()
+
+    async def register(self, conn: asyncpg.Connection) -> None:
+        """Pool `init`: remember the backend serving this connection."""
+        self.backends.add(await conn.fetchval("SELECT pg_backend_pid()"))
+
+    def read(self) -> tuple[float, float, float, float]:
+        """(own CPU s, backends' CPU s, machine busy s, load1) now."""
+        own = os.times()
+        backends = sum(cpu_seconds(pid) or 0.0 for pid in self.backends)
+        return own.user + own.system, backends, machine_busy_seconds(), os.getloadavg()[0]
+
+    def summary(self, before: tuple[float, float, float, float], events: int, wall: float, writing: float) -> str:
+        """CPU per event of the writes (`writing` s in this process) and of PostgreSQL, other processes' cores
+        and the load, since `before`."""
+        own, backends, busy, load = self.read()
+        own, backends, busy = own - before[0], backends - before[1], busy - before[2]
+        others = max(busy - own - backends, 0.0) / wall
+        per_event = f"writer {writing / events * 1e6:.1f} µs + PostgreSQL backend {backends / events * 1e6:.1f} µs"
+        return f"CPU per event {per_event}; other processes {others:.2f} cores; load1 {before[3]:.2f} → {load:.2f}"
+
+
+async def fill(
+    log: EventLog, target: int, batch: int, state: dict[str, int], rng: random.Random
+) -> tuple[float, float]:
+    """Write whole days until the log holds at least `target` events; events per second of writing, and the
+    CPU seconds this process spent in the writes."""
     pending: list[tuple[Envelope, None]] = []
-    written, spent = 0, 0.0
+    written, spent, cpu = 0, 0.0, 0.0
+
+    async def write() -> None:
+        nonlocal written, spent, cpu
+        began, cpu_began = time.perf_counter(), time.process_time()
+        written += await log.write(pending)
+        spent += time.perf_counter() - began
+        cpu += time.process_time() - cpu_began
+
     report_at = time.monotonic() + 10
     while state["events"] + written < target:
         for env in day_events(state["day"], rng):
             pending.append((env, None))
             if len(pending) >= batch:
-                began = time.perf_counter()
-                written += await log.write(pending)
-                spent += time.perf_counter() - began
+                await write()
                 pending = []
                 if time.monotonic() > report_at:
                     report_at = time.monotonic() + 10
@@ -120,11 +160,9 @@ async def fill(log: EventLog, target: int, batch: int, state: dict[str, int], rn
                     print(f"  ... {total:,} events ({written / spent:,.0f} events/s writing)", flush=True)
         state["day"] += 1
     if pending:
-        began = time.perf_counter()
-        written += await log.write(pending)
-        spent += time.perf_counter() - began
+        await write()
     state["events"] += written
-    return written / spent
+    return written / spent, cpu
 
 
 async def time_reports(pool: asyncpg.Pool, days: int) -> None:
@@ -154,7 +192,8 @@ async def time_reports(pool: asyncpg.Pool, days: int) -> None:
 
 async def main(args: argparse.Namespace) -> None:
     infra = resolve()
-    pool = await asyncpg.create_pool(infra.database_url, min_size=1, max_size=4)
+    meter = CpuMeter()
+    pool = await asyncpg.create_pool(infra.database_url, min_size=1, max_size=4, init=meter.register)
     await pool.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
     log = EventLog(pool, schema=SCHEMA)
     await log.migrate()
@@ -166,12 +205,17 @@ async def main(args: argparse.Namespace) -> None:
     try:
         for size in (int(s) for s in args.sizes.split(",")):
             print(f"filling the event log to {size:,} events (batches of {args.batch:,})", flush=True)
-            rate = await fill(log, size, args.batch, state, rng)
+            events_before, before, began = state["events"], meter.read(), time.perf_counter()
+            rate, writing = await fill(log, size, args.batch, state, rng)
+            cpu = meter.summary(before, state["events"] - events_before, time.perf_counter() - began, writing)
             size_mb = await pool.fetchval(f"SELECT pg_total_relation_size('{SCHEMA}.event_log') / 1048576.0")
             tasks = await pool.fetchval(f"SELECT count(*) FROM {SCHEMA}.task_state")
             per_event = size_mb * 1048576 / state["events"]
             print(f"{state['events']:,} events ({tasks:,} tasks, {state['day']} days): ingest {rate:,.0f} events/s; "
                   f"event_log with indexes {size_mb:,.0f} MiB ({per_event:,.0f} B/event)")  # fmt: skip
+            print(f"  {cpu}", flush=True)
+            if args.ingest_only:
+                continue
             await pool.execute(f"ANALYZE {SCHEMA}.event_log; ANALYZE {SCHEMA}.task_state")
             await time_reports(pool, state["day"])
     finally:
@@ -184,6 +228,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000000,10000000", help="comma-separated event counts to measure at")
     parser.add_argument("--batch", type=int, default=2000, help="events per write (the service's WR_REPORTING_BATCH)")
+    parser.add_argument("--ingest-only", action="store_true", help="measure the ingest only, run no report")
     parser.add_argument("--keep", action="store_true", help="keep the schema afterwards")
     asyncio.run(main(parser.parse_args()))
     sys.exit(0)

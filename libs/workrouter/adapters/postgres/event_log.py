@@ -1,8 +1,10 @@
 """The event log in PostgreSQL: every event of `wr.tasks` and `wr.agents`, once, plus current-state tables.
 
-A batch is written in one transaction: COPY into a temp table, one INSERT ... ON CONFLICT (event_id)
-DO NOTHING into `event_log` (so a redelivered or re-published event is stored once), then the events
-that were new are folded into `task_state` and `agent_state`. The log is append-only. It is indexed,
+A batch is written in one transaction: its events are COPYed straight into `event_log`, in order (so
+`seq` orders each task's events as Kafka did), then folded into `task_state` and `agent_state`. The
+unique index on `event_id` keeps the log to one copy of each event: when it refuses the COPY (a
+redelivered or re-published event), the batch is written again without the events found there, so
+only new events are folded. The log is append-only. It is indexed,
 not partitioned: PostgreSQL enforces a unique key on a partitioned table only when it includes the
 partition column, and a re-published event (same id) may carry a new time, so dedupe by id alone
 needs a unique index over the whole log. Reports reach their rows through (type, time) and
@@ -11,10 +13,11 @@ needs a unique index over the whole log. Reports reach their rows through (type,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import fields
 from operator import attrgetter
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -30,11 +33,13 @@ from workrouter.domain.reporting.task_row import TaskRow, fold
 
 Connection = asyncpg.Connection | PoolConnectionProxy
 EVENT_COLUMNS = (
-    "ord", "event_id", "time", "type", "task_id", "agent_id", "queue", "producer", "topic", "kafka_partition",
+    "event_id", "time", "type", "task_id", "agent_id", "queue", "producer", "topic", "kafka_partition",
     "kafka_offset", "data",
 )  # fmt: skip
 _ROW_FIELDS = tuple(f.name for f in fields(TaskRow))
 _ROW_VALUES = attrgetter(*_ROW_FIELDS)
+T = TypeVar("T")
+COPY_PART = 500  # rows per COPY: the first part's rows are built while the server waits
 
 
 def short_type(event_type: str) -> str:
@@ -42,16 +47,16 @@ def short_type(event_type: str) -> str:
     return event_type.removeprefix("workrouter.")
 
 
-def _event_row(ord_: int, envelope: Envelope, delivery: Delivery | None) -> tuple[Any, ...]:
+def _event_row(envelope: Envelope, delivery: Delivery | None) -> tuple[Any, ...]:
     data = envelope.data
+    fields = data.__dict__  # a pydantic model's field values; getattr() of a field it lacks is slow
     return (
-        ord_,
         envelope.id,
         envelope.time,
         short_type(envelope.type),
-        data.task_id if isinstance(data, TaskEvent) else None,
-        getattr(data, "agent_id", None),
-        getattr(data, "queue", None),
+        fields.get("task_id") if isinstance(data, TaskEvent) else None,
+        fields.get("agent_id"),
+        fields.get("queue"),
         envelope.source,
         delivery.topic if delivery else None,
         delivery.partition if delivery else None,
@@ -86,36 +91,62 @@ class EventLog:
 
     async def write(self, batch: Sequence[tuple[Envelope, Delivery | None]]) -> int:
         """Store a batch (in order) and fold the new events into the state tables; how many were new."""
-        if not batch:
-            return 0
-        rows = [_event_row(i, env, d) for i, (env, d) in enumerate(batch)]
-        async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(self._sql.stage_events)
-            await conn.copy_records_to_table("wr_stage_events", records=rows, columns=EVENT_COLUMNS)
-            new_ids = {r["event_id"] for r in await conn.fetch(self._sql.insert_events)}
-            stored = len(new_ids)
-            fresh = []
-            for env, _ in batch:
-                if env.id in new_ids:
-                    new_ids.discard(env.id)  # the same id twice in one batch is one event
-                    fresh.append(env)
-            await self._fold_tasks(conn, [e for e in fresh if isinstance(e.data, TaskEvent)])
-            await self._fold_agents(conn, [e for e in fresh if isinstance(e.data, AgentPresenceChanged)])
-        return stored
-
-    async def _fold_tasks(self, conn: Connection, events: list[Envelope]) -> None:
+        events = _distinct(batch)
         if not events:
-            return
-        ids = sorted({e.data.task_id for e in events if isinstance(e.data, TaskEvent)})
-        found = await conn.fetch(self._sql.load_tasks, ids)
-        rows: dict[str, TaskRow] = {r["task_id"]: _task_row(r) for r in found}
-        for env in events:
-            assert isinstance(env.data, TaskEvent)
-            rows[env.data.task_id] = fold(rows.get(env.data.task_id), env)
-        await conn.execute(self._sql.stage_tasks)
-        records = [_ROW_VALUES(row) for row in rows.values()]
-        await conn.copy_records_to_table("wr_stage_tasks", records=_with_lists(records), columns=TASK_COLUMNS)
-        await conn.execute(self._sql.upsert_tasks)
+            return 0
+        try:
+            return await self._store(events, look_up=False)
+        except asyncpg.UniqueViolationError:  # some were stored before (a redelivery): find which, store the rest
+            return await self._store(events, look_up=True)
+
+    async def _store(self, events: list[tuple[Envelope, Delivery | None]], *, look_up: bool) -> int:
+        async with self._pool.acquire() as conn, conn.transaction():
+            if look_up:
+                ids = [env.id for env, _ in events]
+                known = {r["event_id"] for r in await conn.fetch(self._sql.known_events, ids)}
+                events = [(env, d) for env, d in events if env.id not in known]
+                if not events:
+                    return 0
+            tasks = [(env.data.task_id, env) for env, _ in events if isinstance(env.data, TaskEvent)]
+            found = await conn.fetch(self._sql.load_tasks, sorted({task_id for task_id, _ in tasks})) if tasks else []
+            folded = await self._copy_events(conn, events, lambda: _fold(found, tasks))
+            if folded:
+                await conn.execute(self._sql.stage_tasks)
+                await conn.copy_records_to_table("wr_stage_tasks", records=folded, columns=TASK_COLUMNS)
+                await conn.execute(self._sql.upsert_tasks)
+            await self._fold_agents(conn, [env for env, _ in events if isinstance(env.data, AgentPresenceChanged)])
+        return len(events)
+
+    async def _copy_events(
+        self, conn: Connection, events: list[tuple[Envelope, Delivery | None]], work: Callable[[], T]
+    ) -> T:
+        """COPY the events into the log in parts, and return `work()`, done while the server inserts the last part.
+
+        Each part's rows are built while the server inserts the previous one, so Python and PostgreSQL use a
+        core each instead of taking turns; seq still follows the batch's order (the parts go one after another).
+        """
+        copying: asyncio.Future[str] | None = None
+        try:
+            for start in range(0, len(events), COPY_PART):
+                rows = [_event_row(env, d) for env, d in events[start : start + COPY_PART]]
+                if copying is not None:
+                    await copying
+                sent = asyncio.Event()
+                copy = conn.copy_records_to_table(
+                    "event_log", schema_name=self._schema, records=_telling(rows, sent), columns=EVENT_COLUMNS
+                )
+                copying = asyncio.ensure_future(copy)
+                all_sent = asyncio.ensure_future(sent.wait())
+                await asyncio.wait((copying, all_sent), return_when=asyncio.FIRST_COMPLETED)
+                all_sent.cancel()
+            result = work()
+            if copying is not None:
+                await copying
+            return result
+        finally:
+            if copying is not None and not copying.done():  # cancelled from outside: end the COPY first
+                copying.cancel()
+                await asyncio.wait((copying,))
 
     async def _fold_agents(self, conn: Connection, events: list[Envelope]) -> None:
         last: dict[str, Envelope] = {}
@@ -164,7 +195,28 @@ def _task_row(record: asyncpg.Record) -> TaskRow:
     return TaskRow(**values)
 
 
-def _with_lists(records: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """Skills go to PostgreSQL as a text[] (a list), not a tuple."""
-    index = _ROW_FIELDS.index("skills")
-    return [(*r[:index], list(r[index]), *r[index + 1 :]) for r in records]
+def _distinct(batch: Sequence[tuple[Envelope, Delivery | None]]) -> list[tuple[Envelope, Delivery | None]]:
+    """The batch without repeats of an event id (the same id twice in one batch is one event)."""
+    seen: set[str] = set()
+    distinct = []
+    for env, delivery in batch:
+        if env.id not in seen:
+            seen.add(env.id)
+            distinct.append((env, delivery))
+    return distinct
+
+
+def _telling(rows: list[tuple[Any, ...]], sent: asyncio.Event) -> Iterator[tuple[Any, ...]]:
+    """`rows`, setting `sent` once the last was taken (the COPY then only waits for the server)."""
+    yield from rows
+    sent.set()
+
+
+def _fold(found: list[asyncpg.Record], events: list[tuple[str, Envelope]]) -> list[tuple[Any, ...]]:
+    """The task rows (as COPY records) after folding `events` (task id, event) into the rows `found`."""
+    rows: dict[str, TaskRow] = {r["task_id"]: _task_row(r) for r in found}
+    for task_id, env in events:
+        rows[task_id] = fold(rows.get(task_id), env)
+    skills = _ROW_FIELDS.index("skills")
+    records = [_ROW_VALUES(row) for row in rows.values()]
+    return [(*r[:skills], list(r[skills]), *r[skills + 1 :]) for r in records]  # text[] goes as a list
