@@ -11,7 +11,6 @@ two tasks reaching a new tier at the same instant are re-filed and offered one a
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable
 
 from workrouter.domain.priority import static_score
@@ -181,10 +180,11 @@ class Engine(Placement):
         """Fire every timer due at `now`; returns what followed (RONA, re-offers, freed capacity)."""
         actions: list[Action] = []
         timers = self._timers
-        if not timers or timers[0][0] > now:
+        first = timers.first()
+        if first is None or first[0] > now:
             return actions
-        while timers and timers[0][0] <= now:
-            at, _, kind, key, stamp = heapq.heappop(timers)  # each timer acts at its own time, in order
+        while (first := timers.first()) is not None and first[0] <= now:
+            at, _, kind, key, stamp = timers.pop()  # each timer acts at its own time, in order
             if kind == AFTER_WORK:
                 agent_id, task_id = key.split("\x00")
                 agent = self.agents.get(agent_id)
@@ -209,7 +209,8 @@ class Engine(Placement):
 
     def next_timer(self) -> float | None:
         """When the earliest pending timer is due (the service sleeps until then)."""
-        return self._timers[0][0] if self._timers else None
+        first = self._timers.first()
+        return None if first is None else first[0]
 
     # ------------------------------------------------------------ internals
 

@@ -11,7 +11,6 @@ one or two looks per queue, where a look at every bucket cost one per bucket (de
 
 from __future__ import annotations
 
-import heapq
 import itertools
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -20,6 +19,7 @@ from workrouter.domain.priority import PriorityPolicy
 from workrouter.domain.routing.agents import AgentState
 from workrouter.domain.routing.buckets import Bucket, Entry, HeadKey, Heads, Waiting
 from workrouter.domain.routing.model import Mode, QueuePolicy, Tier, can_serve
+from workrouter.domain.routing.timers import Timers
 
 PLACE, OFFER_TIMEOUT, CLAIM_TIMEOUT, AFTER_WORK = range(4)
 ANY_TIER = Tier(0)
@@ -46,22 +46,21 @@ class Placement:
         self.available: dict[str, dict[str, AgentState]] = {name: {} for name in self.queues}
         self.generation = 0
         self._shared: dict[frozenset[Bucket], frozenset[Bucket]] = {}  # one set per distinct eligible set
-        self._timers: list[tuple[float, int, int, str, int]] = []  # (when, seq, kind, id, stamp)
+        self._timers = Timers()  # (when, seq, kind, id, stamp)
         self._seq = itertools.count(1)
         self._stamps = itertools.count(1)
         self._rate_per_hour = policy.urgency_per_hour
 
     def _timer(self, when: float, kind: int, key: str, stamp: int) -> None:
         timers = self._timers
-        heapq.heappush(timers, (when, next(self._seq), kind, key, stamp))
+        timers.push((when, next(self._seq), kind, key, stamp))
         if len(timers) > 4 * len(self.tasks) + 4096:
             self._compact_timers()
 
     def _compact_timers(self) -> None:
-        """Drop timers of tasks that moved on; in place, so a loop firing timers keeps its list."""
-        timers = self._timers
-        timers[:] = [t for t in timers if t[2] == AFTER_WORK or _timer_live(self.tasks.get(t[3]), t[4])]
-        heapq.heapify(timers)
+        """Drop timers of tasks that moved on."""
+        tasks = self.tasks
+        self._timers.keep(lambda t: t[2] == AFTER_WORK or _timer_live(tasks.get(t[3]), t[4]))
 
     def _bucket(self, queue: str, task: Waiting, tier: int) -> Bucket:
         key = (queue, task.needs, tier)
