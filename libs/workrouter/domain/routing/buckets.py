@@ -31,6 +31,7 @@ Entry = tuple[float, float, int, int, "Waiting"]
 # a head in a queue's index: the entry and its bucket. Stamps are unique to one filing of one task, and a
 # task filed in an indexed bucket is in that one only, so two keys never compare as far as the bucket.
 HeadKey = tuple[float, float, int, int, "Waiting", "Bucket"]
+MAX_SHARED_SCORES = 4096
 
 
 @dataclass(slots=True, eq=False)
@@ -107,6 +108,7 @@ class Bucket:
         "needs",
         "push",
         "queue",
+        "scores",
         "size",
         "tier",
         "top_static",
@@ -138,22 +140,38 @@ class Bucket:
         self.key_static: HeadKey | None = None  # the heads as filed in `heads`
         self.key_urgent: HeadKey | None = None
         self.size = 0  # live tasks
+        self.scores: dict[float, float] = {}  # one float object per distinct score (see add)
 
     def add(self, task: Waiting) -> None:
-        """File the task under its current stamp."""
+        """File the task under its current stamp.
+
+        Entries with equal scores share one float object: a tuple comparison then takes them as equal by
+        identity, without reading either float, and the shared floats stay in cache. With a million
+        waiting tasks the heaps' comparisons are cache misses; this removes one in two (the first
+        `MAX_SHARED_SCORES` distinct scores of a bucket are shared, enough for priorities set by rules).
+        """
         if task.is_urgent and task.urgent is not None:
-            entry: Entry = (-task.urgent, task.enqueued_at, task.seq, task.stamp, task)
+            entry: Entry = (self._shared(-task.urgent), task.enqueued_at, task.seq, task.stamp, task)
             heapq.heappush(self._urgent, entry)
             top = self.top_urgent
             if top is None or entry < top:
                 self._set_urgent(entry)
         else:
-            entry = (-task.static, task.enqueued_at, task.seq, task.stamp, task)
+            entry = (self._shared(-task.static), task.enqueued_at, task.seq, task.stamp, task)
             heapq.heappush(self._static, entry)
             top = self.top_static
             if top is None or entry < top:
                 self._set_static(entry)
         self.size += 1
+
+    def _shared(self, score: float) -> float:
+        scores = self.scores
+        shared = scores.get(score)
+        if shared is not None:
+            return shared
+        if len(scores) < MAX_SHARED_SCORES:
+            scores[score] = score
+        return score
 
     def discard(self, task: Waiting) -> None:
         """Count one task as gone; call before the task's stamp changes.
