@@ -84,29 +84,32 @@ class Placement:
         if task.preferred and policy.preferred_seconds > 0:
             start += policy.preferred_seconds
         if now < start:
-            task.tier = -1
+            tier = -1
             next_at = start
         else:
-            # absolute times, compared exactly as the timer that re-files the task computes them
+            # absolute times, compared exactly as the timer that re-files the task computes them; tiers start
+            # later one after the other, so the tiers reached are a prefix
             tiers = policy.tiers
+            last = len(tiers) - 1
             tier = 0
-            for index, step in enumerate(tiers):
-                if now >= start + step.after_seconds:
-                    tier = index
-            task.tier = tier
-            if tier + 1 < len(tiers):
+            while tier < last and now >= start + tiers[tier + 1].after_seconds:
+                tier += 1
+            if tier < last:
                 next_at = start + tiers[tier + 1].after_seconds
+        task.tier = tier
         urgent_from = task.urgent_from
-        if urgent_from is not None:
-            task.is_urgent = now >= urgent_from
-            if not task.is_urgent:
-                next_at = urgent_from if next_at is None else min(next_at, urgent_from)
+        if urgent_from is None:
+            task.is_urgent = False
+        elif now >= urgent_from:
+            task.is_urgent = True
         else:
             task.is_urgent = False
-        if task.tier == -1:
+            if next_at is None or urgent_from < next_at:
+                next_at = urgent_from
+        if tier == -1:
             self._file_preferred(task, policy)
         else:
-            bucket = self.buckets.get((task.queue, task.needs, task.tier)) or self._bucket(task.queue, task, task.tier)
+            bucket = self.buckets.get((task.queue, task.needs, tier)) or self._bucket(task.queue, task, tier)
             bucket.add(task)
             task.where = bucket
         if next_at is not None:
