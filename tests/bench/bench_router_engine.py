@@ -10,13 +10,15 @@ finishes a task the engine must pick, among N waiting, the best one the agent ma
 task arrives so N stays put. The clock moves 1 ms per operation, so tiers widen and timers fire
 as they would. Printed: decisions/s (offers made per second of engine time, complete + enqueue
 calls included), microseconds per decision, memory per queued task (RSS growth while filling),
-and the ratio between the smallest and the largest N. Nothing is asserted.
+and the ratio between the smallest and the largest N, each row with the load average at its end (the
+machine is shared: compare runs made in the same conditions). Nothing is asserted.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import random
 import time
 
@@ -34,6 +36,12 @@ def rss_bytes() -> int:
     """Resident set size of this process now (Linux)."""
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * 4096
+
+
+def load_average() -> str:
+    """The 1-minute load average now (Linux), for the record beside the figures."""
+    with open("/proc/loadavg") as f:
+        return f.read().split()[0]
 
 
 def build(agents: int, rng: random.Random) -> tuple[Engine, list[AgentProfile]]:
@@ -119,15 +127,17 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"matching engine: {args.agents:,} agents (capacity 3), 10 queues over 50 skills, 3 tiers")
-    head = ("queued", "fill tasks/s", "bytes/task", "decisions/s", "us/decision", "buckets")
-    print(" ".join(f"{h:>{w}}" for h, w in zip(head, (10, 13, 11, 12, 12, 8), strict=True)))
+    print(f"load average at the start: {load_average()} ({os.cpu_count()} cores)")
+    head = ("queued", "fill tasks/s", "bytes/task", "decisions/s", "us/decision", "buckets", "load")
+    print(" ".join(f"{h:>{w}}" for h, w in zip(head, (10, 13, 11, 12, 12, 8, 6), strict=True)))
     rows = []
     for size in sizes:
         row = run(size, args.agents, args.decisions, args.seed)
         rows.append(row)
         print(
             f"{row['waiting']:>10,} {row['fill_per_s']:>13,.0f} {row['bytes_per_task']:>11,.0f}"
-            f" {row['decisions_per_s']:>12,.0f} {row['us_per_decision']:>12.1f} {row['buckets']:>8,.0f}",
+            f" {row['decisions_per_s']:>12,.0f} {row['us_per_decision']:>12.1f} {row['buckets']:>8,.0f}"
+            f" {load_average():>6}",
             flush=True,
         )
     if len(rows) > 1:

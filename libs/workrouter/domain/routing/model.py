@@ -64,6 +64,9 @@ class QueuePolicy:
     effort_window_seconds: float = 8 * 3600.0  # the window the balanced-effort strategy sums over
 
     def __post_init__(self) -> None:
+        # members, not their strings: the engine compares them by identity on its hot path
+        object.__setattr__(self, "strategy", Strategy(self.strategy))
+        object.__setattr__(self, "mode", Mode(self.mode))
         tiers = self.tiers
         if not tiers or tiers[0].after_seconds != 0:
             raise ValueError(f"queue {self.name}: the first tier must start at 0 seconds")
