@@ -556,7 +556,7 @@ async def test_let_go_retires_releases_and_drops_in_one_transaction(store: Redis
 
 async def test_apply_carries_out_writes_and_reads_in_order_in_one_transaction(store: RedisAgentStore) -> None:
     """The router's held writes and the questions among them (a reservation on the capacity a release just
-    freed) go in one MULTI/EXEC, in order; each read answers as its single method does."""
+    freed) go in one pipeline, in order; each read answers as its single method does."""
     await ready_agent(store, AgentProfile("a", capacity={"workitem": 1}))
     assert await store.reserve("a", "t1", "workitem", "offer", 1.0) is OK
     ops: list[Write | Read] = [

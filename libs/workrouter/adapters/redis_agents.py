@@ -237,13 +237,13 @@ class RedisAgentStore:
     async def retire(self, domain: str, classified_id: str, now: float, keep_seconds: float) -> None:
         """Note that the domain is done with a classification (its task ended, left or was re-filed), and
         forget those noted more than `keep_seconds` ago: a copy redelivered later than that is taken as new."""
-        await self.apply([Write("retire", (domain, classified_id, now, keep_seconds))])
+        await self.apply([Write("retire", (domain, classified_id, now, keep_seconds))], atomic=True)
 
     async def let_go(self, domain: str, task_id: str, agent_id: str, retire: tuple[str, float, float] | None) -> None:
         """A finished task leaves the domain in one transaction (one round trip, nothing half done after a
         crash): its classification retired (`retire` = (id, now, keep_seconds), as `retire` does), the
         agent's hold released (as `release`), its entry dropped."""
-        await self.apply([Write("let_go", (domain, task_id, agent_id, retire))])
+        await self.apply([Write("let_go", (domain, task_id, agent_id, retire))], atomic=True)
 
     async def retired(self, domain: str, classified_id: str) -> bool:
         """True when the domain has finished with this classification already."""
@@ -265,26 +265,34 @@ class RedisAgentStore:
 
     # many changes, one round trip
 
-    async def apply(self, ops: Sequence[Write | Read]) -> list[Any]:
-        """Carry out `ops` in order in one MULTI/EXEC (one round trip, nothing half done); the answers of the
-        reads among them, in order, each as its method would give it.
+    async def apply(self, ops: Sequence[Write | Read], *, atomic: bool = False) -> list[Any]:
+        """Carry out `ops` in order in one pipeline (one round trip); the answers of the reads among them, in
+        order, each as its method would give it. With `atomic`, in one MULTI/EXEC (nothing half done).
+
+        Without `atomic` (the router's rounds) Redis still runs them in order, and other clients' commands
+        may come in between, as they could between separate calls; a MULTI would double the replies to
+        parse (one QUEUED per command). A classification's retired set is trimmed once per call, after
+        the ops, at the latest time among them (`retire`'s rule, not once per retirement).
 
         Scripts are sent with EVAL, not EVALSHA: a script cache emptied by a Redis restart then costs
-        nothing, where EVALSHA would fail inside the transaction after the commands before it ran."""
+        nothing, where EVALSHA would fail after the commands before it ran."""
         decoders: list[tuple[int, Callable[[Any], Any]]] = []
-        async with self._client.pipeline(transaction=True) as pipe:
+        trims: dict[str, float] = {}  # domain -> forget retirements before this time
+        async with self._client.pipeline(transaction=atomic) as pipe:
             for op in ops:
                 if isinstance(op, Read):
                     decoders.append((len(pipe), self._queue_read(pipe, op)))
                 else:
-                    self._queue_write(pipe, op)
+                    self._queue_write(pipe, op, trims)
+            for domain, before in trims.items():
+                pipe.zremrangebyscore(self._retired(domain), "-inf", before)
             results = await pipe.execute() if len(pipe) else []
         return [decode(results[at]) for at, decode in decoders]
 
     def _eval(self, pipe: Any, script: Any, keys: Sequence[str], args: Sequence[EncodableT]) -> None:
         pipe.eval(script.script, len(keys), *keys, *args)
 
-    def _queue_write(self, pipe: Any, write: Write) -> None:
+    def _queue_write(self, pipe: Any, write: Write, trims: dict[str, float]) -> None:
         op, a = write.op, write.args
         if op == "save_task":
             domain, task_id, entry = a
@@ -295,7 +303,7 @@ class RedisAgentStore:
         elif op == "retire":
             domain, classified_id, now, keep_seconds = a
             pipe.zadd(self._retired(domain), {classified_id: now})
-            pipe.zremrangebyscore(self._retired(domain), "-inf", now - keep_seconds)
+            trims[domain] = max(trims.get(domain, float("-inf")), now - keep_seconds)
         elif op == "convert":
             task_id, agent_id, kind = a
             self._eval(pipe, self._convert, [self._holder_key(task_id)], [agent_id, hold_kind(kind)])
@@ -306,9 +314,9 @@ class RedisAgentStore:
         elif op == "let_go":
             domain, task_id, agent_id, retire = a
             if retire is not None:
-                self._queue_write(pipe, Write("retire", (domain, *retire)))
-            self._queue_write(pipe, Write("release", (task_id, agent_id)))
-            self._queue_write(pipe, Write("drop_task", (domain, task_id)))
+                self._queue_write(pipe, Write("retire", (domain, *retire)), trims)
+            self._queue_write(pipe, Write("release", (task_id, agent_id)), trims)
+            self._queue_write(pipe, Write("drop_task", (domain, task_id)), trims)
         elif op == "notify":
             agent_id, message = a
             pipe.publish(self.inbox(agent_id), json.dumps(message, separators=(",", ":")))

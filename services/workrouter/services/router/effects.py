@@ -8,7 +8,7 @@ or follow Redis's refusal). They are carried out when a question needs Redis's a
 an agent's presence) and at the unit's end, in rounds until nothing is left:
 
 1. every announcement held is sent, together, and all are acknowledged;
-2. then every Redis write and reservation held, in the order made, in one MULTI/EXEC;
+2. then every Redis write and reservation held, in the order made, in one pipeline (one round trip);
 3. then each reservation's continuation runs (an offer's announcement, held for the next round).
 
 A unit that offers costs two waits for acks and two Redis round trips, however many messages it had.
