@@ -70,7 +70,14 @@ async def test_rona_sets_not_ready_and_the_task_goes_to_another_agent(world: Wor
     assert world.store is not None
     presence = await world.store.get_presence("a6")
     assert (presence.presence.value, presence.reason) == ("not_ready", "rona")
-    assert ("a6", "not_ready", "rona") in [(p.agent_id, p.presence, p.reason) for p in world.of("presence_changed")]
+    # on wr.agents, announced before the re-offer; the test reads the two topics apart (no order between them)
+    await wait_until(
+        lambda: (
+            ("a6", "not_ready", "rona") in [(p.agent_id, p.presence, p.reason) for p in world.of("presence_changed")]
+        ),
+        timeout=30,
+        what="a6's RONA presence on wr.agents",
+    )
 
 
 async def test_racing_pull_claims_and_push_offers_never_over_commit(world: World) -> None:
