@@ -182,3 +182,46 @@ async def test_a_classification_redelivered_in_the_poll_that_finished_its_task_i
         assert len(world.events("offered")) == 1
         assert "t1" not in world.router.domains[DOMAIN].entries
         assert world.store.tasks.get(DOMAIN, {}) == {}
+
+
+class FailingOnce(RecordingBus):
+    """A broker that refuses the first batch of announcements after `arm()`, then takes everything."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.armed = False
+
+    def arm(self) -> None:
+        self.armed = True
+
+    async def publish_all(self, events: Sequence[tuple[str, Envelope]]) -> None:
+        if self.armed:
+            self.armed = False
+            raise ConnectionError("broker unavailable")
+        await super().publish_all(events)
+
+
+async def test_a_unit_that_failed_part_way_is_redone_on_a_domain_rebuilt_from_redis() -> None:
+    """The TaskQueued could not be sent: nothing the unit held reaches Redis later, and when the bus gives the
+    message again, the router (rebuilt from Redis, as after a crash) queues and offers the task. Without the
+    rebuild the redelivery found the task in memory, took it as done, and it was never announced."""
+    bus = FailingOnce()
+    async with memory_router(capacity_one()) as world:
+        world.router.bus = bus
+        for state in world.router.domains.values():
+            state.store.bus = bus
+        world.bus = bus
+        await world.presence("a", Presence.READY)
+        bus.arm()
+        message = classified("t1", at=T0)
+        with pytest.raises(ConnectionError):
+            await world.send(message)
+        assert world.store.tasks.get(DOMAIN, {}) == {}, "the held writes were dropped with the failed round"
+        assert world.router.domains[DOMAIN].store.failed
+
+        await world.send(message)  # the bus gives it again
+
+        assert [(e.task_id) for e in world.events("queued")] == ["t1"]
+        assert [(o.task_id, o.agent_id) for o in world.events("offered")] == [("t1", "a")]
+        assert world.store.holds["t1"].agent_id == "a"
+        assert not world.router.domains[DOMAIN].store.failed

@@ -21,7 +21,10 @@ allows, and a release before a reservation that needs its capacity (both in Redi
 reservation is answered, nothing else about its task or agent may be decided: a message or effect that
 names one (`touches`) carries out what is held first.
 
-If carrying them out fails, what was held is lost with the exception; the bus gives the messages again.
+If a round fails, everything still held is dropped (never carried out later: writes would then remember
+announcements that never went out) and `failed` is set: the engine has moved on from what Redis has, so the
+router rebuilds the domain from Redis before its next unit of work, as after a crash, and the bus gives the
+messages again.
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ class Effects:
         self.ops: list[Write | Read] = []
         self.thens: list[Then] = []  # one per reservation among `ops`, in order
         self.unresolved: set[str] = set()  # task and agent ids of the reservations held
+        self.failed = False  # a round failed: the domain must be rebuilt from Redis (see the module's doc)
 
     # carried out
 
@@ -82,6 +86,17 @@ class Effects:
         return not self.unresolved.isdisjoint(keys)
 
     async def _round(self, read: Read | None) -> Any:
+        try:
+            return await self._carry_out(read)
+        except BaseException:
+            self.failed = True
+            self.announcements.clear()
+            self.ops.clear()
+            self.thens.clear()
+            self.unresolved.clear()
+            raise
+
+    async def _carry_out(self, read: Read | None) -> Any:
         announcements, self.announcements = self.announcements, []
         if announcements:
             await self.bus.publish_all(announcements)

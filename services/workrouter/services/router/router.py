@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,21 +101,35 @@ class Router:
         for domain in sorted(self.config.domains()):
             if domain in self.domains or self.domain_partition(domain) not in partitions:
                 continue
-            effects = Effects(self.store, self.bus)
-            state = DomainRouter(
-                domain,
-                self.config,
-                effects,
-                Announcer(effects, self.topics, domain),
-                keep_retired_seconds=self.options.keep_retired_seconds,
-            )
+            state = self._new_state(domain)
             async with state.lock:  # registered only once rebuilt: a failed rebuild is retried from scratch
-                self.rebuilt.append(await rebuild(state, self.clock()))
-                await state.settle()
-                self.domains[domain] = state
-            self._loops[domain] = asyncio.create_task(self._timers(state), name=f"router-timers-{domain}")
+                await self._rebuild(state)
+            self._loops[domain] = asyncio.create_task(self._timers(domain), name=f"router-timers-{domain}")
         if self._sweeper is None:
             self._sweeper = asyncio.create_task(self._sweep(), name="router-heartbeat-sweep")
+
+    def _new_state(self, domain: str) -> DomainRouter:
+        effects = Effects(self.store, self.bus)
+        announcer = Announcer(effects, self.topics, domain)
+        keep = self.options.keep_retired_seconds
+        return DomainRouter(domain, self.config, effects, announcer, keep_retired_seconds=keep)
+
+    async def _rebuild(self, state: DomainRouter) -> None:
+        """Load the domain into `state` from Redis and make it the domain's (its lock held)."""
+        self.rebuilt.append(await rebuild(state, self.clock()))
+        await state.settle()
+        self.domains[state.domain] = state
+
+    async def _sound(self, state: DomainRouter) -> DomainRouter:
+        """The domain's state to work on (its lock held): rebuilt from Redis first if a unit of work on it
+        failed part-way (Effects.failed), as after a crash; the new state shares the lock."""
+        if not state.store.failed:
+            return state
+        log.warning("%s: a unit of work failed part-way; rebuilding the domain from Redis", state.domain)
+        fresh = self._new_state(state.domain)
+        fresh.lock = state.lock
+        await self._rebuild(fresh)
+        return fresh
 
     async def on_revoke(self, partitions: set[int]) -> None:
         """Give up the domains of the revoked partitions (after their running handler finishes)."""
@@ -149,17 +163,32 @@ class Router:
         for envelope, delivery in batch:
             by_domain.setdefault(envelope.partitionkey, []).append((envelope, delivery))
         for domain, messages in by_domain.items():
-            state = self._owner_of(domain, messages[0][1])
-            async with state.lock:
-                try:
-                    await state.ask_retired([e.id for e, _ in messages if isinstance(e.data, te.TaskClassified)])
-                    for envelope, _ in messages:
-                        data = envelope.data
-                        if state.store.touches(getattr(data, "task_id", None), getattr(data, "agent_id", None)):
-                            await state.store.flush()  # a reservation about it is not answered yet
-                        await self._dispatch(state, envelope, self.clock())
-                finally:
-                    await state.settle()
+            async with self._unit(self._owner_of(domain, messages[0][1])) as state:
+                await state.ask_retired([e.id for e, _ in messages if isinstance(e.data, te.TaskClassified)])
+                for envelope, _ in messages:
+                    data = envelope.data
+                    if state.store.touches(getattr(data, "task_id", None), getattr(data, "agent_id", None)):
+                        await state.store.flush()  # a reservation about it is not answered yet
+                    await self._dispatch(state, envelope, self.clock())
+
+    @contextlib.asynccontextmanager
+    async def _unit(self, state: DomainRouter) -> AsyncIterator[DomainRouter]:
+        """One unit of work on a domain: under its lock, on a sound state (`_sound`), settled at the end.
+
+        What the work did before an error is carried out, as it would have been step by step. An error other
+        than a refusal (PermanentError, raised before anything changes) may have left the engine half way:
+        the domain is rebuilt from Redis before its next unit."""
+        async with state.lock:
+            state = await self._sound(state)
+            try:
+                yield state
+            except PermanentError:
+                raise
+            except BaseException:
+                state.store.failed = True
+                raise
+            finally:
+                await state.settle()
 
     def _owner_of(self, domain: str, delivery: Delivery) -> DomainRouter:
         state = self.domains.get(domain)
@@ -183,9 +212,9 @@ class Router:
             raise PermanentError(f"the router does not handle {envelope.type} on {self.topics.routing}")
         await act(state, data, envelope, now)
 
-    async def _timers(self, state: DomainRouter) -> None:
+    async def _timers(self, domain: str) -> None:
         """Fire the domain's timers (tier widening, offer and claim timeouts, after-work) when due."""
-        while True:
+        while (state := self.domains.get(domain)) is not None:  # the current state: a rebuild replaces it
             state.wake.clear()
             due = state.engine.next_timer()
             delay = self.options.max_timer_sleep_seconds
@@ -203,14 +232,11 @@ class Router:
 
     async def tick(self, state: DomainRouter) -> None:
         """Fire what is due now in one domain."""
-        async with state.lock:
+        async with self._unit(state) as sound:
             now = self.clock()
-            due = state.engine.next_timer()
+            due = sound.engine.next_timer()
             if due is not None and due <= now:
-                try:
-                    await state.carry_out(state.engine.advance(now), now)
-                finally:
-                    await state.settle()
+                await sound.carry_out(sound.engine.advance(now), now)
 
     async def _sweep(self) -> None:
         while True:
@@ -228,14 +254,11 @@ class Router:
             state = next((s for s in self.domains.values() if agent_id in s.engine.agents), None)
             if state is None:
                 continue
-            async with state.lock:
-                try:
-                    await state.store.set_presence(agent_id, Presence.OFFLINE, None, now)
-                    await state.carry_out(state.engine.set_presence(agent_id, Presence.OFFLINE, None, now), now)
-                    eid = event_id(agent_id, "heartbeat_lost", now)
-                    await state.announce.presence(agent_id, "offline", "heartbeat_lost", now, eid)
-                finally:
-                    await state.settle()
+            async with self._unit(state) as state:
+                await state.store.set_presence(agent_id, Presence.OFFLINE, None, now)
+                await state.carry_out(state.engine.set_presence(agent_id, Presence.OFFLINE, None, now), now)
+                eid = event_id(agent_id, "heartbeat_lost", now)
+                await state.announce.presence(agent_id, "offline", "heartbeat_lost", now, eid)
             gone.append(agent_id)
         return gone
 
