@@ -179,18 +179,11 @@ class Bucket:
         A head that leaves is replaced at once; any other entry is dropped when it reaches the top.
         """
         self.size -= 1
-        top = self.top_static
-        if top is not None and top[4] is task:
-            heap = self._static
-            if heap[0] is top:
-                heapq.heappop(heap)
-            self._set_static(_live_head(heap, task))
-        top = self.top_urgent
-        if top is not None and top[4] is task:
-            heap = self._urgent
-            if heap[0] is top:
-                heapq.heappop(heap)
-            self._set_urgent(_live_head(heap, task))
+        # `_live_head` pops the leaving task's entry off the top along with stale ones
+        if (top := self.top_static) is not None and top[4] is task:
+            self._set_static(_live_head(self._static, task))
+        if (top := self.top_urgent) is not None and top[4] is task:
+            self._set_urgent(_live_head(self._urgent, task))
         if len(self._static) + len(self._urgent) > 3 * self.size + 1024:
             self.compact()
 
