@@ -9,7 +9,6 @@ batch that repeats an id. A batch larger than one COPY part keeps its order in `
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -53,16 +52,11 @@ def batch(events: list[Envelope]) -> Batch:
 
 
 @pytest_asyncio.fixture
-async def log(infra: Infra) -> AsyncIterator[EventLog]:
-    name = f"wr_redeliver_{uuid.uuid4().hex[:8]}"
-    pool = await asyncpg.create_pool(infra.database_url, min_size=2, max_size=4)
-    event_log = EventLog(pool, schema=name)
-    await event_log.migrate()
-    try:
+async def log(infra: Infra, fresh_schema: str) -> AsyncIterator[EventLog]:
+    async with asyncpg.create_pool(infra.database_url, min_size=2, max_size=4) as pool:
+        event_log = EventLog(pool, schema=fresh_schema)
+        await event_log.migrate()
         yield event_log
-    finally:
-        await pool.execute(f"DROP SCHEMA {name} CASCADE")
-        await pool.close()
 
 
 async def stored(log: EventLog) -> tuple[int, dict[str, int]]:
