@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from tests.support.infra import Infra
 from workrouter.adapters.redis_agents import (
+    MAX_RETIRED,
     NO_PRESENCE,
     Holder,
     HoldKind,
@@ -38,12 +39,14 @@ OK, TAKEN, NOT_READY, NO_CAPACITY, UNKNOWN = (
 
 
 @asynccontextmanager
-async def fresh_stores(url: str, count: int = 1, *, decode: bool = False) -> AsyncIterator[list[RedisAgentStore]]:
+async def fresh_stores(
+    url: str, count: int = 1, *, decode: bool = False, max_retired: int = MAX_RETIRED
+) -> AsyncIterator[list[RedisAgentStore]]:
     """`count` stores on separate clients sharing one random prefix; every key under it is deleted after."""
     prefix = f"test-wr-{uuid.uuid4().hex}"
     clients = [redis.from_url(url, decode_responses=decode) for _ in range(count)]
     try:
-        yield [RedisAgentStore(client, prefix) for client in clients]
+        yield [RedisAgentStore(client, prefix, max_retired=max_retired) for client in clients]
     finally:
         keys = [key async for key in clients[0].scan_iter(match=f"{prefix}:*", count=1000)]
         if keys:
@@ -498,6 +501,19 @@ async def test_retired_classifications_are_kept_per_domain_for_a_while(store: Re
     for i, c in enumerate(many[::3]):
         await store.retire("support", c, 200.0 + i, 3600.0)
     assert await store.retired_among("support", many) == set(many[::3])
+
+
+async def test_retired_classifications_are_bounded_per_domain_newest_kept(infra: Infra) -> None:
+    """However fast classifications end, a domain remembers at most `max_retired` of them: the newest, checked
+    after one apply that retires many and after single retirements; other domains are not touched."""
+    async with fresh_stores(infra.redis_url, max_retired=5) as (store,):
+        await store.apply([Write("retire", ("billing", f"c{i}", 100.0 + i, 3600.0)) for i in range(8)])
+        assert await store.retired_among("billing", [f"c{i}" for i in range(8)]) == {f"c{i}" for i in range(3, 8)}
+        await store.retire("support", "s0", 50.0, 3600.0)
+        for i in range(8, 10):
+            await store.retire("billing", f"c{i}", 100.0 + i, 3600.0)
+        assert await store.retired_among("billing", [f"c{i}" for i in range(10)]) == {f"c{i}" for i in range(5, 10)}
+        assert await store.retired("support", "s0")
 
 
 async def test_profiles_and_load_agents_round_trip(store: RedisAgentStore) -> None:

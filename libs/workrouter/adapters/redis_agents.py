@@ -10,7 +10,8 @@ Key layout under `prefix` (default "wr"); `{agent_id}` is a Redis Cluster hash t
     {p}:heartbeats        zset  agents not offline, scored by last heartbeat
     {p}:tasks:<domain>    hash  task id -> JSON queue entry (domain/routing/entry.py; rebuilds, workbins)
     {p}:retired:<domain>  zset  ids of TaskClassified events the router has finished with, scored by when
-                                (a redelivered copy must not queue an ended or re-filed task again)
+                                (a redelivered copy must not queue an ended or re-filed task again);
+                                the newest `max_retired` kept at most (about 144 B each)
     {p}:inbox:<agent>     pub/sub channel: what happened to the agent's work (offers, revokes, ...)
 
 A reserve touches the agent's keys and the task's holder key in one script, and a presence change touches
@@ -58,6 +59,9 @@ __all__ = [
 ]
 
 _CHUNK = 500
+# At most this many retired classifications per domain (about 144 MB at 144 B each): at 12 tasks/s a day of
+# them, at 300 tasks/s the last 55 minutes. docs/router-service.md "Idempotency" says what lies beyond.
+MAX_RETIRED = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +91,10 @@ def _lua(name: str) -> str:
 class RedisAgentStore:
     """Agent presence, load and task holders in Redis; works with clients with or without decode_responses."""
 
-    def __init__(self, client: redis.Redis, prefix: str = "wr") -> None:
+    def __init__(self, client: redis.Redis, prefix: str = "wr", *, max_retired: int = MAX_RETIRED) -> None:
         self._client = client
         self._prefix = prefix
+        self._max_retired = max_retired
         self._reserve = client.register_script(_lua("reserve"))
         self._release = client.register_script(_lua("release"))
         self._convert = client.register_script(_lua("convert"))
@@ -236,7 +241,8 @@ class RedisAgentStore:
 
     async def retire(self, domain: str, classified_id: str, now: float, keep_seconds: float) -> None:
         """Note that the domain is done with a classification (its task ended, left or was re-filed), and
-        forget those noted more than `keep_seconds` ago: a copy redelivered later than that is taken as new."""
+        forget those noted more than `keep_seconds` ago and all but the newest `max_retired`: a copy
+        redelivered after that is taken as new."""
         await self.apply([Write("retire", (domain, classified_id, now, keep_seconds))], atomic=True)
 
     async def let_go(self, domain: str, task_id: str, agent_id: str, retire: tuple[str, float, float] | None) -> None:
@@ -271,8 +277,9 @@ class RedisAgentStore:
 
         Without `atomic` (the router's rounds) Redis still runs them in order, and other clients' commands
         may come in between, as they could between separate calls; a MULTI would double the replies to
-        parse (one QUEUED per command). A classification's retired set is trimmed once per call, after
-        the ops, at the latest time among them (`retire`'s rule, not once per retirement).
+        parse (one QUEUED per command). A domain's retired set is trimmed once per call, after the ops: by
+        the latest time among them (`retire`'s rule, not once per retirement), then to the newest
+        `max_retired` (so its memory is bounded whatever the rate).
 
         Scripts are sent with EVAL, not EVALSHA: a script cache emptied by a Redis restart then costs
         nothing, where EVALSHA would fail after the commands before it ran."""
@@ -286,6 +293,7 @@ class RedisAgentStore:
                     self._queue_write(pipe, op, trims)
             for domain, before in trims.items():
                 pipe.zremrangebyscore(self._retired(domain), "-inf", before)
+                pipe.zremrangebyrank(self._retired(domain), 0, -(self._max_retired + 1))
             results = await pipe.execute() if len(pipe) else []
         return [decode(results[at]) for at, decode in decoders]
 
