@@ -186,3 +186,48 @@ async def test_killing_the_router_under_load_loses_and_doubles_nothing(world: Wo
     assert all(worst[a] <= cap for a, cap in CAPACITY.items()), worst
     assert world.store is not None
     assert await world.store.load_tasks(DOMAIN) == {}
+
+
+async def test_a_second_router_joining_under_load_keeps_or_takes_over_the_domain_and_loses_nothing(
+    world: World,
+) -> None:
+    """A rebalance (a second router joins the group) revokes every partition of the first. The domain is then
+    either assigned back to the first, which resumes it as it was (no rebuild: nobody took it over), or to the
+    second, which takes it over from Redis. Either way no task is lost, none is given to two agents, and no
+    agent goes over capacity."""
+    total = 200
+    world.start_router("router-1")
+    for agent in CAPACITY:
+        await world.ready(agent)
+    Agents(world)
+    stop, worst = asyncio.Event(), {}  # type: ignore[var-annotated]
+    sampler = asyncio.create_task(sample_loads(world, stop, worst))
+
+    async def drive() -> None:
+        async for i in paced(total, per_second=80):
+            await world.classify(f"t{i:03d}", priority=100 + (i % 5) * 50)
+
+    feeder = asyncio.create_task(drive())
+    await wait_until(lambda: len(world.of("completed")) >= 40, timeout=90, what="40 tasks done before the join")
+    world.start_router("router-2")
+    settled = ("kept through the rebalance", "router-1"), ("taken over", "router-2")
+    await wait_until(
+        lambda: any(text in world.log_text(name) for text, name in settled),
+        timeout=90,
+        what="the rebalance to settle the domain on one router",
+    )
+    await feeder
+    await wait_until(lambda: len(world.of("completed")) >= total, timeout=180, what="every task completed")
+    stop.set()
+    await sampler
+
+    kept = "kept through the rebalance" in world.log_text("router-1")
+    print(f"join test: the domain was {'kept by router-1' if kept else 'taken over by router-2'}")
+    if kept:
+        assert world.log_text("router-1").count("taken over") == 1, "router-1 rebuilt the domain it kept"
+    done = [c.task_id for c in world.of("completed")]
+    assert len(done) == len(set(done)), "a task was completed twice"
+    assert sorted(set(done)) == [f"t{i:03d}" for i in range(total)]
+    assert overlapping_offers(world.events) == []
+    assert capacity_breaches(world.events, CAPACITY) == []
+    assert all(worst[a] <= cap for a, cap in CAPACITY.items()), worst

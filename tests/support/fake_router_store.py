@@ -28,6 +28,7 @@ class FakeRouterStore(FakeAgentStore):
         super().__init__()
         self.notes: list[tuple[str, dict[str, Any]]] = []
         self.retirements: dict[str, dict[str, float]] = {}  # domain -> classification id -> when retired
+        self.owners: dict[str, int] = {}  # domain -> takeovers
 
     async def convert(self, task_id: str, agent_id: str, kind: HoldKind) -> bool:
         held = self.holds.get(task_id)
@@ -67,6 +68,13 @@ class FakeRouterStore(FakeAgentStore):
         if retire is not None:
             await self.retire(domain, *retire)
         return await self.release(task_id, agent_id)
+
+    async def take_over(self, domain: str) -> int:
+        self.owners[domain] = self.owners.get(domain, 0) + 1
+        return self.owners[domain]
+
+    async def takeovers(self, domain: str) -> int:
+        return self.owners.get(domain, 0)
 
     async def retired(self, domain: str, classified_id: str) -> bool:
         return classified_id in self.retirements.get(domain, {})

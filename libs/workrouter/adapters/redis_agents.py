@@ -12,6 +12,7 @@ Key layout under `prefix` (default "wr"); `{agent_id}` is a Redis Cluster hash t
     {p}:retired:<domain>  zset  ids of TaskClassified events the router has finished with, scored by when
                                 (a redelivered copy must not queue an ended or re-filed task again);
                                 the newest `max_retired` kept at most (about 144 B each)
+    {p}:owner:<domain>    string how many times a router has taken the domain over (rebuilt it from here)
     {p}:inbox:<agent>     pub/sub channel: what happened to the agent's work (offers, revokes, ...)
 
 A reserve touches the agent's keys and the task's holder key in one script, and a presence change touches
@@ -119,6 +120,9 @@ class RedisAgentStore:
 
     def _retired(self, domain: str) -> str:
         return f"{self._prefix}:retired:{domain}"
+
+    def _owner(self, domain: str) -> str:
+        return f"{self._prefix}:owner:{domain}"
 
     @property
     def _agents(self) -> str:
@@ -263,6 +267,14 @@ class RedisAgentStore:
             scores = await self._client.zmscore(self._retired(domain), chunk)
             found |= {c for c, score in zip(chunk, scores, strict=True) if score is not None}
         return found
+
+    async def take_over(self, domain: str) -> int:
+        """Count a takeover of the domain (a router about to rebuild it from here); the new count."""
+        return int(await self._client.incr(self._owner(domain)))
+
+    async def takeovers(self, domain: str) -> int:
+        """How many times the domain has been taken over (0: never)."""
+        return int(await self._client.get(self._owner(domain)) or 0)
 
     async def get_task(self, domain: str, task_id: str) -> dict[str, Any] | None:
         """One task's entry, or None."""

@@ -2,9 +2,12 @@
 
 Ownership follows Kafka: the router owns the domains whose `wr.routing` partition its consumer is
 assigned (the domain is the message key). On assignment it rebuilds each new domain from Redis
-before any of its messages are handled; on revocation it lets the running handler finish and drops
-the domain. Redis reservations keep two owners that overlap during a rebalance from ever holding one
-task twice. A heartbeat sweep sets agents whose api stream went silent offline.
+before any of its messages are handled; on revocation it lets the running handler finish and sets
+the domain aside. Kafka's rebalances are eager (every partition is revoked, then the new set
+assigned), so a router keeps most of its domains through a rebalance: a domain assigned back is
+resumed as it was, without a rebuild, when Redis's takeover count says no other router took it
+over meanwhile (`{p}:owner:<domain>`, counted by every rebuild); otherwise it is rebuilt. Redis
+reservations keep two owners that overlap during a rebalance from ever holding one task twice. A heartbeat sweep sets agents whose api stream went silent offline.
 """
 
 from __future__ import annotations
@@ -81,6 +84,9 @@ class Router:
         self.options = options or RouterOptions()
         self.domains: dict[str, DomainRouter] = {}
         self.rebuilt: list[Rebuilt] = []
+        self.resumed: list[str] = []  # domains assigned back after a rebalance and kept without a rebuild
+        self._set_aside: dict[str, DomainRouter] = {}  # revoked; kept until the next assignment says
+        self._takeovers: dict[str, int] = {}  # domain -> the takeover count of this router's rebuild
         self._loops: dict[str, asyncio.Task[None]] = {}
         self._sweeper: asyncio.Task[None] | None = None
 
@@ -97,13 +103,17 @@ class Router:
         return partition_for(domain, self.options.partitions)
 
     async def on_assign(self, partitions: set[int]) -> None:
-        """Take over every configured domain carried by the new partitions."""
+        """Take over every configured domain carried by the new partitions: resume one set aside at the last
+        revocation if nobody took it over meanwhile, else rebuild it from Redis."""
+        set_aside, self._set_aside = self._set_aside, {}
         for domain in sorted(self.config.domains()):
             if domain in self.domains or self.domain_partition(domain) not in partitions:
                 continue
-            state = self._new_state(domain)
-            async with state.lock:  # registered only once rebuilt: a failed rebuild is retried from scratch
-                await self._rebuild(state)
+            kept = set_aside.pop(domain, None)
+            if kept is None or not await self._resume(kept):
+                state = self._new_state(domain)
+                async with state.lock:  # registered only once rebuilt: a failed rebuild is retried from scratch
+                    await self._rebuild(state)
             self._loops[domain] = asyncio.create_task(self._timers(domain), name=f"router-timers-{domain}")
         if self._sweeper is None:
             self._sweeper = asyncio.create_task(self._sweep(), name="router-heartbeat-sweep")
@@ -114,8 +124,20 @@ class Router:
         keep = self.options.keep_retired_seconds
         return DomainRouter(domain, self.config, effects, announcer, keep_retired_seconds=keep)
 
+    async def _resume(self, state: DomainRouter) -> bool:
+        """Make a domain set aside at a revocation the domain's again, as it was, if it is sound and no other
+        router has taken it over since this one rebuilt it; False when it must be rebuilt instead."""
+        async with state.lock:
+            if state.store.failed or await self.store.takeovers(state.domain) != self._takeovers.get(state.domain):
+                return False
+            self.domains[state.domain] = state
+        self.resumed.append(state.domain)
+        log.info("%s: kept through the rebalance (nobody took it over meanwhile)", state.domain)
+        return True
+
     async def _rebuild(self, state: DomainRouter) -> None:
         """Load the domain into `state` from Redis and make it the domain's (its lock held)."""
+        self._takeovers[state.domain] = await self.store.take_over(state.domain)
         self.rebuilt.append(await rebuild(state, self.clock()))
         await state.settle()
         self.domains[state.domain] = state
@@ -132,12 +154,14 @@ class Router:
         return fresh
 
     async def on_revoke(self, partitions: set[int]) -> None:
-        """Give up the domains of the revoked partitions (after their running handler finishes)."""
+        """Give up the domains of the revoked partitions (after their running handler finishes), setting their
+        state aside until the next assignment says whether they come back."""
         for domain in [d for d in self.domains if self.domain_partition(d) in partitions]:
             state = self.domains[domain]
             async with state.lock:
                 del self.domains[domain]
                 await _cancel(self._loops.pop(domain, None))
+            self._set_aside[domain] = state
             log.info("%s: given up (partition revoked)", domain)
 
     async def close(self) -> None:
@@ -147,6 +171,7 @@ class Router:
         for domain in list(self._loops):
             await _cancel(self._loops.pop(domain))
         self.domains.clear()
+        self._set_aside.clear()
 
     async def handle(self, envelope: Envelope, delivery: Delivery) -> None:
         """One `wr.routing` message, as a poll of one."""
