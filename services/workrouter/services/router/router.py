@@ -7,7 +7,8 @@ the domain aside. Kafka's rebalances are eager (every partition is revoked, then
 assigned), so a router keeps most of its domains through a rebalance: a domain assigned back is
 resumed as it was, without a rebuild, when Redis's takeover count says no other router took it
 over meanwhile (`{p}:owner:<domain>`, counted by every rebuild); otherwise it is rebuilt. Redis
-reservations keep two owners that overlap during a rebalance from ever holding one task twice. A heartbeat sweep sets agents whose api stream went silent offline.
+reservations keep two owners that overlap during a rebalance from ever holding one task twice. A
+heartbeat sweep sets agents whose api stream went silent offline.
 """
 
 from __future__ import annotations
