@@ -15,6 +15,7 @@ import redis.asyncio as redis
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from tests.contracts.agent_store_contract import AgentStoreContract
 from tests.support.infra import Infra
 from workrouter.adapters.redis_agents import (
     MAX_RETIRED,
@@ -595,3 +596,12 @@ async def test_apply_carries_out_writes_and_reads_in_order_in_one_transaction(st
     assert await store.apply([]) == []
     with pytest.raises(ValueError, match="not a write"):
         await store.apply([Write("flushall", ())])
+
+
+class TestRedisAgentStoreContract(AgentStoreContract):
+    """The router's agent store contract on Redis, with and without decoded responses."""
+
+    @pytest.fixture
+    async def store(self, infra: Infra) -> AsyncIterator[RedisAgentStore]:
+        async with fresh_stores(infra.redis_url) as stores:
+            yield stores[0]

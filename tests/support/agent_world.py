@@ -9,11 +9,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import httpx
 
 from tests.support.agent_api import T0, Clock, auth, published, seed_routing
+from tests.support.fake_router_store import FakeRouterStore
 from tests.support.fakes import RecordingBus
 from workrouter.adapters.redis_agents import RedisAgentStore
 from workrouter.bus.port import Delivery
@@ -21,7 +22,6 @@ from workrouter.config.catalog import Catalog
 from workrouter.contracts.envelope import Envelope, make_event
 from workrouter.contracts.task_events import TaskClassified
 from workrouter.contracts.topics import TopicNames
-from workrouter.services.api.agent_ports import AgentStore
 from workrouter.services.api.app import create_app
 from workrouter.services.router.router import Router
 
@@ -36,7 +36,7 @@ class World:
     api_bus: RecordingBus
     router: Router
     router_bus: RecordingBus
-    store: AgentStore
+    store: FakeRouterStore | RedisAgentStore
     clock: Clock
     relayed: int = 0
     _offsets: itertools.count[int] = field(default_factory=itertools.count)
@@ -89,12 +89,14 @@ class World:
 
 
 @asynccontextmanager
-async def agent_world(catalog: Catalog, store: AgentStore, clock: Clock | None = None) -> AsyncIterator[World]:
-    """The api and a router owning every seed domain, over `store` (a FakeRouterStore or a RedisAgentStore)."""
+async def agent_world(
+    catalog: Catalog, store: FakeRouterStore | RedisAgentStore, clock: Clock | None = None
+) -> AsyncIterator[World]:
+    """The api and a router owning every seed domain, over `store` (both the api's and the router's store)."""
     routing, clock = seed_routing(), clock or Clock()
     api_bus, router_bus = RecordingBus(), RecordingBus()
     app = create_app(catalog, api_bus, routing=routing, store=store, clock=clock)
-    router = Router(routing, cast(RedisAgentStore, store), router_bus, TopicNames(), clock=clock)
+    router = Router(routing, store, router_bus, TopicNames(), clock=clock)
     await router.on_assign(set(range(router.options.partitions)))
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, cast
+from typing import Any
 
 from tests.support.fake_agents import FakeAgentStore
 from tests.support.fakes import RecordingBus
 from tests.support.routing import DOMAIN, Clock, config
 from workrouter.adapters.redis_agent_records import HoldKind
-from workrouter.adapters.redis_agents import Read, RedisAgentStore, Write
+from workrouter.adapters.redis_agents import Read, Write
 from workrouter.bus.port import Delivery
 from workrouter.config.routing import RoutingConfig
 from workrouter.contracts import agent_commands as ac
@@ -130,7 +130,7 @@ class MemoryRouter:
 async def memory_router(cfg: RoutingConfig | None = None, clock: Clock | None = None) -> AsyncIterator[MemoryRouter]:
     """A router in memory that owns every domain of `cfg` (by default tests.support.routing.config())."""
     store, bus, clock = FakeRouterStore(), RecordingBus(), clock or Clock()
-    router = Router(cfg or config(), cast(RedisAgentStore, store), bus, TopicNames(), clock=clock)
+    router = Router(cfg or config(), store, bus, TopicNames(), clock=clock)
     await router.on_assign(set(range(router.options.partitions)))
     try:
         yield MemoryRouter(router, store, bus, clock)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from tests.support.fake_router_store import FakeRouterStore
 from tests.support.fakes import RecordingBus
 from tests.support.routing import DOMAIN, T0, Clock, command, config
-from workrouter.adapters.redis_agents import RedisAgentStore
 from workrouter.bus.port import Delivery
 from workrouter.contracts import agent_commands as ac
 from workrouter.contracts import task_events as te
@@ -30,7 +27,7 @@ class Domain:
         options = RouterOptions(keep_retired_seconds=keep_seconds)
         self.router = Router(
             config(queues=queues, agents=agents),
-            cast(RedisAgentStore, self.store),
+            self.store,
             self.bus,
             TopicNames(),
             clock=self.clock,

@@ -10,14 +10,12 @@ TaskCompleted, and the redelivered command was then ignored as stale.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import cast
 
 import pytest
 
 from tests.support.fake_router_store import FakeRouterStore
 from tests.support.fakes import RecordingBus
 from tests.support.routing import DOMAIN, T0, Clock, classified, command, config
-from workrouter.adapters.redis_agents import RedisAgentStore
 from workrouter.bus.port import Delivery
 from workrouter.contracts import agent_commands as ac
 from workrouter.contracts import task_events as te
@@ -58,7 +56,7 @@ class Life:
     async def start(self, bus: RecordingBus) -> None:
         """A new router process takes every domain over (rebuilt from the store)."""
         self.bus = bus
-        self.router = Router(self.config, cast(RedisAgentStore, self.store), bus, TopicNames(), clock=self.clock)
+        self.router = Router(self.config, self.store, bus, TopicNames(), clock=self.clock)
         await self.router.on_assign(set(range(self.router.options.partitions)))
 
     async def send(self, envelope: Envelope) -> None:

@@ -21,7 +21,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from workrouter.adapters.redis_agents import RedisAgentStore
 from workrouter.bus.partitioning import partition_for
 from workrouter.bus.port import BatchBus, Bus, Delivery, PermanentError
 from workrouter.config.routing import RoutingConfig
@@ -33,7 +32,7 @@ from workrouter.domain.routing.model import Presence
 from workrouter.services.router.announce import Announcer, event_id
 from workrouter.services.router.carry_out import KEEP_RETIRED_SECONDS
 from workrouter.services.router.commands import DomainRouter
-from workrouter.services.router.effects import Effects
+from workrouter.services.router.effects import AgentStore, Effects
 from workrouter.services.router.rebuild import Rebuilt, rebuild
 
 log = logging.getLogger(__name__)
@@ -70,7 +69,7 @@ class Router:
     def __init__(
         self,
         config: RoutingConfig,
-        store: RedisAgentStore,
+        store: AgentStore,
         bus: Bus,
         topics: TopicNames,
         *,
