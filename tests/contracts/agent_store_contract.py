@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from workrouter.adapters.redis_agents import Read, ReserveResult, Write
+from workrouter.adapters.redis_agents import IdleClock, Read, ReserveResult, Write
 from workrouter.domain.routing.model import AgentProfile, Presence
 from workrouter.services.router.effects import AgentStore
 
@@ -141,3 +141,18 @@ class AgentStoreContract:
         assert await store.takeovers("d1") == 0
         assert (await store.take_over("d1"), await store.take_over("d1"), await store.take_over("d2")) == (1, 2, 1)
         assert (await store.takeovers("d1"), await store.takeovers("d2")) == (2, 1)
+
+    async def test_idle_clocks_note_gives_and_ends_not_give_backs(self, store: AgentStore) -> None:
+        await self.ready(store, ALICE, BOB)
+        assert await store.idle_clocks(["alice", "nobody"]) == {
+            "alice": IdleClock(None, None),
+            "nobody": IdleClock(None, None),
+        }
+        await store.apply([reserve("alice", "t1", now=10.0), reserve("bob", "t2", now=11.0)])
+        await store.apply([reserve("alice", "t2", now=12.0)])  # refused (bob holds it): not a give
+        await store.apply([Write("release", ("t1", "alice", None))])  # given back: the clock stays
+        await store.apply([Write("save_task", ("d", "t2", entry("t2")))])
+        await store.apply([Write("let_go", ("d", "t2", "bob", None, 15.0))])  # bob's task ended at 15
+        await store.apply([reserve("alice", "t3", now=16.0), Write("release", ("t3", "alice", 17.0))])
+        clocks = await store.idle_clocks(["alice", "bob"])
+        assert clocks == {"alice": IdleClock(16.0, 17.0), "bob": IdleClock(11.0, 15.0)}

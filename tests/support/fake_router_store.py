@@ -10,7 +10,7 @@ from typing import Any
 from tests.support.fake_agents import FakeAgentStore
 from tests.support.fakes import RecordingBus
 from tests.support.routing import DOMAIN, Clock, config
-from workrouter.adapters.redis_agent_records import HoldKind
+from workrouter.adapters.redis_agent_records import HoldKind, IdleClock, ReserveResult
 from workrouter.adapters.redis_agents import Read, Write
 from workrouter.bus.port import Delivery
 from workrouter.config.routing import RoutingConfig
@@ -29,6 +29,19 @@ class FakeRouterStore(FakeAgentStore):
         self.notes: list[tuple[str, dict[str, Any]]] = []
         self.retirements: dict[str, dict[str, float]] = {}  # domain -> classification id -> when retired
         self.owners: dict[str, int] = {}  # domain -> takeovers
+        self.given_at: dict[str, float] = {}  # agent -> when a reservation for it last succeeded
+        self.freed_at: dict[str, float] = {}  # agent -> when a task of its last ended (a release with a time)
+
+    async def reserve(
+        self, agent_id: str, task_id: str, channel: str, kind: HoldKind, now: float, *, require_ready: bool = True
+    ) -> ReserveResult:
+        result = await super().reserve(agent_id, task_id, channel, kind, now, require_ready=require_ready)
+        if result.ok:
+            self.given_at[agent_id] = now
+        return result
+
+    async def idle_clocks(self, agent_ids: Sequence[str]) -> dict[str, IdleClock]:
+        return {a: IdleClock(self.given_at.get(a), self.freed_at.get(a)) for a in agent_ids}
 
     async def convert(self, task_id: str, agent_id: str, kind: HoldKind) -> bool:
         held = self.holds.get(task_id)
@@ -37,10 +50,12 @@ class FakeRouterStore(FakeAgentStore):
         self.holds[task_id] = held._replace(kind=kind)
         return True
 
-    async def release(self, task_id: str, agent_id: str) -> bool:
+    async def release(self, task_id: str, agent_id: str, freed_at: float | None = None) -> bool:
         held = self.holds.get(task_id)
         if held is None or held.agent_id != agent_id:
             return False
+        if freed_at is not None:
+            self.freed_at[agent_id] = freed_at
         del self.holds[task_id]
         load = self.loads.setdefault(agent_id, {})
         load[held.channel] = max(0, load.get(held.channel, 0) - 1)
@@ -61,13 +76,20 @@ class FakeRouterStore(FakeAgentStore):
         for old in [c for c, at in kept.items() if at < now - keep_seconds]:
             del kept[old]
 
-    async def let_go(self, domain: str, task_id: str, agent_id: str, retire: tuple[str, float, float] | None) -> bool:
+    async def let_go(
+        self,
+        domain: str,
+        task_id: str,
+        agent_id: str,
+        retire: tuple[str, float, float] | None,
+        freed_at: float | None = None,
+    ) -> bool:
         """As the Redis store's one transaction: all of it, or nothing if it raises (the only step a test makes
         fail, `drop_task`, goes first here)."""
         await self.drop_task(domain, task_id)
         if retire is not None:
             await self.retire(domain, *retire)
-        return await self.release(task_id, agent_id)
+        return await self.release(task_id, agent_id, freed_at)
 
     async def take_over(self, domain: str) -> int:
         self.owners[domain] = self.owners.get(domain, 0) + 1

@@ -47,6 +47,14 @@ class Holder(NamedTuple):
 
 AgentSnapshot = tuple[AgentProfile, PresenceState, dict[str, int], set[str]]
 
+
+class IdleClock(NamedTuple):
+    """When the agent was last given a task and last had one end (None: not since the store knew it)."""
+
+    given_at: float | None
+    freed_at: float | None
+
+
 NO_PRESENCE = PresenceState(Presence.OFFLINE, None, 0.0, 0)
 
 

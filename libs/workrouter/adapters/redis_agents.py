@@ -2,7 +2,7 @@
 
 Key layout under `prefix` (default "wr"); `{agent_id}` is a Redis Cluster hash tag:
     {p}:agent:{a}         hash  capacity, exclusive (JSON), skills, queues (JSON), auto_answer,
-                                presence, reason, since, version
+                                presence, reason, since, version, given_at and freed_at (idle clock)
     {p}:agent:{a}:load    hash  channel -> tasks held on it (no zero fields)
     {p}:agent:{a}:held    set   task ids held by the agent
     {p}:holder:<task>     hash  agent, channel, kind, since  (exists only while the task is held)
@@ -36,6 +36,7 @@ from workrouter.adapters.redis_agent_records import (
     AgentSnapshot,
     Holder,
     HoldKind,
+    IdleClock,
     PresenceState,
     ReserveResult,
     decoded,
@@ -52,6 +53,7 @@ __all__ = [
     "AgentSnapshot",
     "HoldKind",
     "Holder",
+    "IdleClock",
     "PresenceState",
     "Read",
     "RedisAgentStore",
@@ -83,6 +85,10 @@ class Read:
 
     op: str
     args: tuple[Any, ...]
+
+
+def _time(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _lua(name: str) -> str:
@@ -186,10 +192,32 @@ class RedisAgentStore:
         """Change the kind of the hold (e.g. offer -> assign) if this agent holds the task; `since` is kept."""
         return bool(await self._convert(keys=[self._holder_key(task_id)], args=[agent_id, hold_kind(kind)]))
 
-    async def release(self, task_id: str, agent_id: str) -> bool:
-        """Atomically drop the hold if this agent holds the task (load never below 0); False and no change else."""
+    async def release(self, task_id: str, agent_id: str, freed_at: float | None = None) -> bool:
+        """Atomically drop the hold if this agent holds the task (load never below 0); False and no change else.
+        With `freed_at` (the task ended, rather than went back to the queue) the agent's idle clock restarts."""
+        keys, args = self._release_call(task_id, agent_id, freed_at)
+        return bool(await self._release(keys=keys, args=args))
+
+    def _release_call(self, task_id: str, agent_id: str, freed_at: float | None) -> tuple[list[str], list[EncodableT]]:
         keys = [self._holder_key(task_id), self._load(agent_id), self._held(agent_id)]
-        return bool(await self._release(keys=keys, args=[agent_id, task_id]))
+        args: list[EncodableT] = [agent_id, task_id]
+        if freed_at is not None:
+            keys.append(self._agent(agent_id))
+            args.append(freed_at)
+        return keys, args
+
+    async def idle_clocks(self, agent_ids: Sequence[str]) -> dict[str, IdleClock]:
+        """Each agent's idle clock: when it was last given a task, and last had one end (one round trip per 500)."""
+        clocks: dict[str, IdleClock] = {}
+        for start in range(0, len(agent_ids), _CHUNK):
+            chunk = list(agent_ids[start : start + _CHUNK])
+            async with self._client.pipeline(transaction=False) as pipe:
+                for agent_id in chunk:
+                    pipe.hmget(self._agent(agent_id), ["given_at", "freed_at"])
+                rows = await pipe.execute()
+            for agent_id, (given, freed) in zip(chunk, rows, strict=True):
+                clocks[agent_id] = IdleClock(_time(given), _time(freed))
+        return clocks
 
     async def holder(self, task_id: str) -> Holder | None:
         """Who holds the task, or None."""
@@ -249,11 +277,18 @@ class RedisAgentStore:
         redelivered after that is taken as new."""
         await self.apply([Write("retire", (domain, classified_id, now, keep_seconds))], atomic=True)
 
-    async def let_go(self, domain: str, task_id: str, agent_id: str, retire: tuple[str, float, float] | None) -> None:
+    async def let_go(
+        self,
+        domain: str,
+        task_id: str,
+        agent_id: str,
+        retire: tuple[str, float, float] | None,
+        freed_at: float | None = None,
+    ) -> None:
         """A finished task leaves the domain in one transaction (one round trip, nothing half done after a
         crash): its classification retired (`retire` = (id, now, keep_seconds), as `retire` does), the
-        agent's hold released (as `release`), its entry dropped."""
-        await self.apply([Write("let_go", (domain, task_id, agent_id, retire))], atomic=True)
+        agent's hold released (as `release`, with `freed_at`), its entry dropped."""
+        await self.apply([Write("let_go", (domain, task_id, agent_id, retire, freed_at))], atomic=True)
 
     async def retired(self, domain: str, classified_id: str) -> bool:
         """True when the domain has finished with this classification already."""
@@ -328,14 +363,13 @@ class RedisAgentStore:
             task_id, agent_id, kind = a
             self._eval(pipe, self._convert, [self._holder_key(task_id)], [agent_id, hold_kind(kind)])
         elif op == "release":
-            task_id, agent_id = a
-            keys = [self._holder_key(task_id), self._load(agent_id), self._held(agent_id)]
-            self._eval(pipe, self._release, keys, [agent_id, task_id])
+            task_id, agent_id, *freed = a
+            self._eval(pipe, self._release, *self._release_call(task_id, agent_id, freed[0] if freed else None))
         elif op == "let_go":
-            domain, task_id, agent_id, retire = a
+            domain, task_id, agent_id, retire, *freed = a
             if retire is not None:
                 self._queue_write(pipe, Write("retire", (domain, *retire)), trims)
-            self._queue_write(pipe, Write("release", (task_id, agent_id)), trims)
+            self._queue_write(pipe, Write("release", (task_id, agent_id, *freed)), trims)
             self._queue_write(pipe, Write("drop_task", (domain, task_id)), trims)
         elif op == "notify":
             agent_id, message = a

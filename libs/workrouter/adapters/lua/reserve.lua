@@ -3,6 +3,7 @@
 -- KEYS[3] agent held set                               KEYS[4] task holder hash
 -- ARGV[1] task id  ARGV[2] channel  ARGV[3] kind  ARGV[4] now  ARGV[5] require ready "1"/"0"  ARGV[6] agent id
 -- Returns 'ok' or the refusal: 'unknown_agent', 'taken', 'not_ready', 'no_capacity'.
+-- On 'ok' the agent hash's given_at is set to now: the agent's idle clock, kept for a router that takes over.
 local agent = redis.call('HMGET', KEYS[1], 'capacity', 'exclusive', 'presence')
 if not agent[1] then
   return 'unknown_agent'
@@ -39,4 +40,5 @@ end
 redis.call('HINCRBY', KEYS[2], channel, 1)
 redis.call('HSET', KEYS[4], 'agent', ARGV[6], 'channel', channel, 'kind', ARGV[3], 'since', ARGV[4])
 redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('HSET', KEYS[1], 'given_at', ARGV[4])
 return 'ok'

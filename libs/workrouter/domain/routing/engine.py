@@ -77,6 +77,13 @@ class Engine(Placement):
                     actions += self._give_back(task, agent, "agent_offline", now)
         return actions + self._route_agent(agent, now)
 
+    def restore_clock(self, agent_id: str, idle_since: float, last_offered_at: float) -> None:
+        """After a takeover: the agent's idle clock as the last owner left it (read back from the store), so the
+        strategies that favour the longest idle agent do not start everyone afresh at the takeover."""
+        agent = self._agent(agent_id)
+        agent.idle_since = idle_since
+        agent.last_offered_at = max(agent.last_offered_at, last_offered_at)
+
     # ------------------------------------------------------------------ tasks
 
     def enqueue(self, spec: TaskSpec, now: float) -> list[Action]:

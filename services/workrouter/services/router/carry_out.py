@@ -116,7 +116,7 @@ class DomainState:
         if entry is not None and entry.classified_id:
             retire = (entry.classified_id, now, self.keep_retired_seconds)
             self.retired_ids.add(entry.classified_id)
-        await self.store.let_go(self.domain, task_id, agent_id, retire)
+        await self.store.let_go(self.domain, task_id, agent_id, retire, now)  # its idle clock restarts now
         self.entries.pop(task_id, None)
         self.offers.pop(task_id, None)
         self.metrics.forget(task_id)

@@ -107,7 +107,7 @@ class DomainRouter(DomainState):
         # Release in Redis before carrying out what the engine did next: it may give the freed agent its next
         # task at once, and a reservation that still saw this hold would be refused and re-adopt the task.
         if held is not None:
-            await self.store.release(task_id, held.agent_id)
+            await self.store.release(task_id, held.agent_id, now)  # its task ended: the idle clock restarts
         await self.carry_out([a for a in actions if a not in revoked], now)
         if held is not None:
             await self.announce.note(held.agent_id, "withdrawn", self.entries.get(task_id), reason=why)

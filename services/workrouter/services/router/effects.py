@@ -36,6 +36,7 @@ from workrouter.adapters.redis_agents import (
     AgentSnapshot,
     Holder,
     HoldKind,
+    IdleClock,
     PresenceState,
     Read,
     ReserveResult,
@@ -58,6 +59,7 @@ class AgentStore(Protocol):
     async def retired_among(self, domain: str, classified_ids: Sequence[str]) -> set[str]: ...
     async def stale_agents(self, now: float, timeout_seconds: float) -> list[str]: ...
     async def take_over(self, domain: str) -> int: ...
+    async def idle_clocks(self, agent_ids: Sequence[str]) -> dict[str, IdleClock]: ...
     async def takeovers(self, domain: str) -> int: ...
 
 
@@ -138,11 +140,13 @@ class Effects:
     async def convert(self, task_id: str, agent_id: str, kind: HoldKind) -> None:
         self._hold("convert", task_id, agent_id, kind)
 
-    async def release(self, task_id: str, agent_id: str) -> None:
-        self._hold("release", task_id, agent_id)
+    async def release(self, task_id: str, agent_id: str, freed_at: float | None = None) -> None:
+        self._hold("release", task_id, agent_id, freed_at)
 
-    async def let_go(self, domain: str, task_id: str, agent_id: str, retire: tuple[str, float, float] | None) -> None:
-        self._hold("let_go", domain, task_id, agent_id, retire)
+    async def let_go(
+        self, domain: str, task_id: str, agent_id: str, retire: tuple[str, float, float] | None, freed_at: float
+    ) -> None:
+        self._hold("let_go", domain, task_id, agent_id, retire, freed_at)
 
     async def notify(self, agent_id: str, message: dict[str, Any]) -> None:
         self._hold("notify", agent_id, message)
@@ -200,3 +204,7 @@ class Effects:
     async def retired_among(self, domain: str, classified_ids: Sequence[str]) -> set[str]:
         await self.flush()
         return await self.store.retired_among(domain, classified_ids)
+
+    async def idle_clocks(self, agent_ids: Sequence[str]) -> dict[str, IdleClock]:
+        await self.flush()
+        return await self.store.idle_clocks(agent_ids)

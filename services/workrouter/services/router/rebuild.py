@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from workrouter.adapters.redis_agents import Holder
+from workrouter.adapters.redis_agents import AgentSnapshot, Holder, IdleClock
 from workrouter.domain.routing import pull
 from workrouter.domain.routing.actions import Action, AgentPaused, How, Offer
 from workrouter.domain.routing.adopt import adopt, after_work, hold_foreign
@@ -58,15 +58,19 @@ async def rebuild(state: DomainRouter, now: float) -> Rebuilt:
             continue
         counts[await _load(state, entry, holders, actions, now)] += 1
     paused = {a.agent_id for a in actions if isinstance(a, AgentPaused)}
-    for agent_id, (_, presence, _, held) in sorted(live.items()):
-        if agent_id not in engine.agents:
-            continue
+    known = [a for a in sorted(live) if a in engine.agents]
+    idle = _idle_clocks(await store.idle_clocks(known), live, now)
+    for agent_id in sorted(known, key=lambda a: (idle[a][0], a)):  # the longest idle chooses first
+        _, presence, _, held = live[agent_id]
         for task_id in sorted(held - set(state.entries)):
             holder = await store.holder(task_id)
             if holder is not None:
                 hold_foreign(engine, agent_id, task_id, holder.channel)
+        given = engine.agents[agent_id].last_offered_at
         if agent_id not in paused and presence.presence is not Presence.OFFLINE:
             actions += engine.set_presence(agent_id, presence.presence, presence.reason, now)
+        if engine.agents[agent_id].last_offered_at == given:  # not given a task just now: its clock as it was
+            engine.restore_clock(agent_id, *idle[agent_id])
     await state.carry_out(actions, now)
     await _announce_open_offers(state, holders)
     report = Rebuilt(
@@ -74,6 +78,21 @@ async def rebuild(state: DomainRouter, now: float) -> Rebuilt:
     )
     log.info("%s: taken over: %s", state.domain, report)
     return report
+
+
+def _idle_clocks(
+    clocks: dict[str, IdleClock], live: dict[str, AgentSnapshot], now: float
+) -> dict[str, tuple[float, float]]:
+    """(idle since, last given a task) of each agent, as the engine keeps them: idle since it last became
+    ready, was given a task or had one end; `now` when the store knows none of these."""
+    out: dict[str, tuple[float, float]] = {}
+    for agent_id, clock in clocks.items():
+        presence = live[agent_id][1]
+        ready_at = presence.since if presence.presence is Presence.READY else None
+        known = [t for t in (clock.given_at, clock.freed_at, ready_at) if t is not None]
+        given = clock.given_at if clock.given_at is not None else float("-inf")
+        out[agent_id] = (max(known) if known else now, given)
+    return out
 
 
 async def _finish_forgetting(state: DomainRouter, entry: QueueEntry, holder: Holder | None) -> None:
