@@ -11,6 +11,7 @@ from pathlib import Path
 from workrouter.config.catalog import ConfigError
 from workrouter.config.credentials import issue_credentials, new_secret, refuse_shipped
 from workrouter.config.sources import hash_api_key
+from workrouter.domain.notify.signing import new_callback_secret
 
 
 def refuse_shipped_or_exit(config_dir: Path, command: str) -> int:
@@ -25,8 +26,14 @@ def refuse_shipped_or_exit(config_dir: Path, command: str) -> int:
 
 def _new(args: argparse.Namespace) -> int:
     names: list[str] = args.names or ["credential"]
+    if args.callback:
+        print("# Callback secrets (Standard Webhooks whsec_ form): put each into the variable or file sources.yaml")
+        print("# names (callback_secret_env or callback_secret_file); give the same secret to the source's verifier.")
+        for name in names:
+            print(f"{name}\t{new_callback_secret()}")
+        return 0
     print("# Hand each key or token to its owner once; put only the sha256 in sources.yaml / agents.yaml")
-    print("# (api_key_sha256 / token_sha256); a callback secret goes into the variable or file sources.yaml names.")
+    print("# (api_key_sha256 / token_sha256). For a callback secret: `workrouter credentials new --callback NAME`.")
     for name in names:
         secret = new_secret()
         print(f"{name}\t{secret}\tsha256={hash_api_key(secret)}")
@@ -52,6 +59,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     actions = creds.add_subparsers(dest="action", required=True)
     new = actions.add_parser("new", help="print a fresh random key per name, with its sha256 for the YAML files")
     new.add_argument("names", nargs="*", help="what each is for (a source or an agent id); one unnamed if none")
+    new.add_argument(
+        "--callback", action="store_true", help="print callback signing secrets (whsec_..., Standard Webhooks) instead"
+    )
     new.set_defaults(run=_new)
     init = actions.add_parser("init", help="copy a configuration folder, with fresh keys, tokens and secret files")
     init.add_argument("target", type=Path, help="the new configuration folder (left alone if it exists)")

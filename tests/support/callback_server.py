@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import uvicorn
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -127,6 +128,12 @@ class CallbackServer:
         body = await request.body()
         key = request.headers.get("idempotency-key", "")
         problem = signature_problem(self.secret, body, request.headers.get("workrouter-signature"), time.time())
+        try:  # what a source does with the standardwebhooks package (an older raw secret: its bytes)
+            Webhook(self.secret if self.secret.startswith("whsec_") else self.secret.encode()).verify(
+                body, dict(request.headers), json_parse=False
+            )
+        except WebhookVerificationError as exc:
+            problem = f"Standard Webhooks: {exc}"
         if problem is not None:
             with self._lock:
                 self.bad_signatures.append(f"{key}: {problem}")

@@ -1,14 +1,19 @@
 """Delivery under test: the handler, the in-memory store and a dispatcher over httpx.MockTransport, on a hand-set
-clock; the mock source systems check every signature and remember every request."""
+clock; the mock source systems check every signature and remember every request.
+
+Signatures are checked as a source system would: the Standard Webhooks headers with the `standardwebhooks`
+package's own signing (its `verify` compares the timestamp with the real clock, these tests use a hand-set one,
+so the timestamp is checked against that here), and the older `Workrouter-Signature` sent alongside."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
+from standardwebhooks.webhooks import Webhook
 
 from tests.support.notifier import Clock, MemoryCallbackStore, captured, completed, event
 from workrouter.bus.port import Delivery
@@ -47,8 +52,10 @@ class Sources:
         target = TARGETS[source]
         assert str(request.url) == target.url
         body = await request.aread()
-        if not verify_signature(
-            target.secret, body, request.headers.get("workrouter-signature"), self.clock().timestamp()
+        now = self.clock().timestamp()
+        if not (
+            standard_webhook_ok(target.secret, body, request.headers, now)
+            and verify_signature(target.secret, body, request.headers.get("workrouter-signature"), now)
         ):
             self.bad_signatures.append(request.headers["idempotency-key"])
         self.requests[source].append(request)
@@ -57,6 +64,17 @@ class Sources:
     def keys(self, source: str) -> list[str]:
         """The idempotency keys a source received, in order."""
         return [r.headers["idempotency-key"] for r in self.requests[source]]
+
+
+def standard_webhook_ok(secret: str, body: bytes, headers: httpx.Headers, now: float) -> bool:
+    """The Standard Webhooks headers sign exactly `body` with `secret`, within 5 minutes of `now`; the id is the
+    Idempotency-Key."""
+    msg_id, stamp, signature = (headers.get(h) for h in ("webhook-id", "webhook-timestamp", "webhook-signature"))
+    if not (msg_id and stamp and signature) or msg_id != headers.get("idempotency-key"):
+        return False
+    key = secret if secret.startswith("whsec_") else secret.encode()
+    expected = Webhook(key).sign(msg_id, datetime.fromtimestamp(int(stamp), UTC), body)
+    return abs(now - int(stamp)) <= 300 and expected in signature.split(" ")
 
 
 class World:

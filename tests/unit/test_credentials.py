@@ -15,6 +15,7 @@ from workrouter.config.catalog import ConfigError, load_catalog
 from workrouter.config.credentials import issue_credentials, refuse_shipped, shipped_in_use
 from workrouter.config.routing import load_routing_config
 from workrouter.config.sources import SourceSystem, hash_api_key
+from workrouter.domain.notify.signing import signing_key
 
 
 def copy(tmp_path: Path) -> Path:
@@ -51,6 +52,7 @@ def test_issued_credentials_replace_every_shipped_one_and_work(tmp_path: Path) -
     assert routing.agent_for_token("sam-demo-token") is None
     secret_file = folder / "secrets" / "crm"
     assert catalog.sources["crm"].callback_secret({}, folder) == issued.callback_secrets["crm"]
+    assert len(signing_key(issued.callback_secrets["crm"])) == 32  # a Standard Webhooks whsec_ secret
     assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
     text = (folder / "sources.yaml").read_text()
     assert issued.callback_secrets["crm"] not in text
@@ -105,6 +107,16 @@ def test_credentials_new_prints_fresh_keys_and_their_hashes(capsys: pytest.Captu
     for _, key, digest in rows:
         assert digest == f"sha256={hash_api_key(key)}"
         assert len(key) >= 32
+
+
+def test_credentials_new_callback_prints_whsec_secrets(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["credentials", "new", "--callback", "crm", "bpm"])
+    assert stopped.value.code == 0
+    rows = [line.split("\t") for line in capsys.readouterr().out.splitlines() if not line.startswith("#")]
+    assert [row[0] for row in rows] == ["crm", "bpm"]
+    assert rows[0][1] != rows[1][1]
+    assert all(len(signing_key(secret)) == 32 for _, secret in rows)
 
 
 def test_credentials_init_copies_with_fresh_credentials_once(

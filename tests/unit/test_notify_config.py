@@ -79,6 +79,18 @@ def test_a_missing_or_short_secret_is_refused_when_the_notifier_starts(tmp_path:
         load_targets(config_with(tmp_path / "c", both), {})
 
 
+def test_a_whsec_secret_that_is_not_base64_of_24_to_64_bytes_is_refused_with_the_fix(tmp_path: Path) -> None:
+    env = config_with(tmp_path, {"callback_url": "https://x.example/", "callback_secret_env": "WR_S"})
+    with pytest.raises(
+        ConfigError, match=r"WR_S\) is not usable: a whsec_ secret must be base64.*credentials new --callback"
+    ):
+        load_targets(env, {"WR_S": "whsec_" + "not base64 at all!"})
+    with pytest.raises(ConfigError, match="must decode to 24 to 64 bytes, not 18"):
+        load_targets(env, {"WR_S": "whsec_" + "A" * 24})
+    good = "whsec_" + "A" * 44  # 33 bytes
+    assert load_targets(env, {"WR_S": good})["crm"].secret == good
+
+
 def test_an_empty_or_unknown_event_list_is_refused(tmp_path: Path) -> None:
     signed: dict[str, object] = {"callback_url": "https://x.example/", "callback_secret_env": "WR_S"}
     empty = config_with(tmp_path / "a", signed | {"callback_events": []})

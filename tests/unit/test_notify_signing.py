@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import time
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from workrouter.domain.notify.signing import sign, signature_problem, verify_signature
+from workrouter.domain.notify.signing import (
+    new_callback_secret,
+    sign,
+    signature_problem,
+    signing_key,
+    standard_headers,
+    verify_signature,
+)
 
 SECRET = "crm-demo-callback-secret"
 BODY = b'{"event":"completed","id":"e1"}'
@@ -89,3 +99,61 @@ def test_any_changed_byte_breaks_the_signature(body: bytes, position: int, flip:
     i = position % len(body)
     changed = body[:i] + bytes([body[i] ^ flip]) + body[i + 1 :]
     assert not verify_signature(SECRET, changed, header, now=NOW)
+
+
+# Standard Webhooks: checked with the `standardwebhooks` package, as a source system would
+
+
+def _verify(secret: str | bytes, body: bytes, headers: dict[str, str]) -> None:
+    Webhook(secret).verify(body, headers, json_parse=False)
+
+
+@settings(max_examples=60)
+@given(
+    key=st.binary(min_size=24, max_size=64),
+    msg_id=st.text(st.characters(min_codepoint=33, max_codepoint=126, exclude_characters=","), min_size=1, max_size=60),
+    body=st.binary(max_size=300),
+)
+def test_a_whsec_secret_signs_what_the_standardwebhooks_package_verifies(key: bytes, msg_id: str, body: bytes) -> None:
+    secret = "whsec_" + base64.b64encode(key).decode()
+    headers = standard_headers(secret, msg_id, body, int(time.time()))
+    _verify(secret, body, headers)
+    assert headers["webhook-id"] == msg_id
+
+
+def test_an_older_raw_secret_verifies_with_its_bytes() -> None:
+    headers = standard_headers(SECRET, "e1", BODY, int(time.time()))
+    _verify(SECRET.encode(), BODY, headers)
+
+
+@pytest.mark.parametrize("change", ["body", "id", "secret", "stale"])  # stale: signed 10 minutes ago
+def test_the_standardwebhooks_package_refuses_what_we_did_not_sign_just_now(change: str) -> None:
+    secret = new_callback_secret()
+    stamp = int(time.time()) - (600 if change == "stale" else 0)
+    headers = standard_headers(secret, "e1", BODY, stamp)
+    body = BODY + b" " if change == "body" else BODY
+    if change == "id":
+        headers["webhook-id"] = "e2"
+    verifier = new_callback_secret() if change == "secret" else secret
+    with pytest.raises(WebhookVerificationError):
+        _verify(verifier, body, headers)
+
+
+@pytest.mark.parametrize(
+    ("secret", "says"),
+    [
+        ("whsec_not*base64", "base64"),
+        ("whsec_" + base64.b64encode(b"x" * 16).decode(), "24 to 64 bytes, not 16"),
+        ("whsec_" + base64.b64encode(b"x" * 65).decode(), "24 to 64 bytes, not 65"),
+    ],
+)
+def test_a_malformed_whsec_secret_is_refused_with_the_reason(secret: str, says: str) -> None:
+    with pytest.raises(ValueError, match=says):
+        signing_key(secret)
+
+
+def test_fresh_callback_secrets_are_distinct_whsec_secrets_of_32_bytes() -> None:
+    first, second = new_callback_secret(), new_callback_secret()
+    assert first != second
+    assert first.startswith("whsec_")
+    assert len(signing_key(first)) == 32

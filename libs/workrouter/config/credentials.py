@@ -20,6 +20,7 @@ import yaml
 from workrouter.config.catalog import ConfigError, read_yaml
 from workrouter.config.routing_agents import AgentsConfigFile
 from workrouter.config.sources import SecretError, SourcesFile, hash_api_key
+from workrouter.domain.notify.signing import new_callback_secret
 
 SHIPPED_SOURCES = ("crm", "bpm", "ticketing")
 SHIPPED_AGENTS = (
@@ -105,7 +106,7 @@ def issue_credentials(config_dir: Path) -> IssuedCredentials:
         keys[source["name"]] = key = new_secret()
         source["api_key_sha256"] = hash_api_key(key)
         if "callback_url" in source:
-            callback[source["name"]] = secret = new_secret()
+            callback[source["name"]] = secret = new_callback_secret()
             folder.mkdir(mode=0o700, exist_ok=True)
             path = folder / source["name"]
             path.write_text(secret + "\n")

@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
+from workrouter.domain.notify.signing import signing_key
+
 CallbackEvent = Literal["completed", "cancelled", "expired", "escalated", "rescheduled", "rejected", "error_held"]
 DEFAULT_CALLBACK_EVENTS: tuple[CallbackEvent, ...] = ("completed", "cancelled", "expired")
 MIN_SECRET_LENGTH = 16
@@ -105,8 +107,15 @@ class SourceSystem(BaseModel):
             state = "is not set" if not secret else f"holds fewer than {MIN_SECRET_LENGTH} characters"
             raise SecretError(
                 f"source {self.name!r}: its callback secret ({where}) {state}: give it a random secret of at least "
-                f"{MIN_SECRET_LENGTH} characters (`workrouter credentials new` prints one)"
+                f"{MIN_SECRET_LENGTH} characters (`workrouter credentials new --callback` prints one)"
             )
+        try:
+            signing_key(secret)
+        except ValueError as exc:
+            raise SecretError(
+                f"source {self.name!r}: its callback secret ({where}) is not usable: {exc} "
+                "(`workrouter credentials new --callback` prints a good one)"
+            ) from None
         return secret
 
 

@@ -1,15 +1,31 @@
 """Signing callbacks, and checking a signature as a source system does (pure; the time is a parameter).
 
-Header `Workrouter-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>`. The
-timestamp is signed with the body, so a captured request cannot be replayed after the tolerance, and
-a receiver that also remembers the `Idempotency-Key` it has acted on cannot be made to act twice.
-More than one `v1=` may be sent (reserved for rotating a secret); one valid entry is enough.
+Callbacks are signed per Standard Webhooks (https://www.standardwebhooks.com), so a source checks them
+with a published verifier in its own language (`standardwebhooks` for Python, and others):
+
+    webhook-id:        the callback's id (= Idempotency-Key), the same on every retry
+    webhook-timestamp: unix seconds of this attempt
+    webhook-signature: v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>." + body)>
+
+The key is the secret's bytes: for a `whsec_<base64>` secret (what `workrouter credentials` issues) the
+decoded bytes, as every Standard Webhooks library reads it; for an older secret without the prefix its
+UTF-8 bytes (a source passes those bytes to its verifier, docs/callbacks.md).
+
+The timestamp is signed with the body, so a captured request cannot be replayed after the tolerance, and
+a receiver that also remembers the id it has acted on cannot be made to act twice.
+
+Until the release after 0.1, the older header is sent alongside, for sources that verify it still:
+`Workrouter-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>` (`sign`,
+`verify_signature`). More than one `v1=` may be sent; one valid entry is enough.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
+import secrets
 
 SIGNATURE_HEADER = "Workrouter-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -17,6 +33,45 @@ EVENT_HEADER = "Workrouter-Event"
 ATTEMPT_HEADER = "Workrouter-Attempt"
 DEFAULT_TOLERANCE_SECONDS = 300
 SCHEME = "v1"
+WEBHOOK_ID, WEBHOOK_TIMESTAMP, WEBHOOK_SIGNATURE = "webhook-id", "webhook-timestamp", "webhook-signature"
+SECRET_PREFIX = "whsec_"
+KEY_BYTES = (24, 64)  # Standard Webhooks: a key of 24 to 64 random bytes
+
+
+def signing_key(secret: str) -> bytes:
+    """The HMAC key of a callback secret: a `whsec_` secret's decoded bytes, else the secret's UTF-8 bytes.
+
+    Raises ValueError for a `whsec_` secret that is not base64 of 24 to 64 bytes."""
+    if not secret.startswith(SECRET_PREFIX):
+        return secret.encode()
+    try:
+        key = base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(f"a {SECRET_PREFIX} secret must be base64 after the prefix") from None
+    low, high = KEY_BYTES
+    if not low <= len(key) <= high:
+        raise ValueError(f"a {SECRET_PREFIX} secret must decode to {low} to {high} bytes, not {len(key)}")
+    return key
+
+
+def new_callback_secret() -> str:
+    """A fresh `whsec_` secret of 32 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def standard_signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` value: `v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>." + body)>`."""
+    mac = hmac.new(signing_key(secret), f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return f"{SCHEME},{base64.b64encode(mac).decode()}"
+
+
+def standard_headers(secret: str, msg_id: str, body: bytes, timestamp: int) -> dict[str, str]:
+    """The three Standard Webhooks headers of one attempt."""
+    return {
+        WEBHOOK_ID: msg_id,
+        WEBHOOK_TIMESTAMP: str(timestamp),
+        WEBHOOK_SIGNATURE: standard_signature(secret, msg_id, timestamp, body),
+    }
 
 
 def _mac(secret: str, timestamp: int, body: bytes) -> str:

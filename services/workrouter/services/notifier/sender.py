@@ -95,7 +95,8 @@ class Sender:
         stamp = int(self._clock().timestamp())
         return {
             "Content-Type": "application/json",
-            signing.SIGNATURE_HEADER: signing.sign(target.secret, claimed.body, stamp),
+            **signing.standard_headers(target.secret, claimed.id, claimed.body, stamp),
+            signing.SIGNATURE_HEADER: signing.sign(target.secret, claimed.body, stamp),  # the older scheme, one release
             signing.IDEMPOTENCY_HEADER: claimed.id,
             signing.EVENT_HEADER: claimed.event,
             signing.ATTEMPT_HEADER: str(claimed.attempts),
