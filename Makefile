@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: help install lock check-env infra-install infra-up infra-down infra-status test test-e2e test-unit test-integration lint format asyncapi grafana prometheus-up prometheus-down run up bench bench-bus bench-memory-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise bench-reports bench-escalation bench-notifier report callbacks-dead callbacks-replay reclassify service clean
+.PHONY: help install lock check-env infra-install infra-up infra-down infra-status test test-e2e test-unit test-integration config-check lint format asyncapi grafana prometheus-up prometheus-down run up bench bench-bus bench-memory-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise bench-reports bench-escalation bench-notifier report callbacks-dead callbacks-replay reclassify service clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -45,12 +45,15 @@ test-unit: install ## run the unit tests only (no network, seconds)
 test-integration: install infra-up ## run the integration tests only
 	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
 
+config-check: install ## DIR=<folder> (default deploy/config): validate every configuration file together, as the services will
+	$(BIN)/workrouter config check $(or $(DIR),deploy/config)
+
 lint: install ## ruff check, ruff format --check, mypy --strict, import contracts
 	$(BIN)/ruff check libs services tests
 	$(BIN)/ruff format --check libs services tests
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/python -m workrouter.config.calendars --check deploy/config
+	$(BIN)/workrouter config check deploy/config
 	$(BIN)/python -m workrouter.grafana.generate --check
 
 format: install ## fix what ruff can fix and format the code

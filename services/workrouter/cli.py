@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from workrouter import config_cli as config
 from workrouter import credentials_cli as credentials
 from workrouter.adapters.bus_factory import build_bus
 from workrouter.config.sources import hash_api_key
@@ -168,6 +169,7 @@ def parser() -> argparse.ArgumentParser:
     )
     again.set_defaults(run=_reclassify)
     callbacks.add_commands(commands)
+    config.add_commands(commands)
     credentials.add_commands(commands)
     reports.add_commands(commands)
     gen = commands.add_parser("asyncapi", help="write (or --check) the AsyncAPI document")

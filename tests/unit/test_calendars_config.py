@@ -14,14 +14,14 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from workrouter.config.calendars import load_calendars, main, schema_json
+from workrouter.config.calendars import load_calendars, schema_json
 from workrouter.config.catalog import ConfigError, load_catalog
 from workrouter.config.rules_file import read_rule_file
 from workrouter.domain.rules import RuleSetError, parse_ruleset
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "deploy" / "config"
-REGENERATE = "run `.venv/bin/python -m workrouter.config.calendars --schema > docs/calendars.schema.json`"
+REGENERATE = "run `.venv/bin/workrouter config schemas docs`"
 
 Doc = dict[str, Any]
 OFFICE: Doc = {
@@ -194,27 +194,3 @@ def test_the_catalog_holds_the_calendars_and_work_type_slas_count_on_them(tmp_pa
 def test_a_work_type_sla_on_an_unknown_calendar_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"worktypes\.yaml: .*sla: Value error, unknown calendar 'office-fr'"):
         load_catalog(copy_seed(tmp_path, "sla: {duration: 2d, calendar: office-fr}"))
-
-
-# ---- the command line ----------------------------------------------------------------------------------------
-
-
-def test_cli_check_lists_the_calendars(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--check", str(SEED)]) == 0
-    assert capsys.readouterr().out.splitlines() == [
-        "24x7: UTC, a business day is 24h",
-        "office-de: Europe/Berlin, a business day is 8h",
-        "office-us: America/New_York, a business day is 8h",
-        "support-uk: Europe/London, a business day is 14h",
-    ]
-
-
-def test_cli_check_prints_the_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--check", str(write(tmp_path, with_office(lambda c: c.update(timezone="Mars/Olympus"))))]) == 1
-    captured = capsys.readouterr()
-    assert (captured.out, "unknown time zone 'Mars/Olympus'" in captured.err) == ("", True)
-
-
-def test_cli_prints_the_schema(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--schema"]) == 0
-    assert capsys.readouterr().out == schema_json()

@@ -13,7 +13,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from workrouter.config.catalog import ConfigError, load_catalog
-from workrouter.config.routing import RoutingConfig, load_routing_config, main, schemas
+from workrouter.config.routing import RoutingConfig, load_routing_config, schemas
 from workrouter.config.routing_agents import AgentConfig
 from workrouter.config.routing_queues import QueueConfig, TierConfig
 from workrouter.config.rules_file import read_rule_file
@@ -22,7 +22,7 @@ from workrouter.domain.routing.model import AgentProfile, Mode, QueuePolicy, Str
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "deploy" / "config"
 DOCS = ROOT / "docs"
-REGENERATE = "run `.venv/bin/python -m workrouter.config.routing --schema docs`"
+REGENERATE = "run `.venv/bin/workrouter config schemas docs`"
 
 Doc = dict[str, Any]
 Mutation = Callable[[Doc], None]
@@ -374,25 +374,3 @@ def test_checked_in_schemas_match_the_code(name: str) -> None:
     path = DOCS / name
     assert path.exists(), f"docs/{name} is missing: {REGENERATE}"
     assert path.read_text() == schemas()[name], f"docs/{name} is stale: {REGENERATE}"
-
-
-def test_cli_writes_the_schemas(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--schema", str(tmp_path / "out")]) == 0
-    for name, text in schemas().items():
-        assert (tmp_path / "out" / name).read_text() == text
-    assert len(capsys.readouterr().out.splitlines()) == 3
-
-
-def test_cli_check_prints_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--check", str(SEED)]) == 0
-    out = capsys.readouterr().out
-    assert out == "8 queues in 3 domains, 13 agents (1 supervisor), 7 not-ready reasons, 7 wrap-up codes\n"
-
-
-def test_cli_check_prints_the_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    docs = valid_docs()
-    docs["agents.yaml"]["agents"][0]["queues"][0] = "fin"
-    assert main(["--check", str(write(tmp_path, docs))]) == 1
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    assert "agents.yaml: agents[0].queues[0] (agent 'ann'): unknown queue 'fin'" in captured.err

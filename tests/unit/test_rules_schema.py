@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
-import pytest
-
-from workrouter.config.rules_file import main, read_rule_file, schema_json
+from workrouter.config.rules_file import read_rule_file, schema_json
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "docs" / "rules.schema.json"
 SEED = ROOT / "deploy" / "config" / "rules.yaml"
-REGENERATE = "run `.venv/bin/python -m workrouter.config.rules_file --schema > docs/rules.schema.json`"
+REGENERATE = "run `.venv/bin/workrouter config schemas docs`"
 
 
 def test_checked_in_schema_matches_the_code() -> None:
@@ -42,29 +39,3 @@ def test_seed_keys_are_all_in_the_schema() -> None:
     for rule in seed["rules"]:
         assert set(rule) <= rule_keys
         assert set(rule["set"]) <= set_keys
-
-
-def test_cli_check_prints_the_version(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--check", str(SEED)]) == 0
-    assert capsys.readouterr().out == "2026-11-23.1\n"
-
-
-def test_cli_check_prints_the_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    bad = tmp_path / "rules.yaml"
-    bad.write_text("rules:\n  - {id: d, default: true, set: {priority: hihg}}\n")
-    assert main(["--check", str(bad)]) == 1
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    assert "rule 'd' (#1): set.priority: unknown level 'hihg'" in captured.err
-
-
-def test_cli_check_without_version_prints_the_content_hash(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = tmp_path / "rules.yaml"
-    path.write_bytes(b"rules:\r\n  - {id: d, default: true, set: {queue: general}}\r\n")
-    assert main(["--check", str(path), "--calendar", "emea"]) == 0
-    assert capsys.readouterr().out == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()[:12] + "\n"
-
-
-def test_cli_schema_prints_the_schema(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--schema"]) == 0
-    assert capsys.readouterr().out == schema_json()

@@ -1,15 +1,13 @@
 """calendars.yaml: business calendars (opening hours, time zone, public holidays, closed dates) by name.
 
-python -m workrouter.config.calendars --schema > docs/calendars.schema.json
-python -m workrouter.config.calendars --check deploy/config
+Checked with the other files by `workrouter config check DIR`; its JSON Schema is written by
+`workrouter config schemas docs`.
 """
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import json
-import sys
 import zoneinfo
 from collections.abc import Callable, Mapping
 from datetime import date
@@ -234,29 +232,3 @@ def schema_json() -> str:
     draft = "https://json-schema.org/draft/2020-12/schema"
     schema = CalendarsFile.model_json_schema(schema_generator=WithoutNulls)
     return json.dumps({"$schema": draft, **schema}, indent=2, ensure_ascii=False) + "\n"
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Print the JSON Schema, or check a configuration directory's calendars.yaml and list the calendars."""
-    from workrouter.config.catalog import ConfigError  # noqa: PLC0415 - the catalog imports this module
-
-    parser = argparse.ArgumentParser(prog="python -m workrouter.config.calendars", description=__doc__.splitlines()[0])
-    action = parser.add_mutually_exclusive_group(required=True)
-    action.add_argument("--schema", action="store_true", help="print the JSON Schema of calendars.yaml")
-    action.add_argument("--check", type=Path, metavar="CONFIG_DIR", help="validate CONFIG_DIR/calendars.yaml")
-    args = parser.parse_args(argv)
-    if args.schema:
-        sys.stdout.write(schema_json())
-        return 0
-    try:
-        calendars = load_calendars(args.check)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    for calendar in calendars.values():
-        print(f"{calendar.name}: {calendar.tz.key}, a business day is {calendar.business_day_seconds / 3600:g}h")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,15 +1,13 @@
 """The router's configuration: queues.yaml, agents.yaml and codes.yaml, loaded and cross-checked together.
 
-python -m workrouter.config.routing --schema docs
-python -m workrouter.config.routing --check deploy/config
+Checked with the other files by `workrouter config check DIR`; its JSON Schema is written by
+`workrouter config schemas docs`.
 """
 
 from __future__ import annotations
 
-import argparse
 import hmac
 import json
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,29 +176,3 @@ def summary(config: RoutingConfig) -> str:
         f"({len(config.supervisors)} supervisor{plural}), "
         f"{len(config.not_ready_reasons)} not-ready reasons, {len(config.wrap_up_codes)} wrap-up codes"
     )
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Write the JSON Schemas, or check a configuration directory and print a summary."""
-    parser = argparse.ArgumentParser(prog="python -m workrouter.config.routing", description=__doc__.splitlines()[0])
-    action = parser.add_mutually_exclusive_group(required=True)
-    action.add_argument("--schema", type=Path, metavar="DIR", help="write the three *.schema.json files into DIR")
-    action.add_argument("--check", type=Path, metavar="CONFIG_DIR", help="validate the files in CONFIG_DIR")
-    args = parser.parse_args(argv)
-    if args.schema:
-        args.schema.mkdir(parents=True, exist_ok=True)
-        for name, text in schemas().items():
-            (args.schema / name).write_text(text, encoding="utf-8")
-            print(args.schema / name)
-        return 0
-    try:
-        config = load_routing_config(args.check)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    print(summary(config))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

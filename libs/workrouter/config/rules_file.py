@@ -1,15 +1,13 @@
 """Read a prioritiser rule file from YAML; the domain gets the parsed mapping.
 
-python -m workrouter.config.rules_file --schema > docs/rules.schema.json
-python -m workrouter.config.rules_file --check deploy/config/rules.yaml
+Checked with the other files by `workrouter config check DIR`; its JSON Schema is written by
+`workrouter config schemas docs`.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -100,29 +98,3 @@ def load_ruleset(
 def schema_json() -> str:
     """The rule file's JSON Schema as checked in at docs/rules.schema.json."""
     return json.dumps(rule_file_schema(), indent=2, ensure_ascii=False) + "\n"
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Print the JSON Schema, or check a rule file and print its version."""
-    parser = argparse.ArgumentParser(prog="python -m workrouter.config.rules_file", description=__doc__.splitlines()[0])
-    action = parser.add_mutually_exclusive_group(required=True)
-    action.add_argument("--schema", action="store_true", help="print the JSON Schema of a rule file")
-    action.add_argument("--check", type=Path, metavar="FILE", help="validate FILE and print its version")
-    parser.add_argument(
-        "--calendar", action="append", default=["24x7"], metavar="NAME", help="a known calendar name (repeatable)"
-    )
-    args = parser.parse_args(argv)
-    if args.schema:
-        sys.stdout.write(schema_json())
-        return 0
-    try:
-        ruleset = load_ruleset(args.check, known_calendars=frozenset(args.calendar))
-    except RuleSetError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    print(ruleset.version)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
