@@ -239,3 +239,19 @@ def test_a_reclassification_from_before_by_is_read_and_a_newer_one_refused() -> 
     assert (decoded.data.reason, decoded.data.by, decoded.dataversion) == ("fixed", None, 2)
     with pytest.raises(codec.DecodeError, match="upgrade the consumer"):
         codec.decode(v1.replace(b'"dataversion":1', b'"dataversion":3'))
+
+
+def test_the_withdrawals_are_declared_once_by_their_base_class() -> None:
+    """The prioritiser forwards and the router withdraws exactly these (task_events.TaskWithdrawn); the router
+    also takes a held task out of routing."""
+    from workrouter.contracts import task_events as te  # noqa: PLC0415 - local to this test
+
+    assert te.withdrawal_types() == {
+        "workrouter.task.cancelled",
+        "workrouter.task.completed",
+        "workrouter.task.expired",
+        "workrouter.task.paused",
+        "workrouter.task.rescheduled",
+    }
+    assert (te.TaskWithdrawn, te.TaskErrorHeld) == te.OUT_OF_ROUTING
+    assert not issubclass(te.TaskResumed, te.TaskWithdrawn)

@@ -16,6 +16,12 @@ class TaskEvent(Payload):
     task_id: str = Field(min_length=1, description="workrouter's id of the task.")
 
 
+class TaskWithdrawn(TaskEvent):
+    """Base of the events that take a task out of routing wherever it is: it ended (completed, cancelled,
+    expired) or sleeps (paused, rescheduled). The prioritiser forwards each to the router that has the task,
+    which withdraws it (`OUT_OF_ROUTING` adds the hold)."""
+
+
 class TaskCaptured(TaskEvent):
     """A valid work item was accepted from a source system."""
 
@@ -211,7 +217,7 @@ class TaskReprioritised(TaskEvent):
     step: str | None = Field(default=None, description="The reprioritisation step, e.g. 'reprioritise:std:24h'.")
 
 
-class TaskRescheduled(TaskEvent):
+class TaskRescheduled(TaskWithdrawn):
     """The task sleeps until a time, then re-enters routing."""
 
     event_type = "workrouter.task.rescheduled"
@@ -230,7 +236,7 @@ class TaskWrapUpStarted(TaskEvent):
     after_work_seconds: float = Field(default=0.0, ge=0, description="Capacity is held this long after.")
 
 
-class TaskPaused(TaskEvent):
+class TaskPaused(TaskWithdrawn):
     """The task is out of distribution until resumed."""
 
     event_type = "workrouter.task.paused"
@@ -248,7 +254,7 @@ class TaskResumed(TaskEvent):
     wake_at: AwareDatetime | None = Field(default=None, description="The time it was rescheduled to (timer).")
 
 
-class TaskCompleted(TaskEvent):
+class TaskCompleted(TaskWithdrawn):
     """Work on the task is finished."""
 
     event_type = "workrouter.task.completed"
@@ -258,7 +264,7 @@ class TaskCompleted(TaskEvent):
     wrap_up_code: str | None = None
 
 
-class TaskCancelled(TaskEvent):
+class TaskCancelled(TaskWithdrawn):
     """The task was withdrawn before completion."""
 
     event_type = "workrouter.task.cancelled"
@@ -267,9 +273,18 @@ class TaskCancelled(TaskEvent):
     reason: str
 
 
-class TaskExpired(TaskEvent):
+class TaskExpired(TaskWithdrawn):
     """The task passed its expiry time without completion."""
 
     event_type = "workrouter.task.expired"
 
     expired_at: AwareDatetime
+
+
+def withdrawal_types() -> frozenset[str]:
+    """The wire types of every TaskWithdrawn event."""
+    return frozenset(c.event_type for c in TaskWithdrawn.__subclasses__())
+
+
+# Out of routing: withdrawn, or held (no rule places it, or a service gave up on an event about it, D13).
+OUT_OF_ROUTING: tuple[type[TaskEvent], ...] = (TaskWithdrawn, TaskErrorHeld)

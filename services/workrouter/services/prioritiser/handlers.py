@@ -20,18 +20,17 @@ from workrouter.contracts.agent_commands import SupervisorAssign
 from workrouter.contracts.commands import ReclassifyTask
 from workrouter.contracts.envelope import Envelope, Payload, make_event
 from workrouter.contracts.task_events import (
-    TaskCancelled,
     TaskCaptured,
     TaskClassified,
     TaskCompleted,
     TaskErrorHeld,
     TaskEscalated,
-    TaskExpired,
-    TaskPaused,
     TaskReprioritised,
     TaskRescheduled,
     TaskResumed,
     TaskUpdated,
+    TaskWithdrawn,
+    withdrawal_types,
 )
 from workrouter.contracts.topics import TopicNames
 from workrouter.domain.capture import FACT_FIELDS, derived_event_id
@@ -43,8 +42,6 @@ from workrouter.services.prioritiser.rules_holder import RulesHolder
 log = logging.getLogger(__name__)
 SOURCE = "/workrouter/prioritiser"
 UPDATED_FIELDS = ("title", "description", "url", "attributes", "priority", "due_at", "expires_at", "sla_seconds")
-WITHDRAWALS = (TaskCancelled, TaskCompleted, TaskPaused, TaskRescheduled, TaskExpired)
-Withdrawal = TaskCancelled | TaskCompleted | TaskPaused | TaskRescheduled | TaskExpired
 # The domain a task was last routed to, kept with its facts but out of the rules' sight: `decide`
 # hands rules only RULE_FACTS, and no source can set a top-level fact of this name (the facts
 # are TaskCaptured/TaskUpdated fields).
@@ -71,7 +68,7 @@ class PrioritiserDeps:
 
 CHANGES = (TaskUpdated, ReclassifyTask, TaskResumed, TaskEscalated, TaskReprioritised)
 # What the prioritiser reads on `wr.tasks`; every other event there is committed unread.
-TYPES = frozenset(t.event_type for t in (TaskCaptured, *CHANGES, *WITHDRAWALS))
+TYPES = frozenset(t.event_type for t in (TaskCaptured, *CHANGES)) | withdrawal_types()
 
 
 def _changes_nothing(data: Payload) -> bool:
@@ -130,12 +127,12 @@ def _remembered(facts: dict[str, Any], outcome: TaskClassified | TaskErrorHeld) 
     return {**facts, ROUTING_DOMAIN: outcome.domain} if isinstance(outcome, TaskClassified) else facts
 
 
-def _told_by_the_router(data: Withdrawal) -> bool:
+def _told_by_the_router(data: TaskWithdrawn) -> bool:
     """The router's own outcomes (an agent finished or rescheduled the task): it knows already."""
     return isinstance(data, TaskCompleted | TaskRescheduled) and data.by == "agent"
 
 
-async def _forward_withdrawal(envelope: Envelope, data: Withdrawal, deps: PrioritiserDeps) -> None:
+async def _forward_withdrawal(envelope: Envelope, data: TaskWithdrawn, deps: PrioritiserDeps) -> None:
     """Note that the task sleeps or ended; send the withdrawal to the router that has the task
     (the same envelope, so the same id, keyed by its domain)."""
     stored = await deps.facts.get(data.task_id)
@@ -168,7 +165,7 @@ async def _park(envelope: Envelope, data: TaskEscalated, domain: str, deps: Prio
 
 async def handle(envelope: Envelope, delivery: Delivery, deps: PrioritiserDeps) -> None:
     """Entry point for `wr.tasks`: classify what needs (re)classifying, forward withdrawals, ignore the rest."""
-    if isinstance(envelope.data, WITHDRAWALS):
+    if isinstance(envelope.data, TaskWithdrawn):
         await _forward_withdrawal(envelope, envelope.data, deps)
         return
     found = await _facts_for(deps, envelope)

@@ -37,8 +37,6 @@ from workrouter.services.router.rebuild import Rebuilt, rebuild
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], float]
-# out of routing: ended, asleep, or held (no rule places it, or a service gave up on an event about it)
-WITHDRAWN = (te.TaskCancelled, te.TaskCompleted, te.TaskPaused, te.TaskRescheduled, te.TaskExpired, te.TaskErrorHeld)
 Act = Callable[[DomainRouter, Any, Envelope, float], Awaitable[None]]
 COMMANDS: dict[type[Payload], Act] = {  # what the domain's state does with each message type
     te.TaskClassified: DomainRouter.classified,
@@ -227,7 +225,7 @@ class Router:
         data = envelope.data
         if isinstance(data, ac.AgentCommand) and data.domain != state.domain:
             raise PermanentError(f"command for domain {data.domain!r} arrived keyed {state.domain!r}")
-        if isinstance(data, WITHDRAWN):
+        if isinstance(data, te.OUT_OF_ROUTING):
             await state.withdraw(
                 data.task_id, envelope.type.rsplit(".", 1)[-1], now, event_id(envelope.id, "unassigned")
             )
