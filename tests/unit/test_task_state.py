@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.support.task_lifecycle import InvalidTransitionError, next_state
 from workrouter.contracts.registry import REGISTRY
 from workrouter.contracts.task_events import TaskEvent
 from workrouter.domain.task_state import (
@@ -14,9 +15,8 @@ from workrouter.domain.task_state import (
     STATELESS_EVENTS,
     TERMINAL,
     TRANSITIONS,
-    InvalidTransitionError,
     TaskState,
-    next_state,
+    state_after,
 )
 
 EVENTS = sorted([*TRANSITIONS, *STATELESS_EVENTS])
@@ -94,3 +94,9 @@ def test_an_unassignment_leaves_the_state_even_after_the_end() -> None:
     assert next_state(TaskState.PAUSED, "workrouter.task.unassigned") is TaskState.PAUSED
     with pytest.raises(InvalidTransitionError, match="unknown"):
         next_state(None, "workrouter.task.unassigned")
+
+
+def test_state_after_is_the_tables_target_whatever_the_state_before() -> None:
+    for event_type, (_, target) in TRANSITIONS.items():
+        assert state_after(event_type) is target
+    assert {state_after(e) for e in (*STATELESS_EVENTS, *AFTERMATH_EVENTS, "workrouter.task.nothing")} == {None}

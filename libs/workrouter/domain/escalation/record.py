@@ -14,7 +14,7 @@ from typing import Any
 
 from workrouter.contracts import task_events as te
 from workrouter.contracts.envelope import Payload
-from workrouter.domain.task_state import TERMINAL, TRANSITIONS
+from workrouter.domain.task_state import TERMINAL, state_after
 
 # States in which a task waits in, or is worked from, a queue: SLA and OLA steps apply.
 IN_QUEUE: frozenset[str] = frozenset({"classified", "queued", "offered", "assigned", "parked"})
@@ -129,10 +129,9 @@ def apply(record: TaskRecord | None, event_type: str, data: Payload, event_id: s
     record = _facts(record, data, time)
     if isinstance(data, te.TaskRescheduled):
         record = dataclasses.replace(record, wake_id=event_id)
-    transition = TRANSITIONS.get(event_type)
-    if transition is None:
+    state = state_after(event_type)
+    if state is None:
         return record
-    state = transition[1]
     if state in TERMINAL:
         return TaskRecord(task_id=task_id, state=state.value, closed=True)
     return dataclasses.replace(record, state=state.value)

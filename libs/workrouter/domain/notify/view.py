@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from workrouter.contracts import task_events as te
 from workrouter.contracts.envelope import Payload
-from workrouter.domain.task_state import TERMINAL, TRANSITIONS
+from workrouter.domain.task_state import TERMINAL, state_after
 
 # The facts a source owns: given at capture, changed only by the source's updates (TaskUpdated).
 SOURCE_FACTS: tuple[str, ...] = (
@@ -167,10 +167,10 @@ def apply(view: TaskView | None, event_type: str, data: Payload, event_id: str, 
     if view is None or view.closed:
         return view
     changes = _facts(view, data)
-    target = TRANSITIONS.get(event_type)
+    target = state_after(event_type)
     if target is not None:
-        changes["status"] = str(target[1])
-        if target[1] in TERMINAL:
+        changes["status"] = str(target)
+        if target in TERMINAL:
             changes |= {"closed_at": time, "closed_by": event_id}
     if isinstance(data, te.TaskAccepted):
         changes["assigned_at"] = time
