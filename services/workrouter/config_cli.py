@@ -15,8 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from workrouter.config import calendars, escalation, routing, rules_file
-from workrouter.config.catalog import Catalog, ConfigError, load_catalog
+from workrouter.config.catalog import Catalog, load_catalog
 from workrouter.config.escalation import Known, load_escalation
+from workrouter.config.files import ConfigError
 from workrouter.config.routing import RoutingConfig, load_routing_config, summary
 from workrouter.config.rules_file import load_ruleset
 from workrouter.domain.rules.errors import RuleSetError

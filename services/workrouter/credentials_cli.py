@@ -8,8 +8,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from workrouter.config.catalog import ConfigError
 from workrouter.config.credentials import issue_credentials, new_secret, refuse_shipped
+from workrouter.config.files import ConfigError
 from workrouter.config.sources import hash_api_key
 from workrouter.domain.notify.signing import new_callback_secret
 

@@ -15,7 +15,8 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from workrouter.config.calendars import load_calendars, schema_json
-from workrouter.config.catalog import ConfigError, load_catalog
+from workrouter.config.catalog import load_catalog
+from workrouter.config.files import ConfigError
 from workrouter.config.rules_file import read_rule_file
 from workrouter.domain.rules import RuleSetError, parse_ruleset
 

@@ -11,8 +11,9 @@ import yaml
 
 from tests.unit.conftest import CONFIG_DIR
 from workrouter.cli import main
-from workrouter.config.catalog import ConfigError, load_catalog
+from workrouter.config.catalog import load_catalog
 from workrouter.config.credentials import issue_credentials, refuse_shipped, shipped_in_use
+from workrouter.config.files import ConfigError
 from workrouter.config.routing import load_routing_config
 from workrouter.config.sources import SourceSystem, hash_api_key
 from workrouter.domain.notify.signing import signing_key

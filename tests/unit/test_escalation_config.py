@@ -11,8 +11,8 @@ import yaml
 from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 
-from workrouter.config.catalog import ConfigError
 from workrouter.config.escalation import EscalationFile, Known, load_escalation, schema_json
+from workrouter.config.files import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "deploy" / "config" / "escalation.yaml"

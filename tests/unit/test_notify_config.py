@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from tests.unit.conftest import CONFIG_DIR
 from workrouter.cli import parser
-from workrouter.config.catalog import ConfigError
+from workrouter.config.files import ConfigError
 from workrouter.services.notifier.service import NotifierSettings, load_targets
 
 CRM_HASH = "37dd84c79d3b78ef8208ef115d033d078dc2428d56cf4ee9aff860d37e54a90b"

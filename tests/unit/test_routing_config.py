@@ -12,7 +12,8 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from workrouter.config.catalog import ConfigError, load_catalog
+from workrouter.config.catalog import load_catalog
+from workrouter.config.files import ConfigError
 from workrouter.config.routing import RoutingConfig, load_routing_config, schemas
 from workrouter.config.routing_agents import AgentConfig
 from workrouter.config.routing_queues import QueueConfig, TierConfig

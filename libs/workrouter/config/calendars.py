@@ -29,6 +29,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from workrouter.config.files import ConfigError
 from workrouter.config.routing_types import Name, refuse_repeats
 from workrouter.config.rules_file import read_rule_file
 from workrouter.domain.calendar import (
@@ -204,8 +205,6 @@ def _problem(path: Path, doc: Any, error: ErrorDetails) -> str:
 
 def read_calendars(path: Path) -> CalendarsFile:
     """Parse and validate one calendars.yaml; raises ConfigError naming each calendar and field at fault."""
-    from workrouter.config.catalog import ConfigError  # noqa: PLC0415 - the catalog imports this module
-
     try:
         doc = read_rule_file(path.read_text(encoding="utf-8"), str(path))
     except (OSError, UnicodeDecodeError) as exc:

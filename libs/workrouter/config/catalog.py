@@ -6,40 +6,18 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
-
-import yaml
-from pydantic import BaseModel, ValidationError
+from typing import Any
 
 from workrouter.config.calendars import load_calendars
+from workrouter.config.files import ConfigError, read_yaml
 from workrouter.config.queues import QueueRef, QueuesFile
 from workrouter.config.sources import SourcesFile, SourceSystem
 from workrouter.config.worktypes import WorkType, WorkTypesFile
-from workrouter.contracts.codec import describe
 from workrouter.contracts.commands import CaptureTask
 from workrouter.contracts.common import FieldError
 from workrouter.domain.calendar import ALWAYS_OPEN, ALWAYS_OPEN_NAME, BusinessCalendar
 
 MAX_ATTRIBUTES_BYTES = 16 * 1024
-M = TypeVar("M", bound=BaseModel)
-
-
-class ConfigError(ValueError):
-    """A configuration file is missing or wrong; the message names the file and the field."""
-
-
-def read_yaml(path: Path, model: type[M], context: dict[str, Any] | None = None) -> M:
-    """Parse and validate one YAML file into `model` (with a validation `context`), or raise ConfigError."""
-    try:
-        doc = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    try:
-        return model.model_validate(doc, context=context)
-    except ValidationError as exc:
-        raise ConfigError(f"{path}: {describe(exc)}") from None
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from workrouter.config.catalog import ConfigError, read_yaml
+from workrouter.config.files import ConfigError, read_yaml
 from workrouter.config.routing_agents import AgentsConfigFile
 from workrouter.config.sources import SecretError, SourcesFile, hash_api_key
 from workrouter.domain.notify.signing import new_callback_secret

@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from workrouter.config.files import ConfigError, read_yaml
 from workrouter.config.routing_types import Name
 from workrouter.domain.rules.durations import DURATION_PATTERN, parse_duration
 
@@ -227,8 +228,6 @@ def cross_check(config: EscalationFile, known: Known) -> list[str]:
 
 def load_escalation(path: Path, known: Known) -> EscalationFile:
     """Read and check escalation.yaml; a missing file means no escalation. Raises ConfigError."""
-    from workrouter.config.catalog import ConfigError, read_yaml  # noqa: PLC0415 - catalog imports much
-
     if not path.exists():
         return EscalationFile()
     config = read_yaml(path, EscalationFile)

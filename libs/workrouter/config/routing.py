@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from workrouter.config.catalog import ConfigError
+from workrouter.config.files import ConfigError
 from workrouter.config.routing_agents import AgentConfig, AgentsConfigFile
 from workrouter.config.routing_codes import Code, CodesConfigFile, NotReadyReason
 from workrouter.config.routing_queues import QueueConfig, QueuesConfigFile

@@ -22,7 +22,8 @@ from workrouter.adapters.bus_factory import build_bus
 from workrouter.adapters.postgres.notifier_store import PostgresCallbackStore
 from workrouter.adapters.postgres.pool import connect
 from workrouter.bus.port import BatchBus
-from workrouter.config.catalog import ConfigError, load_catalog
+from workrouter.config.catalog import load_catalog
+from workrouter.config.files import ConfigError
 from workrouter.config.sources import SecretError, SourceSystem
 from workrouter.contracts.envelope import utcnow
 from workrouter.contracts.topics import TopicNames
