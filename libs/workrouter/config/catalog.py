@@ -10,7 +10,7 @@ from typing import Any
 
 from workrouter.config.calendars import load_calendars
 from workrouter.config.files import ConfigError, read_yaml
-from workrouter.config.queues import QueueRef, QueuesFile
+from workrouter.config.routing_queues import QueueConfig, QueuesConfigFile
 from workrouter.config.sources import SourcesFile, SourceSystem
 from workrouter.config.worktypes import WorkType, WorkTypesFile
 from workrouter.contracts.commands import CaptureTask
@@ -26,7 +26,7 @@ class Catalog:
 
     sources: dict[str, SourceSystem]
     worktypes: dict[str, WorkType]
-    queues: dict[str, QueueRef]
+    queues: dict[str, QueueConfig]
     calendars: Mapping[str, BusinessCalendar] = field(default_factory=lambda: {ALWAYS_OPEN_NAME: ALWAYS_OPEN})
 
     def source_for_key(self, api_key: str) -> SourceSystem | None:
@@ -71,7 +71,7 @@ def load_catalog(config_dir: Path) -> Catalog:
     calendars = load_calendars(config_dir)
     sources = read_yaml(config_dir / "sources.yaml", SourcesFile).sources
     worktypes = read_yaml(config_dir / "worktypes.yaml", WorkTypesFile, {"calendars": calendars}).worktypes
-    queues = read_yaml(config_dir / "queues.yaml", QueuesFile).queues
+    queues = read_yaml(config_dir / "queues.yaml", QueuesConfigFile).queues
     for kind, names in (("source", [s.name for s in sources]), ("work type", [w.name for w in worktypes])):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
