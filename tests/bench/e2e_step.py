@@ -96,23 +96,20 @@ def named(stack: Stack) -> dict[str, int]:
     return {**stack.pids(), "bench": os.getpid()}
 
 
+async def _ask(stack: Stack, http: httpx.AsyncClient, names: list[str]) -> dict[str, Scrape]:
+    return dict(zip(names, await asyncio.gather(*(scrape(http, stack.metrics_url(n)) for n in names)), strict=True))
+
+
 async def scrape_instances(stack: Stack, http: httpx.AsyncClient, services: tuple[str, ...]) -> dict[str, Scrape]:
     """One scrape of every instance of `services`, by instance name; one that did not answer is asked again
     (a counter summed over instances must not lose an instance to one slow answer), then printed as missing."""
-    names = [name for service in services for name in stack.of(service)]
-    scrapes = dict(zip(names, await asyncio.gather(*(scrape(http, stack.metrics_url(n)) for n in names)), strict=True))
+    scrapes = await _ask(stack, http, [name for service in services for name in stack.of(service)])
     for _ in range(SCRAPE_TRIES - 1):
-        silent = [name for name, result in scrapes.items() if not result.answered]
-        if not silent:
+        if not (silent := [name for name, result in scrapes.items() if not result.answered]):
             break
-        scrapes |= dict(
-            zip(silent, await asyncio.gather(*(scrape(http, stack.metrics_url(n)) for n in silent)), strict=True)
-        )
+        scrapes |= await _ask(stack, http, silent)
     if silent := sorted(name for name, result in scrapes.items() if not result.answered):
-        print(
-            f"  no answer from /metrics of {', '.join(silent)} ({SCRAPE_TRIES} tries): its figures count as 0",
-            flush=True,
-        )
+        print(f"  no answer from /metrics of {', '.join(silent)} ({SCRAPE_TRIES} tries): counted as 0", flush=True)
     return scrapes
 
 
