@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: help install lock check-env infra-install infra-up infra-down infra-status test test-e2e test-unit test-integration config-check lint format asyncapi grafana prometheus-up prometheus-down run up bench bench-bus bench-memory-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise bench-reports bench-escalation bench-notifier report callbacks-dead callbacks-replay reclassify service clean
+.PHONY: help install lock check-env infra-install infra-up infra-down infra-status test test-e2e test-unit test-integration config-check lint format asyncapi grafana prometheus-up prometheus-down run up bench bench-scale bench-bus bench-memory-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise bench-reports bench-escalation bench-notifier report callbacks-dead callbacks-replay reclassify service clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -83,6 +83,9 @@ up: install ## run workrouter in one process without the demo (api :8080, report
 
 bench: install infra-up ## end to end: all seven services as processes on real Kafka/Redis/PostgreSQL; rates rise until one is not sustained (about a minute each); tasks/s, capture->offer latency and CPU per task, against raw Kafka; ends with a "bench summary:" line
 	$(BIN)/python -m tests.bench.bench_e2e
+
+bench-scale: install infra-up ## the end-to-end ramp twice, each consuming service as 1 then 2 processes sharing its consumer group (fine ladder, 10 % steps; INSTANCES=1,2); both ceilings and the change; ends with a "bench scale:" line
+	$(BIN)/python -m tests.bench.bench_e2e --compare-instances $(or $(INSTANCES),1,2) --ladder fine
 
 bench-bus: install infra-up ## benchmark the Kafka bus against raw aiokafka (prints msg/s)
 	$(BIN)/python -m tests.bench.bench_bus --messages 20000

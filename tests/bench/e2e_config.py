@@ -18,6 +18,8 @@ import yaml
 
 from tests.support.infra import ROOT
 from workrouter.config.credentials import issue_credentials
+from workrouter.config.routing import load_routing_config
+from workrouter.config.sources import DEFAULT_CALLBACK_EVENTS
 from workrouter.contracts.commands import CaptureTask
 
 # domain -> (queues, skills) of its generated agents, and the share of the agents it gets
@@ -32,10 +34,13 @@ SEGMENTS = ("Gold", "Silver", "Bronze")
 
 @dataclass(frozen=True)
 class BenchConfig:
-    """The config folder and the generated agents (id -> routing domain)."""
+    """The config folder, the generated agents (id -> routing domain), the routing domains of the queues, and
+    the events each source with a callback_url is called back for."""
 
     folder: Path
     agents: dict[str, str]
+    domains: frozenset[str]
+    subscriptions: dict[str, frozenset[str]]
 
 
 def _load(path: Path) -> Any:
@@ -55,9 +60,11 @@ def write_config(folder: Path, agents: int, capacity: int, callback_url: str) ->
         queue.pop("after_work_seconds", None)  # the default is 0: capacity is free once the agent finishes
     _dump(folder / "queues.yaml", queues)
     sources = _load(folder / "sources.yaml")
+    subscriptions: dict[str, frozenset[str]] = {}
     for source in sources["sources"]:
         if source.get("callback_url"):
             source["callback_url"] = callback_url
+            subscriptions[source["name"]] = frozenset(source.get("callback_events", DEFAULT_CALLBACK_EVENTS))
     _dump(folder / "sources.yaml", sources)
     doc = _load(folder / "agents.yaml")  # the demo agents stay (escalation.yaml names some), offline
     generated: dict[str, str] = {}
@@ -76,7 +83,8 @@ def write_config(folder: Path, agents: int, capacity: int, callback_url: str) ->
                 }
             )
     _dump(folder / "agents.yaml", doc)
-    return BenchConfig(folder, generated)
+    domains = frozenset(load_routing_config(folder).domains())
+    return BenchConfig(folder, generated, domains, subscriptions)
 
 
 def capture_command(run: str, n: int, rng: random.Random) -> CaptureTask:

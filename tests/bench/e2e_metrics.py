@@ -18,6 +18,7 @@ class Scrape:
     """Samples of one scrape: sample name -> [(labels, value)]."""
 
     samples: dict[str, list[tuple[Labels, float]]] = field(default_factory=lambda: defaultdict(list))
+    answered: bool = True  # False: the endpoint did not answer (a busy process past the timeout), no samples
 
     def total(self, name: str, **match: str) -> float:
         """Sum of the samples of `name` whose labels include `match`."""
@@ -44,9 +45,9 @@ async def scrape(http: httpx.AsyncClient, url: str) -> Scrape:
     try:
         response = await http.get(url)
     except httpx.TransportError:
-        return result
+        return Scrape(answered=False)
     if response.status_code != 200:
-        return result
+        return Scrape(answered=False)
     for family in text_string_to_metric_families(response.text):
         for sample in family.samples:
             result.samples[sample.name].append((dict(sample.labels), float(sample.value)))

@@ -20,6 +20,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
+from tests.bench.e2e_integrity import Ledger
 from workrouter.contracts.topics import TopicNames
 
 React = Callable[[str, dict[str, Any]], None]
@@ -54,7 +55,7 @@ def percentile(values: list[float], q: float) -> float:
 class Observer:
     """Tasks' milestones, event counts by type, and messages and bytes per topic."""
 
-    def __init__(self, bootstrap: str, topics: TopicNames, react: React) -> None:
+    def __init__(self, bootstrap: str, topics: TopicNames, react: React, ledger: Ledger) -> None:
         self.roles = {
             topics.tasks: "tasks",
             topics.routing: "routing",
@@ -70,6 +71,7 @@ class Observer:
             max_partition_fetch_bytes=4 * 1024 * 1024,
         )
         self.react = react
+        self.ledger = ledger  # every event, for the checks at the end (nothing lost, none held twice)
         self.tasks: dict[str, TaskTimes] = {}
         self.types: Counter[str] = Counter()  # wr.tasks events by kind (type suffix)
         self.messages: Counter[str] = Counter()  # by role: tasks, routing, agents
@@ -113,6 +115,7 @@ class Observer:
     def _on(self, role: str, doc: dict[str, Any]) -> None:
         kind = doc["type"].rsplit(".", 1)[-1]
         data: dict[str, Any] = doc["data"]
+        self.ledger.see(doc["id"], kind, data, doc["time"])
         if role == "agents":
             if data.get("presence") == "ready":
                 self.ready.add(data["agent_id"])

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Mapping
 
 from tests.bench.e2e_cpu import OTHERS
+from tests.bench.e2e_instances import SERVICES, by_service
+from tests.bench.e2e_integrity import Ledger, checks_line, shown
 from tests.bench.e2e_raw import RawFigures
 from tests.bench.e2e_step import StepFigures
 
 APART = (OTHERS, "bench")  # not the pipeline's cost: other processes, and the bench's simulated sources and agents
-
-SERVICES = ("capture", "prioritiser", "router", "escalation", "reporting", "notifier", "api")
 
 
 def _ms(seconds: float) -> str:
@@ -33,14 +34,22 @@ def _per_task(f: StepFigures) -> str:
     return f"{sum(ms for _, ms in ranked):.0f} ms: " + " ".join(f"{n} {ms:.1f}" for n, ms in ranked)
 
 
+def _instances(cores: Mapping[str, float]) -> str:
+    """`router-1 0.12 router-2 0.10 ...` (empty when every service runs once)."""
+    return " ".join(f"{name} {value:.2f}" for name, value in sorted(cores.items()))
+
+
 def print_idle(idle: dict[str, float], stall: float, seconds: float) -> None:
-    """The idle baseline."""
-    ours = {n: c for n, c in idle.items() if n != OTHERS}
+    """The idle baseline, per service (and per instance when a service runs more than once)."""
+    ours = {n: c for n, c in by_service(idle).items() if n != OTHERS}
     ranked = " ".join(f"{n} {c:.3f}" for n, c in sorted(ours.items(), key=lambda kv: -kv[1]))
     print(
         f"idle for {seconds:g}s, cores: {ranked} | total {sum(ours.values()):.2f}, other processes "
         f"{idle.get(OTHERS, 0.0):.2f}; CPU stall {100 * stall:.0f} %"
     )
+    instances = {n: c for n, c in idle.items() if n not in ours and n != OTHERS}
+    if instances:
+        print(f"idle cores per instance: {_instances(instances)}")
 
 
 def print_step(f: StepFigures) -> None:
@@ -67,16 +76,24 @@ def print_step(f: StepFigures) -> None:
         f"fewest agents available in a queue {f.window.min_available:.0f}\n"
         f"     CPU (cores of {os.cpu_count()}): {_cpu(f)}; CPU stall (PSI some) "
         f"{100 * f.cpu_stall:.0f} % of the window; load average {' '.join(f'{v:.2f}' for v in f.load)}\n"
-        f"     CPU per task above idle: {_per_task(f)}",
+        f"     CPU per task above idle: {_per_task(f)}"
+        + (f"\n     CPU per instance (cores): {_instances(f.cpu_instances)}" if f.cpu_instances else ""),
         flush=True,
     )
 
 
 def print_final(
-    steps: list[StepFigures], raw: RawFigures, agents: int, args: argparse.Namespace, elapsed: float
+    steps: list[StepFigures],
+    raw: RawFigures,
+    agents: int,
+    args: argparse.Namespace,
+    elapsed: float,
+    *,
+    instances: int = 1,
 ) -> None:
     """The figures block: a line per rate, raw Kafka, the ratios and where the CPU went."""
-    print(f"\n== end to end: 7 services as processes, real Kafka/Redis/PostgreSQL ({elapsed:.0f}s in all) ==")
+    many = f", {instances} of each consumer sharing its group" if instances > 1 else ""
+    print(f"\n== end to end: 7 services as processes{many}, real Kafka/Redis/PostgreSQL ({elapsed:.0f}s in all) ==")
     print(
         f"{agents} agents x capacity {args.capacity}, accept at once, work {args.work:g}s ±50 %; "
         f"{args.warmup:g}s warm-up + {args.seconds:g}s measured per rate; sustained = first offers >= 95 % of "
@@ -120,12 +137,31 @@ def print_final(
     print(summary_line(steps, raw))
 
 
+def _best(steps: list[StepFigures]) -> StepFigures | None:
+    """The sustained step with the most first offers per second, if any."""
+    return max((f for f in steps if f.sustained), key=lambda f: f.offered_per_s, default=None)
+
+
+def ceiling(steps: list[StepFigures]) -> float:
+    """The highest rate sustained, in first offers per second (0 when none was)."""
+    best = _best(steps)
+    return 0.0 if best is None else best.offered_per_s
+
+
+def print_checks(found: Mapping[str, list[str]], ledger: Ledger, sent: int) -> None:
+    """Each check with ok or its first problems, then the `bench checks:` line."""
+    for name, problems in found.items():
+        print(f"  {'ok ' if not problems else 'FAILED'} {name}" + (f": {len(problems)}" if problems else ""))
+        for problem in shown(problems):
+            print(f"       {problem}")
+    print(checks_line(found, ledger, sent), flush=True)
+
+
 def summary_line(steps: list[StepFigures], raw: RawFigures) -> str:
     """The last line: the ceiling, the CPU per task there (every workrouter process, Kafka, Redis and PostgreSQL;
     the bench's own sources and agents apart), p99 sent→offer at 150/s (`na` if that rate was not run) and raw
     Kafka's rate on the same broker."""
-    sustained = [f for f in steps if f.sustained]
-    best = max(sustained, key=lambda f: f.offered_per_s, default=None)
+    best = _best(steps)
     at_150 = next((f for f in steps if abs(f.rate - 150) < 1e-9), None)
     cpu = "na" if best is None else f"{sum(ms for n, ms in best.cpu_ms_per_task.items() if n not in APART):.1f}"
     p99 = "na" if at_150 is None else f"{at_150.source_to_offer[1] * 1000:.0f}"

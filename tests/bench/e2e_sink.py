@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 
 from tests.support.callback_server import free_port
 
@@ -16,11 +17,12 @@ OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\
 
 
 class CallbackSink:
-    """Counts the callbacks the notifier delivers."""
+    """Counts the callbacks the notifier delivers, and each idempotency key (one per event called back)."""
 
     def __init__(self) -> None:
         self.port = free_port()
         self.received = 0
+        self.keys: Counter[str] = Counter()
         self._server: asyncio.Server | None = None
 
     @property
@@ -43,13 +45,17 @@ class CallbackSink:
         try:
             while True:  # keep-alive: one request after another on the connection
                 head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
+                length, key = 0, ""
                 for line in head.split(b"\r\n"):
                     name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
+                    header = name.strip().lower()
+                    if header == b"content-length":
                         length = int(value.strip())
+                    elif header == b"idempotency-key":
+                        key = value.strip().decode()
                 await reader.readexactly(length)
                 self.received += 1
+                self.keys[key] += 1
                 writer.write(OK)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):

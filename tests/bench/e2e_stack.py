@@ -1,5 +1,5 @@
 """The seven services as OS processes (`workrouter.cli service <name>`) on one run's topics, Redis keys and
-database."""
+database; with `instances` > 1, that many processes of each Kafka consumer, one consumer group per service."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import httpx
 
+from tests.bench.e2e_instances import all_instances, service_of
 from tests.support.callback_server import free_port
 from tests.support.infra import ROOT, Infra
 
-SERVICES = ("capture", "prioritiser", "router", "escalation", "reporting", "notifier", "api")
 # The service under cProfile with a CPU clock (the default wall clock counts the time spent waiting in epoll).
 PROFILED = """
 import cProfile, runpy, sys, time
@@ -42,9 +42,22 @@ class Stack:
     config_dir: Path
     logs: Path
     run: str
-    ports: dict[str, int] = field(default_factory=lambda: {name: free_port() for name in SERVICES})
-    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-    profile: str | None = None  # the service to run under cProfile (its dump: <logs>/<service>.prof)
+    instances: int = 1  # processes of each service that consumes Kafka (the api runs once)
+    ports: dict[str, int] = field(default_factory=dict)  # instance name -> its /metrics port
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)  # instance name -> process
+    profile: str | None = None  # the service to run under cProfile (its first instance; dump: <logs>/<name>.prof)
+
+    def __post_init__(self) -> None:
+        self.ports = self.ports or {name: free_port() for name in self.names}
+
+    @property
+    def names(self) -> list[str]:
+        """Every process of the stack: `router`, or `router-1` and `router-2` with two instances."""
+        return all_instances(self.instances)
+
+    def of(self, service: str) -> list[str]:
+        """The instances of one service."""
+        return [name for name in self.names if service_of(name) == service]
 
     @property
     def prefix(self) -> str:
@@ -57,18 +70,28 @@ class Stack:
         return f"bench-wr-{self.run}"
 
     @property
+    def profiled(self) -> str | None:
+        """The instance under cProfile: the profiled service's first."""
+        return self.of(self.profile)[0] if self.profile else None
+
+    @property
     def profile_dump(self) -> Path:
-        """Where the profiled service's cProfile dump goes."""
-        return self.logs / f"{self.profile}.prof"
+        """Where the profiled instance's cProfile dump goes."""
+        return self.logs / f"{self.profiled}.prof"
 
     def metrics_url(self, name: str) -> str:
-        """Where the service serves /metrics."""
+        """Where the instance serves /metrics."""
         return f"http://127.0.0.1:{self.ports[name]}/metrics"
 
+    def group(self, service: str) -> str:
+        """The consumer group all instances of a service share."""
+        return f"{service}-{self.run}"
+
     def start(self) -> None:
-        """Start every service, each with its own consumer group and port."""
-        for name in SERVICES:
-            port = "WR_HTTP_PORT" if name in HTTP_SERVED else "WR_METRICS_PORT"
+        """Start every instance: those of one service share its consumer group, each has its own port."""
+        for name in self.names:
+            service = service_of(name)
+            port = "WR_HTTP_PORT" if service in HTTP_SERVED else "WR_METRICS_PORT"
             env = {
                 **os.environ,
                 "WR_BROKER_URL": f"kafka://{self.infra.kafka_bootstrap}",
@@ -78,12 +101,13 @@ class Stack:
                 "WR_REDIS_PREFIX": self.redis_prefix,
                 "WR_CONFIG_DIR": str(self.config_dir),
                 "WR_LOG_LEVEL": "INFO",
-                f"WR_{name.upper()}_GROUP": f"{name}-{self.run}",
+                f"WR_{service.upper()}_GROUP": self.group(service),
+                "WR_POISON_GROUP": self.group("prioritiser-poison"),  # not the default, which every run shares
                 port: str(self.ports[name]),
             }
-            cmd = [sys.executable, "-m", "workrouter.cli", "service", name]
-            if name == self.profile:
-                cmd = [sys.executable, "-c", PROFILED.format(service=name, dump=str(self.profile_dump))]
+            cmd = [sys.executable, "-m", "workrouter.cli", "service", service]
+            if name == self.profiled:
+                cmd = [sys.executable, "-c", PROFILED.format(service=service, dump=str(self.profile_dump))]
             with (self.logs / f"{name}.log").open("wb") as out:
                 self.procs[name] = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 
@@ -101,7 +125,7 @@ class Stack:
     async def wait_ready(self, timeout: float = 120.0) -> float:
         """Until every service answers on its /metrics; returns the seconds it took."""
         start = time.monotonic()
-        waiting = set(SERVICES)
+        waiting = set(self.names)
         async with httpx.AsyncClient(timeout=2) as http:
             while waiting:
                 self.check_alive()

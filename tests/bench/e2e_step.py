@@ -13,6 +13,7 @@ import httpx
 
 from tests.bench import e2e_cpu
 from tests.bench.e2e_config import capture_command
+from tests.bench.e2e_instances import CONSUMERS, by_service, merged, per_service, service_of
 from tests.bench.e2e_metrics import CAPTURE_TO_OFFER, Scrape, histogram_mean, histogram_quantile, lag, scrape
 from tests.bench.e2e_observe import Observer, percentile
 from tests.bench.e2e_sink import CallbackSink
@@ -24,7 +25,7 @@ from workrouter.domain.capture import task_id_for
 
 PROGRESS_SECONDS = 5.0
 HANDLED = "workrouter_messages_handled_total"
-CONSUMERS = ("capture", "prioritiser", "router", "escalation", "reporting", "notifier")  # the api consumes nothing
+SCRAPE_TRIES = 3
 
 
 @dataclass
@@ -38,7 +39,7 @@ class Run:
     observer: Observer
     sink: CallbackSink
     http: httpx.AsyncClient
-    idle: dict[str, float] = field(default_factory=dict)  # cores each process uses with no load
+    idle: dict[str, float] = field(default_factory=dict)  # cores each process (instance) uses with no load
     rng: random.Random = field(default_factory=lambda: random.Random(1))
     sent: int = 0
 
@@ -72,14 +73,15 @@ class StepFigures:
     messages_per_task: dict[str, float]  # per topic, over the window
     message_bytes: float  # average size of every pipeline message in the window
     callbacks_per_s: float
-    cpu: dict[str, float]  # cores used in the window, per process
+    cpu: dict[str, float]  # cores used in the window, per service (its instances summed) or server process
     handled_per_s: dict[str, float]  # messages each service's handlers finished per second (batches not counted)
-    cpu_ms_per_task: dict[str, float]  # CPU above the idle baseline per task offered, per process
+    cpu_ms_per_task: dict[str, float]  # CPU above the idle baseline per task offered, per service or server
     cpu_stall: float  # share of the window during which some runnable task waited for a CPU (PSI "some")
     window: Window
     load: tuple[float, float, float]
 
     slo_seconds: float  # the p99 sent→first offer a sustained rate must stay under
+    cpu_instances: dict[str, float] = field(default_factory=dict)  # cores per instance, when a service runs twice+
 
     @property
     def sustained(self) -> bool:
@@ -90,14 +92,30 @@ class StepFigures:
 
 
 def named(stack: Stack) -> dict[str, int]:
-    """The processes the benchmark accounts CPU to by name: the services and itself."""
+    """The processes the benchmark accounts CPU to by name: the services' instances and itself."""
     return {**stack.pids(), "bench": os.getpid()}
 
 
+async def _ask(stack: Stack, http: httpx.AsyncClient, names: list[str]) -> dict[str, Scrape]:
+    return dict(zip(names, await asyncio.gather(*(scrape(http, stack.metrics_url(n)) for n in names)), strict=True))
+
+
+async def scrape_instances(stack: Stack, http: httpx.AsyncClient, services: tuple[str, ...]) -> dict[str, Scrape]:
+    """One scrape of every instance of `services`, by instance name; one that did not answer is asked again
+    (a counter summed over instances must not lose an instance to one slow answer), then printed as missing."""
+    scrapes = await _ask(stack, http, [name for service in services for name in stack.of(service)])
+    for _ in range(SCRAPE_TRIES - 1):
+        if not (silent := [name for name, result in scrapes.items() if not result.answered]):
+            break
+        scrapes |= await _ask(stack, http, silent)
+    if silent := sorted(name for name, result in scrapes.items() if not result.answered):
+        print(f"  no answer from /metrics of {', '.join(silent)} ({SCRAPE_TRIES} tries): counted as 0", flush=True)
+    return scrapes
+
+
 async def scrape_all(run: Run) -> dict[str, Scrape]:
-    """One scrape of every consuming service."""
-    scrapes = await asyncio.gather(*(scrape(run.http, run.stack.metrics_url(n)) for n in CONSUMERS))
-    return dict(zip(CONSUMERS, scrapes, strict=True))
+    """One scrape of every consuming service, its instances merged (lags, counters and histograms add up)."""
+    return per_service(await scrape_instances(run.stack, run.http, CONSUMERS))
 
 
 async def idle_cpu(stack: Stack, seconds: float) -> tuple[dict[str, float], float]:
@@ -166,7 +184,6 @@ async def step(
     printer = asyncio.create_task(progress(run, rate, window, stop))
     try:
         await offer_load(run, rate, warmup, None)
-        router_url = run.stack.metrics_url("router")
         before, cpu0, t0 = await scrape_all(run), e2e_cpu.sample(named(run.stack)), time.time()
         counts0, pub0, sink0 = run.observer.snapshot(), run.publisher.messages.copy(), run.sink.received
         bytes0 = run.publisher.bytes.copy()
@@ -177,7 +194,7 @@ async def step(
         handled = await scrape_all(run)
         pub1, bytes1, sink1 = run.publisher.messages.copy(), run.publisher.bytes.copy(), run.sink.received
         await drain(run.observer, measured, drain_seconds)
-        after = await scrape(run.http, router_url)
+        after = merged((await scrape_instances(run.stack, run.http, ("router",))).values())
     finally:
         stop.set()
         await printer
@@ -211,12 +228,13 @@ async def step(
         messages_per_task=messages,
         message_bytes=total_bytes / max(1.0, sum(messages.values()) * n),
         callbacks_per_s=(sink1 - sink0) / span,
-        cpu=used,
-        cpu_ms_per_task={p: 1000 * (c - run.idle.get(p, 0.0)) / max(offers, 1e-9) for p, c in used.items()},
+        cpu=by_service(used),
+        cpu_ms_per_task=by_service({p: 1000 * (c - run.idle.get(p, 0.0)) / max(offers, 1e-9) for p, c in used.items()}),
         cpu_stall=stall,
         window=window,
         load=os.getloadavg(),
         slo_seconds=slo,
+        cpu_instances={p: c for p, c in used.items() if service_of(p) != p},
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from tests.bench.bench_e2e import MAX_RATE, RAMP, ramp
+from tests.bench.e2e_args import MAX_RATE, RAMP, ramp
 from tests.bench.e2e_cpu import OTHERS
 from tests.bench.e2e_raw import RawFigures
 from tests.bench.e2e_report import summary_line

@@ -84,8 +84,10 @@ class EventLog:
         return self._schema
 
     async def migrate(self) -> None:
-        """Create the tables and indexes (idempotent)."""
-        async with self._pool.acquire() as conn:
+        """Create the tables, indexes and views (idempotent; safe to run from many processes at once: two
+        sessions' `CREATE ... IF NOT EXISTS` at the same moment would otherwise both create, and one fail)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('workrouter.reporting.migrate'))")
             await conn.execute(SCHEMA_DDL.format(s=self._schema))
             await conn.execute(views_ddl(self._schema))
 

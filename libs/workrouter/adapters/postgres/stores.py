@@ -35,6 +35,14 @@ CREATE TABLE IF NOT EXISTS prioritiser_task_facts (
 """
 
 
+async def _migrate(pool: asyncpg.Pool, service: str, ddl: str) -> None:
+    """Run `ddl` under the service's migration lock: two sessions' `CREATE TABLE IF NOT EXISTS` at the same
+    moment (two instances starting on a fresh database) would otherwise both create, and one fail."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"workrouter.{service}.migrate")
+        await conn.execute(ddl)
+
+
 class PostgresCaptureStore:
     """CaptureStore in table capture_tasks."""
 
@@ -42,8 +50,8 @@ class PostgresCaptureStore:
         self._pool = pool
 
     async def migrate(self) -> None:
-        """Create the table if it does not exist."""
-        await self._pool.execute(CAPTURE_SCHEMA)
+        """Create the table if it does not exist (safe to run from many processes at once)."""
+        await _migrate(self._pool, "capture", CAPTURE_SCHEMA)
 
     async def get(self, source: str, external_id: str) -> CaptureRecord | None:
         """The record, or None."""
@@ -118,8 +126,8 @@ class PostgresTaskFactsStore:
         self._pool = pool
 
     async def migrate(self) -> None:
-        """Create the table if it does not exist."""
-        await self._pool.execute(FACTS_SCHEMA)
+        """Create the table if it does not exist (safe to run from many processes at once)."""
+        await _migrate(self._pool, "prioritiser", FACTS_SCHEMA)
 
     async def get(self, task_id: str) -> tuple[dict[str, Any], datetime] | None:
         """(facts, captured_at), or None."""
