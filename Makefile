@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: help install lock check-env infra-install infra-up infra-down infra-status test test-e2e test-unit test-integration config-check lint format asyncapi grafana prometheus-up prometheus-down run up bench bench-scale bench-bus bench-memory-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise bench-reports bench-escalation bench-notifier report callbacks-dead callbacks-replay reclassify service clean
+.PHONY: help install lock check-env infra-install infra-up infra-down infra-status test test-e2e test-unit test-integration config-check lint format asyncapi grafana prometheus-up prometheus-down run up bench bench-scale bench-memory bench-bus bench-memory-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise bench-reports bench-escalation bench-notifier report callbacks-dead callbacks-replay reclassify service clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -86,6 +86,9 @@ bench: install infra-up ## end to end: all seven services as processes on real K
 
 bench-scale: install infra-up ## the end-to-end ramp twice, each consuming service as 1 then 2 processes sharing its consumer group (fine ladder, 10 % steps; INSTANCES=1,2); both ceilings and the change; ends with a "bench scale:" line
 	$(BIN)/python -m tests.bench.bench_e2e --compare-instances $(or $(INSTANCES),1,2) --ladder fine
+
+bench-memory: install infra-up ## the memory run: MINUTES (10) at RATE (150) tasks/s, every process's RSS each minute, start/end/second-half change; ends with a "bench memory:" line
+	$(BIN)/python -m tests.bench.bench_e2e --soak $(or $(MINUTES),10) --rate $(or $(RATE),150)
 
 bench-bus: install infra-up ## benchmark the Kafka bus against raw aiokafka (prints msg/s)
 	$(BIN)/python -m tests.bench.bench_bus --messages 20000

@@ -35,6 +35,7 @@ from tests.bench.e2e_args import offered_rates, parse_args
 from tests.bench.e2e_config import write_config
 from tests.bench.e2e_instances import scale_line
 from tests.bench.e2e_integrity import Ledger
+from tests.bench.e2e_memory import RssSampler
 from tests.bench.e2e_observe import Observer
 from tests.bench.e2e_profile import print_profile
 from tests.bench.e2e_raw import RawFigures, raw_kafka
@@ -125,8 +126,15 @@ async def run_rates(args: argparse.Namespace, run: Run) -> list[StepFigures]:
     figures: list[StepFigures] = []
     for rate in offered_rates(args):
         print(f"rate {rate:g}/s: {args.warmup:g}s warm-up, {args.seconds:g}s measured", flush=True)
+        sampler = RssSampler(run.stack.pids()) if args.soak else None
+        if sampler is not None:
+            sampler.start()
         figures.append(await step(run, rate, args.seconds, warmup=args.warmup, drain_seconds=args.drain, slo=args.slo))
         print_step(figures[-1])
+        if sampler is not None:
+            samples = await sampler.stop()
+            print("\n".join(samples.table()))
+            print(samples.summary(), flush=True)
         if not figures[-1].sustained:
             print(f"  not sustained at {rate:g}/s: stopping the sweep here", flush=True)
             break

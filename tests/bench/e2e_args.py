@@ -72,9 +72,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--ladder", choices=("default", "fine"), default="default", help="the rates when --rates is not given: "
         "default as listed, or fine: 16, then from 48 up by 10 %% a step (to tell ceilings apart by less than 15 %%)",
     )  # fmt: skip
+    parser.add_argument(
+        "--soak", type=float, metavar="MINUTES", help="the memory run: one rate (--rate, default 150) for a measured "
+        "window of MINUTES, each process's RSS sampled every minute; ends with a `bench memory:` line",
+    )  # fmt: skip
     parser.add_argument("--profile", choices=SERVICES, help="run this service under cProfile and summarise it")
     parser.add_argument("--keep-logs", action="store_true", help="keep the services' logs and config")
     args = parser.parse_args(argv)
+    if args.soak is not None:
+        if args.soak <= 0 or args.rates or args.compare_instances:
+            parser.error("--soak takes a positive number of minutes, one --rate, and no --rates/--compare-instances")
+        args.rate = args.rate or 150.0
+        args.seconds = args.soak * 60
     args.rates = [args.rate] if args.rate else [float(r) for r in args.rates.split(",")] if args.rates else None
     if args.compare_instances and args.instances != 1:
         parser.error("give --instances or --compare-instances, not both")
