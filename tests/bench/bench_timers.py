@@ -29,7 +29,7 @@ from tests.support.wait import wait_until
 from workrouter.adapters.postgres.escalation_store import PostgresEscalationStore
 from workrouter.contracts.envelope import utcnow
 from workrouter.domain.escalation.record import TaskRecord
-from workrouter.ports.timers import Timer
+from workrouter.domain.escalation.timer import Timer
 from workrouter.services.escalation.timer_loop import TimerLoop
 
 SCHEMA = "wr_bench_timers"

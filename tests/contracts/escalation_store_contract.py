@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from workrouter.ports.timers import EscalationStore, Timer, TimerCounts
+from workrouter.domain.escalation.timer import Timer
+from workrouter.ports.timers import EscalationStore, TimerCounts
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

@@ -14,7 +14,8 @@ from tests.support.infra import Infra
 from tests.support.wait import paced, wait_until
 from workrouter.adapters.postgres.escalation_store import PostgresEscalationStore
 from workrouter.contracts.envelope import utcnow
-from workrouter.ports.timers import Timer, TimerCounts
+from workrouter.domain.escalation.timer import Timer
+from workrouter.ports.timers import TimerCounts
 from workrouter.services.escalation.timer_loop import TimerLoop
 
 

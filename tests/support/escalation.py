@@ -6,10 +6,10 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from workrouter.config.escalation import EscalationFile
 from workrouter.contracts import task_events as te
 from workrouter.contracts.envelope import Payload
 from workrouter.domain.escalation.plan import Rules
+from workrouter.domain.escalation.policy import EscalationFile
 from workrouter.domain.escalation.record import TaskRecord, apply
 from workrouter.domain.rules.durations import parse_duration
 

@@ -11,8 +11,9 @@ import yaml
 from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 
-from workrouter.config.escalation import EscalationFile, Known, load_escalation, schema_json
+from workrouter.config.escalation import Known, load_escalation, schema_json
 from workrouter.config.files import ConfigError
+from workrouter.domain.escalation.policy import EscalationFile
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "deploy" / "config" / "escalation.yaml"

@@ -13,7 +13,7 @@ from workrouter.contracts.envelope import Payload
 from workrouter.domain.escalation.fire import fire, timer_event_id
 from workrouter.domain.escalation.plan import Rules, plan
 from workrouter.domain.escalation.record import TaskRecord
-from workrouter.ports.timers import Timer
+from workrouter.domain.escalation.timer import Timer
 
 H = timedelta(hours=1)
 DOC: dict[str, Any] = {

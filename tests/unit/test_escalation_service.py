@@ -15,11 +15,11 @@ from workrouter.adapters.memory_stores import MemoryTaskFactsStore
 from workrouter.bus.port import Delivery
 from workrouter.config.calendars import load_calendars
 from workrouter.config.catalog import Catalog
-from workrouter.config.escalation import EscalationFile
 from workrouter.contracts import task_events as te
 from workrouter.contracts.envelope import Envelope, Payload, make_event
 from workrouter.domain.escalation.calendars import CalendarBook
 from workrouter.domain.escalation.plan import Rules
+from workrouter.domain.escalation.policy import EscalationFile
 from workrouter.services.escalation import handlers as esc
 from workrouter.services.escalation.service import load_rules
 from workrouter.services.escalation.timer_loop import TimerLoop

@@ -12,7 +12,8 @@ import pytest
 from tests.contracts.escalation_store_contract import T0, at, record, timer
 from tests.support.wait import wait_until
 from workrouter.adapters.memory_escalation_store import MemoryEscalationStore
-from workrouter.ports.timers import Timer, TimerCounts
+from workrouter.domain.escalation.timer import Timer
+from workrouter.ports.timers import TimerCounts
 from workrouter.services.escalation.timer_loop import TimerLoop
 
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from workrouter.ports.timers import Timer, TimerCounts
+from workrouter.domain.escalation.timer import Timer
+from workrouter.ports.timers import TimerCounts
 
 Key = tuple[str, str]  # (task_id, kind)
 Entry = tuple[datetime, str, str, str]  # (due_at, task_id, kind, ident): one heap entry

@@ -30,7 +30,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from workrouter.config.files import ConfigError
-from workrouter.config.routing_types import Name, refuse_repeats
+from workrouter.config.routing_types import refuse_repeats
 from workrouter.config.rules_file import read_rule_file
 from workrouter.domain.calendar import (
     ALWAYS_OPEN,
@@ -40,6 +40,7 @@ from workrouter.domain.calendar import (
     never_closed,
     parse_hours,
 )
+from workrouter.domain.names import Name
 from workrouter.domain.rules.durations import DURATION_PATTERN, parse_duration
 from workrouter.domain.rules.errors import RuleSetError
 from workrouter.domain.rules.model import WithoutNulls

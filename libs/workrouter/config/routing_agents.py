@@ -6,16 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, field_validator
 
-from workrouter.config.routing_types import (
-    NAME_PATTERN,
-    SKILL_PATTERN,
-    Label,
-    Level,
-    Name,
-    SkillName,
-    located,
-    refuse_repeats,
-)
+from workrouter.config.routing_types import SKILL_PATTERN, Label, Level, SkillName, located, refuse_repeats
+from workrouter.domain.names import NAME_PATTERN, Name
 from workrouter.domain.routing.model import AgentProfile
 
 MAX_CAPACITY = 100

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from workrouter.config.routing_types import Label, Name, located, refuse_repeats
+from workrouter.config.routing_types import Label, located, refuse_repeats
+from workrouter.domain.names import Name
 from workrouter.domain.routing.model import RONA
 
 

@@ -6,15 +6,8 @@ from itertools import pairwise
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from workrouter.config.routing_types import (
-    Level,
-    Name,
-    PositiveSeconds,
-    Seconds,
-    WholeSeconds,
-    located,
-    refuse_repeats,
-)
+from workrouter.config.routing_types import Level, PositiveSeconds, Seconds, WholeSeconds, located, refuse_repeats
+from workrouter.domain.names import Name
 from workrouter.domain.routing.model import Mode, QueuePolicy, Strategy, Tier
 
 MAX_TIERS = 5

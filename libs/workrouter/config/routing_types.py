@@ -12,10 +12,8 @@ from pydantic_core import PydanticCustomError
 
 from workrouter.domain.rules.durations import DURATION_PATTERN, MAX_SECONDS, parse_duration
 
-NAME_PATTERN = r"^[a-z][a-z0-9_.-]{0,63}$"
 SKILL_PATTERN = r"^[a-z][a-z0-9_.:-]{0,63}$"
 
-Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 SkillName = Annotated[str, Field(pattern=SKILL_PATTERN)]
 Level = Annotated[int, Field(strict=True, ge=0, le=100)]
 Label = Annotated[str, Field(min_length=1, max_length=100)]

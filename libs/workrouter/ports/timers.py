@@ -11,20 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-
-@dataclass(frozen=True, slots=True)
-class Timer:
-    """One planned wake-up for a task."""
-
-    task_id: str
-    kind: str  # "sla", "ola", "expiry", "wake", "reprioritise"
-    ident: str  # the instance: same ident = same timer, fires at most once
-    due_at: datetime  # timezone-aware
-    payload: dict[str, Any] = field(default_factory=dict)  # JSON-able; what firing needs to know
+from workrouter.domain.escalation.timer import Timer
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,8 @@ from typing import Any
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from workrouter.ports.timers import Timer, TimerCounts
+from workrouter.domain.escalation.timer import Timer
+from workrouter.ports.timers import TimerCounts
 
 Item = tuple[str, dict[str, Any] | None, Sequence[Timer]]
 Kept = tuple[str, dict[str, Any], Sequence[Timer]]

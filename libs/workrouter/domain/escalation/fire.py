@@ -10,13 +10,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from workrouter.config.escalation import MOVES, Step
 from workrouter.contracts import task_events as te
 from workrouter.contracts.envelope import Payload
 from workrouter.domain.escalation.plan import Rules, ola_for, plan, reprioritise_key, step_due
+from workrouter.domain.escalation.policy import MOVES, Step
 from workrouter.domain.escalation.record import OPEN_BY_AGENT, TaskRecord
+from workrouter.domain.escalation.timer import Timer
 from workrouter.domain.priority import MAX_DISPLAY
-from workrouter.ports.timers import Timer
 
 _IDS = uuid.UUID("5f0c7e8e-4a57-4c1e-9a55-2f1f5e1c0a11")
 

@@ -23,7 +23,8 @@ from workrouter.contracts.topics import TopicNames
 from workrouter.domain.escalation.fire import fire, timer_event_id
 from workrouter.domain.escalation.plan import Rules, plan
 from workrouter.domain.escalation.record import TaskRecord, apply
-from workrouter.ports.timers import EscalationStore, Timer
+from workrouter.domain.escalation.timer import Timer
+from workrouter.ports.timers import EscalationStore
 
 log = logging.getLogger(__name__)
 SOURCE = "/workrouter/escalation"

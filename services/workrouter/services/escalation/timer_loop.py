@@ -14,7 +14,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from workrouter.ports.timers import EscalationStore, Timer
+from workrouter.domain.escalation.timer import Timer
+from workrouter.ports.timers import EscalationStore
 
 log = logging.getLogger(__name__)
 
