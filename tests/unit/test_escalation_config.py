@@ -40,10 +40,7 @@ def test_the_seed_loads_and_follows_the_published_schema() -> None:
 
 
 def test_the_checked_in_schema_matches_the_code() -> None:
-    regenerate = (
-        ".venv/bin/python -c 'from workrouter.config.escalation import schema_json; print(schema_json(), end=\"\")'"
-        " > docs/escalation.schema.json"
-    )
+    regenerate = ".venv/bin/workrouter config schemas docs"
     assert (ROOT / "docs" / "escalation.schema.json").read_text() == schema_json(), f"stale: run {regenerate}"
 
 
