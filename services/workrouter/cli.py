@@ -134,6 +134,15 @@ def _cli_user() -> str:
 
 
 def _reclassify(args: argparse.Namespace) -> int:
+    if ProcessSettings().broker_url.startswith("memory:"):
+        # the in-process bus lives inside one process: publishing on a bus of our own would reach nobody
+        print(
+            "workrouter reclassify: nothing sent. WR_BROKER_URL is memory:// (the default), and an in-process bus "
+            "belongs to the process that runs it: a `workrouter up` cannot be reached from here. Run this with "
+            "WR_BROKER_URL=kafka://host:port set to the Kafka of the running services.",
+            file=sys.stderr,
+        )
+        return 2
     command = ReclassifyTask(task_id=args.task_id, reason=args.reason, queue=args.queue, by=args.by)
     topic = asyncio.run(_publish_reclassify(command))
     target = f"to queue {args.queue}" if args.queue else "through the current rules"

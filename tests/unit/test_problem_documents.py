@@ -74,3 +74,17 @@ def test_the_cli_s_reclassification_says_who_asked() -> None:
     assert "@" in args.by
     named = cli.parser().parse_args(["reclassify", "t1", "--by", "lead-anna"])
     assert named.by == "lead-anna"
+
+
+def test_the_cli_s_reclassification_refuses_to_publish_on_a_private_in_process_bus(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An in-process bus belongs to the process that runs it: published there, the command would reach nobody
+    and the supervisor would believe it done. It says so and exits 2 instead."""
+    monkeypatch.delenv("WR_BROKER_URL", raising=False)
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["reclassify", "t1"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "nothing sent" in err
+    assert "WR_BROKER_URL=kafka://" in err
