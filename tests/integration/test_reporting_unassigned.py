@@ -69,3 +69,24 @@ async def test_the_unassigned_event_ends_the_handle(pool: tuple[asyncpg.Pool, st
 
 async def test_without_it_the_agent_looks_busy_to_the_end_of_the_period(pool: tuple[asyncpg.Pool, str]) -> None:
     assert await busy(*pool, crossed(unassigned=False)) == 3600.0 - 31
+
+
+async def test_occupancy_counts_busy_time_while_logged_in_only_and_never_exceeds_100(
+    pool: tuple[asyncpg.Pool, str],
+) -> None:
+    """Agent a logs in for 10 minutes, accepts t1 after one, goes offline at 10 minutes still holding it and
+    completes it at 50 minutes. Busy is the whole hold (49 min); occupancy is the busy time while logged in
+    (9 min) over logged-in time (10 min): 90 %, not 490 %."""
+    pool_, schema = pool
+    events = [
+        at(AgentPresenceChanged(agent_id="a", domain="d", presence="ready"), 0, "d"),
+        at(te.TaskQueued(task_id="t1", queue="q", domain="d", priority=1, sort_key="k"), 30),
+        at(te.TaskAccepted(task_id="t1", agent_id="a", how="offer", queue="q"), 60),
+        at(AgentPresenceChanged(agent_id="a", domain="d", presence="offline"), 600, "d"),
+        at(te.TaskCompleted(task_id="t1", by="agent", agent_id="a"), 3000),
+    ]
+    await pool_.execute(f"TRUNCATE {schema}.event_log, {schema}.task_state")
+    await EventLog(pool_, schema=schema).write([(e, None) for e in events])
+    request = ReportRequest(start=T0, end=T0 + timedelta(hours=1))
+    (row,) = (await run_report(pool_, "agent-stats", request, schema=schema)).rows
+    assert (row["logged_in_seconds"], row["busy_seconds"], row["occupancy_pct"]) == (600.0, 2940.0, 90.0)

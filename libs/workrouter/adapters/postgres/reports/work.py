@@ -88,7 +88,10 @@ FROM st WHERE presence <> 'offline' GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"""
 
 
 def agent_stats_sql(s: str) -> str:
-    """Logged-in, ready, not-ready and busy time, tasks handled, handle time and occupancy per agent."""
+    """Logged-in, ready, not-ready and busy time, tasks handled, handle time and occupancy per agent.
+
+    Occupancy is the busy time while logged in over the logged-in time, so at most 100 %: an agent keeps the
+    tasks it holds when it goes offline, and that busy time is busy (busy_seconds) but not occupancy."""
     begun = f"a.time < $2 AND a.time >= $1 - {BUSY_LOOKBACK}"
     return f"""WITH {buckets_cte()}, {_presence_segments(s)}, {done_cte(s)}, {handles_cte(s, begun)},
 hv AS (SELECT agent_id, accepted_at AS s,
@@ -100,6 +103,10 @@ islands AS (SELECT agent_id, min(s) AS s, max(e) AS e FROM (
     GROUP BY agent_id, island),
 busy AS (SELECT b.label, i.agent_id, sum({seconds("LEAST(i.e, b.be) - GREATEST(i.s, b.bs)")}) AS secs
     FROM islands i JOIN buckets b ON i.s < b.be AND i.e > b.bs GROUP BY 1, 2),
+busy_in AS (SELECT b.label, i.agent_id,
+    sum({seconds("LEAST(i.e, x.e, b.be) - GREATEST(i.s, x.s, b.bs)")}) AS secs
+    FROM islands i JOIN segs x ON x.agent_id = i.agent_id AND x.presence <> 'offline' AND x.s < i.e AND x.e > i.s
+    JOIN buckets b ON GREATEST(i.s, x.s) < b.be AND LEAST(i.e, x.e) > b.bs GROUP BY 1, 2),
 presence AS (SELECT label, agent_id,
     COALESCE(sum(secs) FILTER (WHERE presence <> 'offline'), 0) AS logged_in_seconds,
     COALESCE(sum(secs) FILTER (WHERE presence = 'ready'), 0) AS ready_seconds,
@@ -114,9 +121,9 @@ SELECT k.label AS interval_start, k.agent_id,
     COALESCE(p.not_ready_seconds, 0) AS not_ready_seconds, COALESCE(bz.secs, 0) AS busy_seconds,
     COALESCE(w.tasks_handled, 0) AS tasks_handled, COALESCE(w.handle_seconds, 0) AS handle_seconds,
     CASE WHEN COALESCE(p.logged_in_seconds, 0) > 0
-         THEN round((100 * COALESCE(bz.secs, 0) / p.logged_in_seconds)::numeric, 2)::float8 END AS occupancy_pct
+         THEN round((100 * COALESCE(bi.secs, 0) / p.logged_in_seconds)::numeric, 2)::float8 END AS occupancy_pct
 FROM keys k LEFT JOIN presence p USING (label, agent_id) LEFT JOIN work w USING (label, agent_id)
-LEFT JOIN busy bz USING (label, agent_id)
+LEFT JOIN busy bz USING (label, agent_id) LEFT JOIN busy_in bi USING (label, agent_id)
 ORDER BY 1, 2"""
 
 
