@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from tests.support.agent_api import seed_routing
 from tests.support.fakes import RecordingBus
-from workrouter.adapters.metrics_http import MetricsServer
+from workrouter.adapters.metrics_http import MetricsApp
 from workrouter.adapters.postgres.event_log import EventLog
 from workrouter.config.catalog import Catalog
 from workrouter.config.sources import hash_api_key
@@ -73,14 +73,15 @@ async def test_the_api_metrics_follow_the_metrics_token(catalog: Catalog) -> Non
 
 
 async def test_the_metrics_endpoint_requires_its_token_when_set() -> None:
-    server = MetricsServer("127.0.0.1", 0, registry=CollectorRegistry(), token_sha256=hash_api_key(METRICS_TOKEN))
-    async with server, httpx.AsyncClient() as http:
-        refused = await http.get(server.url)
+    app = MetricsApp(registry=CollectorRegistry(), token_sha256=hash_api_key(METRICS_TOKEN))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://metrics") as http:
+        refused = await http.get("/metrics")
         assert refused.status_code == 401
         assert refused.headers["www-authenticate"] == "Bearer"
-        assert (await http.get(server.url, headers=bearer("wrong"))).status_code == 401
-        assert (await http.get(server.url, headers=bearer(METRICS_TOKEN))).status_code == 200
-        assert (await http.get(server.url.replace("/metrics", "/healthz"))).status_code == 200
+        assert "Authorization: Bearer" in refused.text
+        assert (await http.get("/metrics", headers=bearer("wrong"))).status_code == 401
+        assert (await http.get("/metrics", headers=bearer(METRICS_TOKEN))).status_code == 200
+        assert (await http.get("/healthz")).status_code == 200
 
 
 def test_metrics_beyond_loopback_need_a_token() -> None:
