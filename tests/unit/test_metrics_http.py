@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import hashlib
 import logging
 import socket
 import threading
@@ -23,7 +24,11 @@ from workrouter.adapters.asgi_server import AsgiServer
 from workrouter.adapters.memory_bus import MemoryBus
 from workrouter.adapters.metrics_http import MetricsApp
 from workrouter.contracts.topics import TopicNames
-from workrouter.runtime import serve
+from workrouter.runtime import HttpEndpoint, Wiring, serve
+
+
+def sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 async def test_metrics_healthz_404_and_refreshers() -> None:
@@ -175,3 +180,42 @@ async def test_a_busy_metrics_port_is_logged_and_the_service_runs_without_it(cap
             assert not running.done()
             stop.set()
             await asyncio.wait_for(running, 10)
+
+
+async def test_serve_puts_the_process_metrics_in_front_of_the_endpoints_that_ask() -> None:
+    names = TopicNames("unit.")
+    bus = MemoryBus(names.specs(), deadletter_topic=names.deadletter)
+    stop = asyncio.Event()
+    scrapes = 0
+
+    async def refresh() -> None:
+        nonlocal scrapes
+        scrapes += 1
+
+    api, plain = free_port(), free_port()
+    wiring = Wiring(
+        http=[
+            HttpEndpoint("api", PlainTextResponse("api"), "127.0.0.1", api, metrics=True),
+            HttpEndpoint("callbacks", PlainTextResponse("callbacks"), "127.0.0.1", plain),
+        ],
+        refreshers=[refresh],
+    )
+    token = "scrape-token-0123456789"
+    running = asyncio.create_task(serve("unit", bus, wiring, stop=stop, metrics_token_sha256=sha256(token)))
+    async with httpx.AsyncClient() as http:
+
+        async def answers() -> bool:
+            try:
+                return (await http.get(f"http://127.0.0.1:{plain}/")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await wait_until_async(answers, timeout=10, what="the endpoints")
+        assert (await http.get(f"http://127.0.0.1:{api}/metrics")).status_code == 401
+        scraped = await http.get(f"http://127.0.0.1:{api}/metrics", headers={"Authorization": f"Bearer {token}"})
+        assert 'workrouter_service_info{service="unit"' in scraped.text
+        assert (await http.get(f"http://127.0.0.1:{api}/v1/tasks")).text == "api"
+        assert (await http.get(f"http://127.0.0.1:{plain}/metrics")).text == "callbacks"
+        stop.set()
+        await asyncio.wait_for(running, 10)
+    assert scrapes == 1
