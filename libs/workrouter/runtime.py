@@ -15,7 +15,7 @@ from typing import Any
 from prometheus_client import Info
 
 from workrouter.adapters.asgi_server import AsgiServer
-from workrouter.adapters.kafka_lag import track_bus
+from workrouter.adapters.kafka_lag import refresh_lag, track_bus
 from workrouter.adapters.metrics_http import MetricsApp, Refresher
 from workrouter.bus.port import Bus
 from workrouter.settings import ProcessSettings
@@ -100,14 +100,15 @@ async def serve(
     endpoints; run until a signal (or `stop`); then stop them in reverse order (see Wiring).
 
     Every /metrics of the process (the metrics port's, and those of endpoints with `metrics`) awaits the
-    wiring's refreshers and requires `metrics_token_sha256`'s token when it is set."""
+    wiring's refreshers (and reads the bus's consumer lag) and requires `metrics_token_sha256`'s token when it
+    is set."""
     wiring = wiring or Wiring()
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     describe_service(name)
-    scrape = MetricsApp(refreshers=wiring.refreshers, token_sha256=metrics_token_sha256)
+    scrape = MetricsApp(refreshers=[*wiring.refreshers, refresh_lag], token_sha256=metrics_token_sha256)
     metrics = await _start_metrics(name, scrape, metrics_host, metrics_port)
     untrack = track_bus(bus)
     servers: list[AsgiServer] = []
