@@ -41,13 +41,14 @@ async def _not_found(_: Request, __: Exception) -> Response:
     return PlainTextResponse("not found: try /metrics\n", status_code=404)
 
 
-def health_app() -> Starlette:
+def _health_app() -> Starlette:
     """What the metrics port serves besides /metrics: GET /healthz (`ok`), 404 elsewhere."""
     return Starlette(routes=[Route("/healthz", _healthz, methods=list(METHODS))], exception_handlers={404: _not_found})
 
 
 class MetricsApp:
-    """ASGI: `GET|HEAD /metrics` (token, refreshers, then prometheus_client); every other request to `inner`."""
+    """ASGI: `GET|HEAD /metrics` (token, refreshers, then prometheus_client); every other request to `inner`
+    (by default: `/healthz`, and 404 elsewhere)."""
 
     def __init__(
         self,
@@ -58,7 +59,7 @@ class MetricsApp:
         refresh_timeout: float = 2.0,
         token_sha256: str | None = None,
     ) -> None:
-        self._inner: ASGIApp = inner if inner is not None else health_app()
+        self._inner: ASGIApp = inner if inner is not None else _health_app()
         self._registry = registry
         self._exposition: ASGIApp = make_asgi_app(registry)
         self._refreshers = list(refreshers)
