@@ -7,17 +7,16 @@ import asyncio
 import contextlib
 import logging
 import signal
-import socket
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-import uvicorn
 from prometheus_client import Info
 
-from workrouter.adapters.kafka_lag import track_bus
-from workrouter.adapters.metrics_http import MetricsServer, Refresher
+from workrouter.adapters.asgi_server import AsgiServer
+from workrouter.adapters.kafka_lag import refresh_lag, track_bus
+from workrouter.adapters.metrics_http import MetricsApp, Refresher
 from workrouter.bus.port import Bus
 from workrouter.settings import ProcessSettings
 
@@ -44,13 +43,15 @@ def describe_service(name: str) -> None:
 
 @dataclass(frozen=True)
 class HttpEndpoint:
-    """An ASGI app to serve on host:port while the process runs."""
+    """An ASGI app to serve on host:port while the process runs; with `metrics`, the process's GET /metrics
+    answers in front of it (the api's and the reports' own port)."""
 
     name: str
     app: Any
     host: str
     port: int
     log_level: str = "info"
+    metrics: bool = False
 
 
 @dataclass
@@ -79,40 +80,6 @@ class Wiring:
         return self
 
 
-class _Server(uvicorn.Server):
-    """uvicorn without its own signal handlers: the process's `serve` owns SIGINT/SIGTERM."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-def _bind(endpoint: HttpEndpoint) -> socket.socket:
-    """Listen on the endpoint's address ourselves, so a taken port is an error that says what to do."""
-    family = socket.getaddrinfo(endpoint.host, endpoint.port, type=socket.SOCK_STREAM)[0][0]
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((endpoint.host, endpoint.port))
-    except OSError as exc:
-        sock.close()
-        raise OSError(
-            f"{endpoint.name}: cannot listen on {endpoint.host}:{endpoint.port} ({exc.strerror}); "
-            "another process is using the port: stop it, or choose another port"
-        ) from exc
-    sock.set_inheritable(True)
-    return sock
-
-
-async def _start_http(endpoint: HttpEndpoint) -> tuple[_Server, asyncio.Task[None]]:
-    sock = _bind(endpoint)
-    config = uvicorn.Config(endpoint.app, log_level=endpoint.log_level)
-    server = _Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]), name=f"http:{endpoint.name}")
-    log.info("%s on http://%s:%d", endpoint.name, endpoint.host, sock.getsockname()[1])
-    return server, task
-
-
 async def _run_steps(steps: Sequence[Step]) -> None:
     for step in steps:
         await step()
@@ -130,22 +97,30 @@ async def serve(
     ready: Callable[[], None] | None = None,
 ) -> None:
     """Start the metrics endpoint (unless `metrics_port` is 0), `bus`, the wiring's loops and HTTP
-    endpoints; run until a signal (or `stop`); then stop them in reverse order (see Wiring)."""
+    endpoints; run until a signal (or `stop`); then stop them in reverse order (see Wiring).
+
+    Every /metrics of the process (the metrics port's, and those of endpoints with `metrics`) awaits the
+    wiring's refreshers (and reads the bus's consumer lag) and requires `metrics_token_sha256`'s token when it
+    is set."""
     wiring = wiring or Wiring()
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     describe_service(name)
-    metrics = await _start_metrics(name, metrics_host, metrics_port, wiring.refreshers, metrics_token_sha256)
+    scrape = MetricsApp(refreshers=[*wiring.refreshers, refresh_lag], token_sha256=metrics_token_sha256)
+    metrics = await _start_metrics(name, scrape, metrics_host, metrics_port)
     untrack = track_bus(bus)
-    servers: list[tuple[_Server, asyncio.Task[None]]] = []
+    servers: list[AsgiServer] = []
     loops: list[asyncio.Task[None]] = []
     try:
         await bus.start()
         try:
             for endpoint in wiring.http:
-                servers.append(await _start_http(endpoint))
+                app = scrape.in_front_of(endpoint.app) if endpoint.metrics else endpoint.app
+                server = AsgiServer(endpoint.name, app, endpoint.host, endpoint.port, log_level=endpoint.log_level)
+                await server.start()
+                servers.append(server)
             loops = [_start_loop(name, run, stop) for run in wiring.background]
             log.info("%s: running", name)
             if ready is not None:
@@ -158,9 +133,7 @@ async def serve(
             for task in loops:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            for server, _ in servers:
-                server.should_exit = True
-            await asyncio.gather(*(task for _, task in servers), return_exceptions=True)
+            await asyncio.gather(*(server.stop() for server in servers))
             await _run_steps(wiring.stopping)
             await bus.stop()
             await _run_steps(wiring.cleanup)
@@ -195,12 +168,10 @@ def _start_loop(name: str, run: Callable[[], Coroutine[Any, Any, None]], stop: a
     return task
 
 
-async def _start_metrics(
-    name: str, host: str, port: int, refreshers: Sequence[Refresher], token_sha256: str | None
-) -> MetricsServer | None:
+async def _start_metrics(name: str, app: MetricsApp, host: str, port: int) -> AsgiServer | None:
     if not port:
         return None
-    metrics = MetricsServer(host, port, refreshers=refreshers, token_sha256=token_sha256)
+    metrics = AsgiServer("metrics", app, host, port, log_level="warning", access_log=False)
     try:
         await metrics.start()
     except OSError as exc:  # e.g. a second instance on this host with the same WR_METRICS_PORT

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from tests.support.agent_api import seed_routing
 from tests.support.fakes import RecordingBus
-from workrouter.adapters.metrics_http import MetricsServer
+from workrouter.adapters.metrics_http import MetricsApp
 from workrouter.adapters.postgres.event_log import EventLog
 from workrouter.config.catalog import Catalog
 from workrouter.config.sources import hash_api_key
@@ -23,7 +23,8 @@ from workrouter.services.reporting.http import create_app
 from workrouter.settings import ProcessSettings
 
 METRICS_TOKEN = "scrape-token-0123456789"
-ACCESS = ReportsAccess(seed_routing(), hash_api_key("bi-tool-key"), hash_api_key(METRICS_TOKEN))
+ACCESS = ReportsAccess(seed_routing(), hash_api_key("bi-tool-key"))
+SCRAPE = MetricsApp(registry=CollectorRegistry(), token_sha256=hash_api_key(METRICS_TOKEN))
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -31,7 +32,8 @@ def bearer(token: str) -> dict[str, str]:
 
 
 async def status(path: str, headers: dict[str, str] | None = None) -> int:
-    app = create_app(EventLog(cast(asyncpg.Pool, None), schema="unused"), access=ACCESS)
+    """The reports app as the process serves it: the process's /metrics in front (runtime.serve)."""
+    app = SCRAPE.in_front_of(create_app(EventLog(cast(asyncpg.Pool, None), schema="unused"), access=ACCESS))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://reports") as http:
         return (await http.get(path, headers=headers or {})).status_code
 
@@ -60,27 +62,28 @@ async def test_healthz_stays_open_and_metrics_follow_the_metrics_token() -> None
     assert await status("/metrics") == 401
     assert await status("/metrics", bearer("sam-demo-token")) == 401  # a supervisor's token is not the scrape token
     assert await status("/metrics", bearer(METRICS_TOKEN)) == 200
+    assert await status("/v1/reports", bearer(METRICS_TOKEN)) == 401  # nor is the scrape token a reports credential
 
 
 async def test_the_api_metrics_follow_the_metrics_token(catalog: Catalog) -> None:
-    app = api_app(catalog, RecordingBus(), metrics_token_sha256=hash_api_key(METRICS_TOKEN))
+    app = SCRAPE.in_front_of(api_app(catalog, RecordingBus()))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http:
         refused = await http.get("/metrics")
         assert refused.status_code == 401
         assert refused.headers["www-authenticate"] == "Bearer"
         assert (await http.get("/metrics", headers=bearer(METRICS_TOKEN))).status_code == 200
-        assert (await http.get("/healthz")).status_code == 200
+        assert (await http.get("/healthz")).json() == {"status": "ok"}  # the api's own
 
 
 async def test_the_metrics_endpoint_requires_its_token_when_set() -> None:
-    server = MetricsServer("127.0.0.1", 0, registry=CollectorRegistry(), token_sha256=hash_api_key(METRICS_TOKEN))
-    async with server, httpx.AsyncClient() as http:
-        refused = await http.get(server.url)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=SCRAPE), base_url="http://metrics") as http:
+        refused = await http.get("/metrics")
         assert refused.status_code == 401
         assert refused.headers["www-authenticate"] == "Bearer"
-        assert (await http.get(server.url, headers=bearer("wrong"))).status_code == 401
-        assert (await http.get(server.url, headers=bearer(METRICS_TOKEN))).status_code == 200
-        assert (await http.get(server.url.replace("/metrics", "/healthz"))).status_code == 200
+        assert "Authorization: Bearer" in refused.text
+        assert (await http.get("/metrics", headers=bearer("wrong"))).status_code == 401
+        assert (await http.get("/metrics", headers=bearer(METRICS_TOKEN))).status_code == 200
+        assert (await http.get("/healthz")).status_code == 200
 
 
 def test_metrics_beyond_loopback_need_a_token() -> None:

@@ -15,11 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 from faststream import AckPolicy
@@ -65,6 +65,12 @@ async def _raw_body(message: StreamMessage[Any]) -> bytes:
     return message.body
 
 
+class _Subscriber(Protocol):
+    """What the bus reads of a FastStream Kafka subscriber: its aiokafka consumer once started (a public attribute)."""
+
+    consumer: AIOKafkaConsumer | None
+
+
 class KafkaUnreachableError(ConnectionError):
     """No broker answered at the bootstrap address."""
 
@@ -107,6 +113,7 @@ class KafkaBus:
         self._options = options or KafkaOptions()
         self._committers: list[OffsetCommitter] = []
         self._owners: list[tuple[PartitionOwnership, OffsetCommitter]] = []
+        self._subscriptions: list[tuple[str, _Subscriber, OffsetCommitter]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._stopping = False
         self._broker = KafkaBroker(
@@ -147,6 +154,7 @@ class KafkaBus:
             topic, batch=True, max_records=self._options.poll_records, batch_timeout_ms=self._options.poll_wait_ms,
             **options,
         )  # fmt: skip
+        self._subscriptions.append((group, subscriber, committer))
 
         async def on_poll(_: object) -> None:
             message: KafkaMessage = self._broker.context.get_local("message")
@@ -194,6 +202,7 @@ class KafkaBus:
             topic, batch=True, max_records=max_records,
             batch_timeout_ms=max_wait_ms if max_wait_ms > 0 else self._options.poll_wait_ms, **options,
         )  # fmt: skip
+        self._subscriptions.append((group, subscriber, committer))
 
         async def on_batch(_: object) -> None:
             message: KafkaMessage = self._broker.context.get_local("message")
@@ -206,6 +215,15 @@ class KafkaBus:
                     await self._on_batch(mine, consumer, group, handler, committer, wanted)
 
         subscriber(on_batch)
+
+    def consumers(self) -> list[tuple[str, AIOKafkaConsumer, Mapping[TopicPartition, int]]]:
+        """Each started subscription's group, aiokafka consumer and offsets after the last handled message
+        per partition: what `kafka_lag` reads (FastStream's subscriber keeps its consumer in `consumer`)."""
+        return [
+            (group, subscriber.consumer, committer.handled_offsets())
+            for group, subscriber, committer in self._subscriptions
+            if subscriber.consumer is not None
+        ]
 
     def _member(
         self, topic: str, group: str, on_assign: PartitionsCallback | None, on_revoke: PartitionsCallback | None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
@@ -25,6 +26,7 @@ class OffsetCommitter:
         self._every = every
         self._interval_s = interval_s
         self._pending: dict[TopicPartition, int] = {}
+        self._handled: dict[TopicPartition, int] = {}  # kept across commits: what the lag gauge reads
         self._count = 0
         self._last = time.monotonic()
         self._consumer: AIOKafkaConsumer | None = None
@@ -33,13 +35,19 @@ class OffsetCommitter:
     def handled(self, consumer: AIOKafkaConsumer, topic: str, partition: int, offset: int) -> None:
         """Record that the message at `offset` is done (handled or dead-lettered)."""
         self._consumer = consumer
-        self._pending[TopicPartition(topic, partition)] = offset + 1
+        tp = TopicPartition(topic, partition)
+        self._pending[tp] = self._handled[tp] = offset + 1
         self._count += 1
+
+    def handled_offsets(self) -> Mapping[TopicPartition, int]:
+        """The offset after the last message handled per partition this consumer owns (since it was assigned)."""
+        return self._handled
 
     def forget(self, partitions: set[TopicPartition]) -> None:
         """Drop what is pending for partitions this consumer no longer owns (their next owner redelivers it)."""
         for tp in partitions:
             self._pending.pop(tp, None)
+            self._handled.pop(tp, None)
 
     def due(self) -> bool:
         """True when a batch is full or old enough to commit."""

@@ -1,99 +1,131 @@
-"""Consumer lag of the process's Kafka consumers, computed when Prometheus scrapes.
+"""Consumer lag of the process's Kafka consumers, read before each scrape through aiokafka's public calls.
 
-`workrouter_consumer_lag{group,topic,partition}` = the partition's high watermark (the offset the
-next produced message will get) minus the offset after the last message this process handled
-there. Only partitions the process is assigned right now are reported, so summing over processes
-gives the group's lag. The high watermark comes from the consumer's last fetch response (aiokafka
-keeps it per partition; a partition never fetched yet has none and is left out). The handled
-offset comes from `next_offset` when the bus gives one; otherwise from the consumer's fetch
-position, which runs ahead of handling by what was fetched but not handled yet (one poll at most).
+`workrouter_consumer_lag{group,topic,partition}` = the partition's end offset (the offset the next
+produced message will get) minus the offset after the last message this process handled there. Only
+partitions the process is assigned right now are reported (`consumer.assignment()`), so summing over
+processes gives the group's lag.
 
-Everything here reads in-memory state only, so `collect()` must run on the event loop's thread,
-which `workrouter.adapters.metrics_http` guarantees.
+- The end offset is asked of the broker at each scrape (`await consumer.end_offsets(assigned)`, one
+  request per consumer). The high watermark of the consumer's last fetch (`consumer.highwater(tp)`)
+  costs nothing but stops moving while a handler is stuck, because a consumer with unhandled records
+  in its buffer fetches no more, and the lag would then look small just when it grows; it is only
+  the fallback when the broker does not answer in time (a partition never fetched has none).
+- The handled offset is the bus's own record (`KafkaBus.consumers()`); before this process handled a
+  message of the partition, it is `await consumer.position(tp)`, the next offset the consumer hands
+  out, which runs ahead of handling by one poll at most.
+
+Both are coroutines, so `refresh_lag` reads the lag as one of the scrape's refreshers
+(`metrics_http.MetricsApp`), and the collector reports what the last refresh read.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, Protocol, runtime_checkable
 
 from aiokafka import TopicPartition
+from aiokafka.errors import IllegalStateError
 from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 log = logging.getLogger(__name__)
-Consumers = Callable[[], Iterable[tuple[str, Any]]]
-"""Returns the live (group id, AIOKafkaConsumer) pairs of a bus."""
-NextOffset = Callable[[str, TopicPartition], int | None]
-"""(group, partition) -> the offset after the last message handled there, or None if unknown."""
+POSITION_TIMEOUT_SECONDS = 0.2  # position() waits while the consumer resets a partition's position; skip it then
+END_OFFSETS_TIMEOUT_SECONDS = 1.0  # below the scrape's refresh deadline (2 s), so the fallback still reports
+ConsumerOffsets = tuple[str, Any, Mapping[TopicPartition, int]]
+"""(group id, AIOKafkaConsumer, offset after the last handled message per partition)."""
+
+
+@runtime_checkable
+class LagSource(Protocol):
+    """A bus whose Kafka consumers can be reported (KafkaBus)."""
+
+    def consumers(self) -> Iterable[ConsumerOffsets]:
+        """Each started subscription's group, consumer and handled offsets."""
+        ...
 
 
 class ConsumerLagCollector(Collector):
-    """Reports the lag of every tracked bus's consumers; buses come and go with `track`."""
+    """Reports the lag of every tracked bus's consumers, as the last `refresh` read it."""
 
     def __init__(self) -> None:
-        self._sources: dict[int, tuple[Consumers, NextOffset | None]] = {}
+        self._sources: dict[int, LagSource] = {}
         self._ids = itertools.count()
+        self._samples: list[tuple[str, TopicPartition, int]] = []
 
-    def track(self, consumers: Consumers, next_offset: NextOffset | None = None) -> Callable[[], None]:
+    def track(self, source: LagSource) -> Callable[[], None]:
         """Report these consumers from now on; returns the function that stops reporting them."""
         key = next(self._ids)
-        self._sources[key] = (consumers, next_offset)
+        self._sources[key] = source
 
         def untrack() -> None:
             self._sources.pop(key, None)
 
         return untrack
 
+    async def refresh(self) -> None:
+        """Read the lag of every assigned partition with a known high watermark."""
+        samples: list[tuple[str, TopicPartition, int]] = []
+        for source in list(self._sources.values()):
+            try:
+                live = list(source.consumers())
+            except Exception:  # a bus that is starting or stopping: nothing to say about it now
+                log.debug("consumer lag: cannot list consumers", exc_info=True)
+                continue
+            for group, consumer, handled in live:
+                assigned = sorted(_assignment(consumer))
+                ends = await end_offsets(consumer, assigned) if assigned else {}
+                for tp in assigned:
+                    value = await partition_lag(consumer, tp, handled, ends.get(tp))
+                    if value is not None:
+                        samples.append((group, tp, value))
+        self._samples = samples
+
     def collect(self) -> Iterator[Metric]:
-        """One gauge sample per assigned partition with a known high watermark."""
+        """One gauge sample per partition the last refresh could read."""
         lag = GaugeMetricFamily(
             "workrouter_consumer_lag",
             "Messages in the partition not yet handled by this process's consumer of the group.",
             labels=["group", "topic", "partition"],
         )
-        for consumers, next_offset in list(self._sources.values()):
-            try:
-                live = list(consumers())
-            except Exception:  # a bus that is starting or stopping: nothing to say about it now
-                log.debug("consumer lag: cannot list consumers", exc_info=True)
-                continue
-            for group, consumer in live:
-                for tp in sorted(_assignment(consumer)):
-                    value = partition_lag(consumer, group, tp, next_offset)
-                    if value is not None:
-                        lag.add_metric([group, tp.topic, str(tp.partition)], float(value))
+        for group, tp, value in self._samples:
+            lag.add_metric([group, tp.topic, str(tp.partition)], float(value))
         yield lag
 
 
-def partition_lag(consumer: Any, group: str, tp: TopicPartition, next_offset: NextOffset | None) -> int | None:
-    """High watermark minus the next offset to handle (never negative); None when either is unknown."""
+async def end_offsets(consumer: Any, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+    """The partitions' end offsets from the broker; empty when it does not answer in time."""
     try:
-        highwater = consumer.highwater(tp)
-    except AssertionError:  # unassigned between assignment() and now
-        return None
-    if highwater is None:
-        return None
-    position = next_offset(group, tp) if next_offset is not None else None
-    if position is None:
-        position = fetch_position(consumer, tp)
-    if position is None:
-        return None
-    return max(0, int(highwater) - int(position))
+        async with asyncio.timeout(END_OFFSETS_TIMEOUT_SECONDS):
+            return dict(await consumer.end_offsets(partitions))
+    except Exception as exc:  # a broker away or slow: the fetched high watermarks will do for this scrape
+        log.debug("consumer lag: no end offsets (%s: %s); using the fetched high watermarks", type(exc), exc)
+        return {}
 
 
-def fetch_position(consumer: Any, tp: TopicPartition) -> int | None:
-    """The consumer's next offset to fetch, read without awaiting (aiokafka 0.14's subscription state)."""
-    try:
-        state = consumer._subscription.subscription.assignment.state_value(tp)
-    except AttributeError:  # not assigned, or a consumer without a subscription
+async def partition_lag(
+    consumer: Any, tp: TopicPartition, handled: Mapping[TopicPartition, int], end: int | None = None
+) -> int | None:
+    """The end offset (or the fetched high watermark) minus the next offset to handle (never negative); None
+    when either is unknown."""
+    if end is None:
+        try:
+            end = consumer.highwater(tp)
+        except AssertionError:  # unassigned since assignment() was read
+            return None
+    if end is None:
         return None
-    if state is None or not state.has_valid_position:
-        return None
-    return int(state.position)
+    position = handled.get(tp)
+    if position is None:
+        try:
+            async with asyncio.timeout(POSITION_TIMEOUT_SECONDS):
+                position = await consumer.position(tp)
+        except (IllegalStateError, TimeoutError):  # unassigned meanwhile, or no valid position yet
+            return None
+    return max(0, int(end) - int(position))
 
 
 def _assignment(consumer: Any) -> set[TopicPartition]:
@@ -101,16 +133,6 @@ def _assignment(consumer: Any) -> set[TopicPartition]:
         return set(consumer.assignment())
     except Exception:  # stopped consumer
         return set()
-
-
-def broker_consumers(broker: Any) -> list[tuple[str, Any]]:
-    """(group, consumer) of each started subscriber of a FastStream KafkaBroker."""
-    found: list[tuple[str, Any]] = []
-    for subscriber in getattr(broker, "subscribers", ()):
-        consumer, group = getattr(subscriber, "consumer", None), getattr(subscriber, "group_id", None)
-        if consumer is not None and group:
-            found.append((str(group), consumer))
-    return found
 
 
 _COLLECTOR: ConsumerLagCollector | None = None
@@ -125,21 +147,14 @@ def lag_collector() -> ConsumerLagCollector:
     return _COLLECTOR
 
 
+async def refresh_lag() -> None:
+    """A scrape's refresher: read the lag of the tracked buses (nothing to do before one is tracked)."""
+    if _COLLECTOR is not None:
+        await _COLLECTOR.refresh()
+
+
 def track_bus(bus: object) -> Callable[[], None]:
-    """Report the lag of a bus's Kafka consumers; returns the function that stops it (a no-op for other buses).
-
-    A bus offering `consumers()` (-> (group, AIOKafkaConsumer) pairs) and optionally
-    `next_offset(group, tp)` is asked through them; otherwise the consumers of its FastStream
-    broker (`bus._broker`) are found, with the fetch position as the handled offset.
-    """
-    consumers = getattr(bus, "consumers", None)
-    if not callable(consumers):
-        broker = getattr(bus, "_broker", None)
-        if broker is None or not hasattr(broker, "subscribers"):
-            return lambda: None
-
-        def consumers() -> list[tuple[str, Any]]:
-            return broker_consumers(broker)
-
-    next_offset = getattr(bus, "next_offset", None)
-    return lag_collector().track(consumers, next_offset if callable(next_offset) else None)
+    """Report the lag of a bus's Kafka consumers; returns the function that stops it (a no-op for other buses)."""
+    if not isinstance(bus, LagSource):
+        return lambda: None
+    return lag_collector().track(bus)

@@ -1,126 +1,92 @@
-"""A tiny HTTP server for Prometheus on the process's asyncio loop: GET /metrics and GET /healthz.
+"""GET /metrics for Prometheus: prometheus_client's ASGI app behind the scrape's refreshers and bearer token.
 
-prometheus_client's own `start_http_server` answers from a thread of its own, but the scrape-time
-collectors read live state that only the event loop may touch (the router's engine, say). This
-server answers on the loop, so a scrape sees a consistent snapshot between two handler steps.
-Before each scrape it awaits the registered refreshers (state that needs I/O to read, such as a
-count in PostgreSQL), each with a deadline; one that fails or is late leaves its last values.
+The process serves it with uvicorn as a task of its own event loop (`asgi_server.AsgiServer`), on the
+metrics port and in front of the api's and the reports' apps. prometheus_client's `make_asgi_app`
+renders the registry synchronously inside its coroutine (`_bake_output` calls `generate_latest`; no
+thread, no executor: prometheus_client 0.26's asgi.py), so the scrape-time collectors run on the loop's
+thread between two handler steps, and may read state only the loop may touch (the router's engine, say).
+prometheus_client also negotiates the format and compresses with gzip when the scraper accepts it.
+
+Before each scrape the refreshers are awaited (state that needs I/O to read, such as a count in
+PostgreSQL), each with a deadline; one that fails or is late leaves its last values, and is logged.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import REGISTRY, make_asgi_app
 from prometheus_client.registry import CollectorRegistry
+from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from workrouter.adapters.bearer import metrics_allowed
 
 log = logging.getLogger(__name__)
 Refresher = Callable[[], Awaitable[None]]
-MAX_REQUEST_BYTES = 8192
-READ_TIMEOUT_SECONDS = 30.0  # an idle keep-alive connection is closed after this
+METHODS = ("GET", "HEAD")
 
 
-class MetricsServer:
-    """Serves the registry's metrics over HTTP/1.1 on host:port (port 0: any free port)."""
+async def _healthz(_: Request) -> Response:
+    return PlainTextResponse("ok\n")
+
+
+async def _not_found(_: Request, __: Exception) -> Response:
+    return PlainTextResponse("not found: try /metrics\n", status_code=404)
+
+
+def _health_app() -> Starlette:
+    """What the metrics port serves besides /metrics: GET /healthz (`ok`), 404 elsewhere."""
+    return Starlette(routes=[Route("/healthz", _healthz, methods=list(METHODS))], exception_handlers={404: _not_found})
+
+
+class MetricsApp:
+    """ASGI: `GET|HEAD /metrics` (token, refreshers, then prometheus_client); every other request to `inner`
+    (by default: `/healthz`, and 404 elsewhere)."""
 
     def __init__(
         self,
-        host: str = "127.0.0.1",
-        port: int = 0,
+        inner: ASGIApp | None = None,
         *,
         registry: CollectorRegistry = REGISTRY,
         refreshers: Sequence[Refresher] = (),
         refresh_timeout: float = 2.0,
         token_sha256: str | None = None,
     ) -> None:
-        self.host = host
-        self.port = port
+        self._inner: ASGIApp = inner if inner is not None else _health_app()
         self._registry = registry
+        self._exposition: ASGIApp = make_asgi_app(registry)
         self._refreshers = list(refreshers)
         self._refresh_timeout = refresh_timeout
         self._token_sha256 = token_sha256
-        self._server: asyncio.Server | None = None
-        self._open: dict[asyncio.StreamWriter, asyncio.Task[None] | None] = {}
 
-    @property
-    def url(self) -> str:
-        """Where the metrics are, e.g. http://127.0.0.1:9103/metrics."""
-        return f"http://{self.host}:{self.port}/metrics"
+    def in_front_of(self, app: ASGIApp) -> MetricsApp:
+        """The same /metrics in front of another app (the api's, the reports')."""
+        return MetricsApp(
+            app,
+            registry=self._registry,
+            refreshers=self._refreshers,
+            refresh_timeout=self._refresh_timeout,
+            token_sha256=self._token_sha256,
+        )
 
-    async def start(self) -> None:
-        """Listen; afterwards `port` is the bound port."""
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-        log.info("metrics on %s", self.url)
-
-    async def stop(self) -> None:
-        """Stop listening and close open connections."""
-        if self._server is None:
-            return
-        self._server.close()
-        handlers = [task for task in self._open.values() if task is not None]
-        for writer in list(self._open):  # idle keep-alive connections (Prometheus keeps one per target)
-            writer.close()
-        if handlers:  # they see the end of their stream and return; left pending, asyncio.run would cancel them
-            await asyncio.wait(handlers, timeout=READ_TIMEOUT_SECONDS)
-        await self._server.wait_closed()
-        self._server = None
-
-    async def __aenter__(self) -> MetricsServer:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.stop()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._open[writer] = asyncio.current_task()
-        try:
-            while await self._one_request(reader, writer):
-                pass
-        except (ConnectionError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-            pass
-        finally:
-            self._open.pop(writer, None)
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
-
-    async def _one_request(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
-        """Answer one request; True when the connection may carry another."""
-        async with asyncio.timeout(READ_TIMEOUT_SECONDS):
-            head = await reader.readuntil(b"\r\n\r\n")
-        if len(head) > MAX_REQUEST_BYTES:
-            await _respond(writer, 431, b"request header too large\n", close=True)
-            return False
-        lines = head.decode("latin-1").split("\r\n")
-        parts = lines[0].split(" ")
-        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-            await _respond(writer, 400, b"bad request\n", close=True)
-            return False
-        method, target, version = parts
-        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
-        close = version == "HTTP/1.0" or headers.get("connection", "").lower() == "close"
-        path = target.split("?", 1)[0]
-        if method not in ("GET", "HEAD"):
-            await _respond(writer, 405, b"method not allowed\n", close=close, extra={"Allow": "GET, HEAD"})
-        elif path == "/metrics" and not metrics_allowed(headers.get("authorization"), self._token_sha256):
-            body = b"/metrics requires Authorization: Bearer <token> (docs/metrics.md)\n"
-            await _respond(writer, 401, body, close=close, extra={"WWW-Authenticate": "Bearer"}, head=method == "HEAD")
-        elif path == "/metrics":
-            await self._refresh()
-            body = generate_latest(self._registry)
-            await _respond(writer, 200, body, close=close, content_type=CONTENT_TYPE_LATEST, head=method == "HEAD")
-        elif path == "/healthz":
-            await _respond(writer, 200, b"ok\n", close=close, head=method == "HEAD")
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/metrics":
+            await self._inner(scope, receive, send)
+        elif scope["method"] not in METHODS:
+            await PlainTextResponse("method not allowed\n", 405, {"Allow": ", ".join(METHODS)})(scope, receive, send)
+        elif not metrics_allowed(Headers(scope=scope).get("authorization"), self._token_sha256):
+            body = "/metrics requires Authorization: Bearer <token> (docs/metrics.md)\n"
+            await PlainTextResponse(body, 401, {"WWW-Authenticate": "Bearer"})(scope, receive, send)
         else:
-            await _respond(writer, 404, b"not found: try /metrics\n", close=close, head=method == "HEAD")
-        return not close
+            await self._refresh()
+            await self._exposition(scope, receive, send)
 
     async def _refresh(self) -> None:
         for refresh in self._refreshers:
@@ -129,34 +95,3 @@ class MetricsServer:
                     await refresh()
             except Exception as exc:  # a scrape must never fail because one source is slow or down
                 log.warning("metrics refresher %s failed (%s: %s); serving its last values", refresh, type(exc), exc)
-
-
-REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    401: "Unauthorized",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    431: "Too Large",
-}
-
-
-async def _respond(
-    writer: asyncio.StreamWriter,
-    status: int,
-    body: bytes,
-    *,
-    close: bool,
-    content_type: str = "text/plain; charset=utf-8",
-    head: bool = False,
-    extra: dict[str, str] | None = None,
-) -> None:
-    headers = {
-        "Content-Type": content_type,
-        "Content-Length": str(len(body)),
-        "Connection": "close" if close else "keep-alive",
-        **(extra or {}),
-    }
-    lines = [f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}", *(f"{k}: {v}" for k, v in headers.items())]
-    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (b"" if head else body))
-    await writer.drain()

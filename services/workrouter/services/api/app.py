@@ -10,11 +10,9 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from workrouter.adapters.bearer import metrics_allowed
 from workrouter.bus.port import Bus
 from workrouter.config.catalog import Catalog
 from workrouter.config.routing import RoutingConfig
@@ -182,7 +180,6 @@ def create_app(
     timings: StreamTimings | None = None,
     sign_in: SignIn | None = None,
     limits: RateLimits | None = None,
-    metrics_token_sha256: str | None = None,
 ) -> FastAPI:
     """The api application over a started bus; with a routing config and a live store, the agent API too.
 
@@ -251,14 +248,6 @@ def create_app(
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
-
-    @app.get("/metrics", response_class=PlainTextResponse, responses=documented(401))
-    async def metrics(request: Request) -> Response:
-        if not metrics_allowed(request.headers.get("authorization"), metrics_token_sha256):
-            refused = problem(401, "/metrics requires its bearer token (docs/metrics.md)")
-            refused.headers["WWW-Authenticate"] = "Bearer"
-            return refused
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     add_schemas(app, (*SOURCE_BODIES, *AGENT_BODIES, *RESPONSE_MODELS))
     return app

@@ -57,9 +57,10 @@ async def assemble(settings: ApiSettings, bus: Bus) -> Wiring:
         inbox=inbox,
         sign_in=sign_in,
         limits=limits,
-        metrics_token_sha256=settings.metrics_token_sha256,
     )
-    endpoint = HttpEndpoint("api", app, settings.http_host, settings.http_port, settings.log_level.lower())
+    endpoint = HttpEndpoint(
+        "api", app, settings.http_host, settings.http_port, settings.log_level.lower(), metrics=True
+    )
 
     async def close_redis() -> None:
         await http.aclose()
@@ -70,7 +71,7 @@ async def assemble(settings: ApiSettings, bus: Bus) -> Wiring:
 
 
 async def main(settings: ApiSettings) -> None:
-    """Serve HTTP until a signal (its /metrics is served by the app itself, on WR_HTTP_PORT)."""
+    """Serve HTTP until a signal (the process's /metrics answers on WR_HTTP_PORT, in front of the app)."""
     configure_logging(settings.log_level)
     bus = build_bus(settings, client_id="wr-api")
-    await serve("api", bus, await assemble(settings, bus))
+    await serve("api", bus, await assemble(settings, bus), metrics_token_sha256=settings.metrics_token_sha256)

@@ -1,7 +1,8 @@
 """Who may read the reports: a supervisor (their agent token, agents.yaml) or the holder of the reports key.
 
-`/healthz` stays open; `/metrics` follows WR_METRICS_TOKEN_SHA256 as every /metrics does; every other
-route answers 401 without a credential and 403 to an agent who is not a supervisor.
+`/healthz` stays open; every other route answers 401 without a credential and 403 to an agent who is not a
+supervisor. (`/metrics` never reaches the app: the process's metrics endpoint answers it in front, with the
+metrics token, runtime.serve.)
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from workrouter.adapters.bearer import bearer_token, metrics_allowed, token_matches
+from workrouter.adapters.bearer import bearer_token, token_matches
 from workrouter.config.routing import RoutingConfig
 from workrouter.services.problems import problem
 
@@ -26,15 +27,11 @@ class ReportsAccess:
 
     routing: RoutingConfig | None = None  # its supervisors' tokens
     key_sha256: str | None = None  # WR_REPORTS_KEY_SHA256: for a BI tool or a script
-    metrics_token_sha256: str | None = None
 
     def refusal(self, path: str, authorization: str | None) -> Response | None:
         """The 401/403 answer for a request to `path`, or None when it may go on."""
         if path in OPEN_PATHS:
             return None
-        if path == "/metrics":
-            allowed = metrics_allowed(authorization, self.metrics_token_sha256)
-            return None if allowed else problem(401, "/metrics requires its bearer token", headers=CHALLENGE)
         token = bearer_token(authorization)
         if token is None:
             return problem(

@@ -1,4 +1,4 @@
-"""The reporting HTTP API: reports as JSON or CSV, the task list, /metrics and /healthz (credentials: access.py).
+"""The reporting HTTP API: reports as JSON or CSV, the task list and /healthz (credentials: access.py).
 
 Every parameter is checked before any query (a 400 problem document naming it); a report runs within the
 limits (a 422 when it would exceed one), at most `concurrent` at a time (a 429 past a short wait), and
@@ -14,8 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import PlainTextResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi.responses import Response
 
 from workrouter.adapters.postgres.event_log import EventLog
 from workrouter.adapters.postgres.reports.limits import ReportLimits
@@ -132,10 +131,6 @@ def create_app(
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
-
-    @app.get("/metrics", response_class=PlainTextResponse, responses=documented(401))
-    async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     add_schemas(app, [Problem])
     return app

@@ -88,7 +88,7 @@ async def assemble(settings: ReportingSettings, bus: BatchBus) -> Wiring:
         settings.http_host,
         settings.http_port,
     )
-    access = ReportsAccess(routing, settings.reports_key_sha256, settings.metrics_token_sha256)
+    access = ReportsAccess(routing, settings.reports_key_sha256)
     reports = create_app(
         event_log,
         access=access,
@@ -96,12 +96,16 @@ async def assemble(settings: ReportingSettings, bus: BatchBus) -> Wiring:
         concurrent=settings.reports_concurrent,
         wait_seconds=settings.reports_wait_seconds,
     )
-    app = HttpEndpoint("reports", reports, settings.http_host, settings.http_port, settings.log_level.lower())
+    app = HttpEndpoint(
+        "reports", reports, settings.http_host, settings.http_port, settings.log_level.lower(), metrics=True
+    )
     return Wiring(http=[app], cleanup=[pool.close])
 
 
 async def main(settings: ReportingSettings) -> None:
-    """Ingest and serve reports until a signal (its /metrics is served by the reports app)."""
+    """Ingest and serve reports until a signal (the process's /metrics answers on WR_HTTP_PORT, in front of the
+    reports)."""
     configure_logging(settings.log_level)
     bus = build_bus(settings, client_id="wr-reporting")
-    await serve("reporting", bus, await assemble(settings, bus))
+    wiring = await assemble(settings, bus)
+    await serve("reporting", bus, wiring, metrics_token_sha256=settings.metrics_token_sha256)
