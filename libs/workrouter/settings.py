@@ -7,7 +7,7 @@ from typing import Literal, Self
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from workrouter.adapters.bearer import is_loopback
+from workrouter.config.bearer import is_loopback
 
 
 class ProcessSettings(BaseSettings):

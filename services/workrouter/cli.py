@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from workrouter import config_cli as config
 from workrouter import credentials_cli as credentials
+from workrouter import embedded_cli as embedded
 from workrouter.adapters.bus_factory import build_bus
 from workrouter.config.sources import hash_api_key
 from workrouter.contracts import asyncapi
@@ -23,7 +24,6 @@ from workrouter.contracts.codec import describe
 from workrouter.contracts.commands import ReclassifyTask
 from workrouter.contracts.envelope import make_event
 from workrouter.contracts.topics import ALL_TOPICS, TopicNames
-from workrouter.embedded import cli as embedded
 from workrouter.services.api import service as api
 from workrouter.services.api.passwords import hash_password
 from workrouter.services.capture import service as capture

@@ -26,7 +26,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from workrouter.adapters.bearer import metrics_allowed
+from workrouter.config.bearer import metrics_allowed
 
 log = logging.getLogger(__name__)
 Refresher = Callable[[], Awaitable[None]]

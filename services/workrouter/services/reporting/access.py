@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from workrouter.adapters.bearer import bearer_token, token_matches
+from workrouter.config.bearer import bearer_token, token_matches
 from workrouter.config.routing import RoutingConfig
 from workrouter.services.problems import problem
 
