@@ -176,7 +176,7 @@ async def test_a_failing_fire_is_retried_after_a_backoff_and_the_loop_survives()
     loop = TimerLoop(store, fired, clock=clock, max_sleep_seconds=60)
     async with running(loop):
         await wait_until(lambda: fired.ids() == ["t1"], timeout=5, what="the timer fired on the third try")
-        await wait_until(lambda: loop.failures == 0, timeout=5, what="the failure count reset")
+        await wait_until(lambda: loop.backoff.failures == 0, timeout=5, what="the failure count reset")
     assert fired.calls == 3
     assert await store.counts() == TimerCounts(pending=0, fired=1)
 

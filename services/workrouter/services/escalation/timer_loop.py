@@ -9,13 +9,13 @@ inside the store's firing block: if it raises, the batch stays pending and is re
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from workrouter.domain.escalation.timer import Timer
 from workrouter.ports.timers import EscalationStore
+from workrouter.runtime.loops import Backoff, sleep_until_poked
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class TimerLoop:
         self._wake = asyncio.Event()
         self._wake_at: datetime | None = None  # while sleeping: when the loop plans to look again
         self._poked: datetime | None = None  # while busy: the earliest due time poked meanwhile
-        self.failures = 0  # consecutive failed rounds (0 when the last one succeeded)
+        self.backoff = Backoff(FIRST_BACKOFF_SECONDS, MAX_BACKOFF_SECONDS)
 
     @property
     def planned_wake(self) -> datetime | None:
@@ -81,12 +81,11 @@ class TimerLoop:
                 fired = await self.run_once()
                 wake_at = await self._plan_wake()
             except Exception:
-                self.failures += 1
-                backoff = min(FIRST_BACKOFF_SECONDS * 2 ** (self.failures - 1), MAX_BACKOFF_SECONDS)
-                log.exception("firing timers failed (%d in a row); retrying in %.1f s", self.failures, backoff)
-                await asyncio.sleep(backoff)
+                wait = self.backoff.failed()
+                log.exception("firing timers failed (%d in a row); retrying in %.1f s", self.backoff.failures, wait)
+                await asyncio.sleep(wait)
                 continue
-            self.failures = 0
+            self.backoff.succeeded()
             if fired:
                 log.debug("fired %d timers", fired)
             await self._sleep_until(wake_at)
@@ -101,8 +100,4 @@ class TimerLoop:
             return  # saved after the store was asked for the next due time, and due before it
         self._wake.clear()
         self._wake_at = wake_at
-        delay = max((wake_at - self._clock()).total_seconds(), MIN_SLEEP_SECONDS)
-        # asyncio.timeout, not wait_for: in 3.11 wait_for can swallow a cancel that meets a wake-up
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(delay):
-                await self._wake.wait()
+        await sleep_until_poked(self._wake, max((wake_at - self._clock()).total_seconds(), MIN_SLEEP_SECONDS))

@@ -9,13 +9,13 @@ enqueued (at most `poll_seconds`, so rows enqueued or replayed by another proces
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
 
 from workrouter.domain.notify.retry import Random, RetryPolicy
 from workrouter.ports.callbacks import CallbackStore, Claimed
+from workrouter.runtime.loops import Backoff, sleep_until_poked
 from workrouter.services.notifier import metrics
 from workrouter.services.notifier.sender import Attempt, Sender, Target
 
@@ -50,7 +50,7 @@ class SourceWorker:
         self._grace = grace_seconds
         self._inflight: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
-        self.failures = 0  # consecutive failed rounds (store errors)
+        self.backoff = Backoff(0.1, MAX_BACKOFF_SECONDS)  # after failed rounds (store errors)
 
     @property
     def busy(self) -> int:
@@ -87,15 +87,12 @@ class SourceWorker:
                     claimed = await self.run_once()
                     delay = 0.0 if claimed and self.busy < self._concurrency else await self._idle_delay()
                 except Exception:
-                    self.failures += 1
-                    delay = min(0.1 * 2 ** (self.failures - 1), MAX_BACKOFF_SECONDS)
-                    log.exception("callbacks of %s: the store failed (%d in a row)", self.target.source, self.failures)
+                    delay = self.backoff.failed()
+                    failures = self.backoff.failures
+                    log.exception("callbacks of %s: the store failed (%d in a row)", self.target.source, failures)
                 else:
-                    self.failures = 0
-                if delay > 0:
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(delay):
-                            await self._wake.wait()
+                    self.backoff.succeeded()
+                await sleep_until_poked(self._wake, delay)
         finally:  # stopping: let attempts in flight end (up to the grace time), then cut them off
             if self._inflight:
                 _, unfinished = await asyncio.wait(set(self._inflight), timeout=self._grace)

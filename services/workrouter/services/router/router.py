@@ -29,6 +29,7 @@ from workrouter.contracts import task_events as te
 from workrouter.contracts.envelope import Envelope, Payload
 from workrouter.contracts.topics import ROUTING, TopicNames
 from workrouter.domain.routing.model import Presence
+from workrouter.runtime.loops import Backoff, sleep_until_poked
 from workrouter.services.router.announce import Announcer, event_id
 from workrouter.services.router.carry_out import KEEP_RETIRED_SECONDS
 from workrouter.services.router.commands import DomainRouter
@@ -237,21 +238,23 @@ class Router:
 
     async def _timers(self, domain: str) -> None:
         """Fire the domain's timers (tier widening, offer and claim timeouts, after-work) when due."""
+        backoff = Backoff()
         while (state := self.domains.get(domain)) is not None:  # the current state: a rebuild replaces it
             state.wake.clear()
             due = state.engine.next_timer()
             delay = self.options.max_timer_sleep_seconds
             if due is not None:
                 delay = max(0.0, min(delay, due - self.clock()))
-            # asyncio.timeout, not wait_for: in 3.11 wait_for can swallow a cancel that meets a wake-up
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):
-                    await state.wake.wait()
+            await sleep_until_poked(state.wake, delay)
             try:
                 await self.tick(state)
+                backoff.succeeded()
             except Exception:
-                log.exception("%s: timer step failed; trying again", state.domain)
-                await asyncio.sleep(0.5)
+                wait = backoff.failed()
+                log.exception(
+                    "%s: timer step failed (%d in a row); trying again in %.1f s", domain, backoff.failures, wait
+                )
+                await asyncio.sleep(wait)
 
     async def tick(self, state: DomainRouter) -> None:
         """Fire what is due now in one domain."""
