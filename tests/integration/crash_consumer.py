@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from workrouter.adapters.kafka_bus import KafkaBus, KafkaOptions
+from workrouter.adapters.kafka_bus import KafkaBus
+from workrouter.adapters.kafka_options import KafkaOptions
 from workrouter.bus.port import Delivery
 from workrouter.contracts.envelope import Envelope
 from workrouter.contracts.task_events import TaskReprioritised

@@ -9,7 +9,9 @@ import pytest
 from tests.contracts.bus_batch_contract import BatchBusContract
 from tests.contracts.bus_contract import BusContract, BusFactory
 from tests.support.infra import Infra
-from workrouter.adapters.kafka_bus import KafkaBus, KafkaOptions, KafkaUnreachableError
+from workrouter.adapters.kafka_admin import KafkaUnreachableError
+from workrouter.adapters.kafka_bus import KafkaBus
+from workrouter.adapters.kafka_options import KafkaOptions
 from workrouter.bus.delivery import DeliveryPolicy
 from workrouter.bus.port import Bus
 from workrouter.contracts.topics import TopicSpec

@@ -11,7 +11,8 @@ from pathlib import Path
 from tests.contracts.bus_contract import event
 from tests.support.infra import ROOT, Infra
 from tests.support.wait import wait_until
-from workrouter.adapters.kafka_bus import KafkaBus, KafkaOptions
+from workrouter.adapters.kafka_bus import KafkaBus
+from workrouter.adapters.kafka_options import KafkaOptions
 from workrouter.bus.port import Delivery
 from workrouter.contracts.envelope import Envelope
 from workrouter.contracts.topics import TopicSpec

@@ -16,7 +16,8 @@ import pytest
 from tests.support.infra import Infra
 from tests.support.pipeline import Pipeline, capture_pipeline, fresh_database
 from tests.support.wait import wait_until
-from workrouter.adapters.kafka_bus import KafkaBus, KafkaOptions
+from workrouter.adapters.kafka_bus import KafkaBus
+from workrouter.adapters.kafka_options import KafkaOptions
 from workrouter.bus.delivery import DeliveryPolicy
 from workrouter.bus.partitioning import partition_for
 from workrouter.bus.port import Delivery

@@ -11,7 +11,8 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from workrouter.adapters.kafka_bus import KafkaBus, KafkaOptions
+from workrouter.adapters.kafka_bus import KafkaBus
+from workrouter.adapters.kafka_options import KafkaOptions
 from workrouter.adapters.postgres.pool import connect
 from workrouter.adapters.postgres.stores import PostgresCaptureStore, PostgresTaskFactsStore
 from workrouter.bus.port import Delivery

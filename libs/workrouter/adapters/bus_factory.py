@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from workrouter.adapters.kafka_bus import KafkaBus, KafkaOptions
+from workrouter.adapters.kafka_bus import KafkaBus
+from workrouter.adapters.kafka_options import KafkaOptions
 from workrouter.adapters.memory_bus import MemoryBus
 from workrouter.bus.delivery import DeliveryPolicy
 from workrouter.bus.port import BatchBus

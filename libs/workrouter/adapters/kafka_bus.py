@@ -16,18 +16,18 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.message import KafkaMessage
 from faststream.message import StreamMessage
 
+from workrouter.adapters.kafka_admin import create_topics, list_topics
 from workrouter.adapters.kafka_commits import OffsetCommitter
+from workrouter.adapters.kafka_headers import TYPE_HEADER, header, headers_for
+from workrouter.adapters.kafka_options import KafkaOptions
 from workrouter.adapters.kafka_rebalance import OwnershipListener
 from workrouter.bus.batch_delivery import Incoming, deliver_batch
 from workrouter.bus.delivery import SKIPPED, DeliveryPolicy, Verdict, attempt, dead_letter, taking
@@ -38,26 +38,6 @@ from workrouter.contracts.envelope import Envelope
 from workrouter.contracts.topics import ALL_TOPICS, DEADLETTER, TopicSpec
 
 log = logging.getLogger(__name__)
-CLOUDEVENTS_JSON = "application/cloudevents+json; charset=UTF-8"
-# The event's type beside the structured body, named as in CloudEvents' binary mode: readers that
-# go by content-type (structured) ignore it; our batch consumers skip types they do not take by it.
-TYPE_HEADER = "ce_type"
-
-
-def _headers(event_type: str | None) -> dict[str, str]:
-    """The record headers of a published value: its content type, and its event type when it is one."""
-    headers = {"content-type": CLOUDEVENTS_JSON}
-    if event_type is not None:
-        headers[TYPE_HEADER] = event_type
-    return headers
-
-
-def _header(headers: Sequence[tuple[str, bytes]] | None, name: str) -> str | None:
-    """A record header's value as text, or None."""
-    for key, value in headers or ():
-        if key == name:
-            return value.decode(errors="replace")
-    return None
 
 
 async def _raw_body(message: StreamMessage[Any]) -> bytes:
@@ -69,29 +49,6 @@ class _Subscriber(Protocol):
     """What the bus reads of a FastStream Kafka subscriber: its aiokafka consumer once started (a public attribute)."""
 
     consumer: AIOKafkaConsumer | None
-
-
-class KafkaUnreachableError(ConnectionError):
-    """No broker answered at the bootstrap address."""
-
-
-@dataclass(frozen=True, slots=True)
-class KafkaOptions:
-    """Connection and consumer-group tuning."""
-
-    client_id: str = "workrouter"
-    replication_factor: int = 1
-    session_timeout_ms: int = 10_000
-    heartbeat_interval_ms: int = 3_000
-    request_timeout_ms: int = 30_000
-    commit_every: int = 500
-    commit_interval_s: float = 0.2
-    poll_records: int = 500  # most records one poll hands a subscription
-    # How long a poll waits for a first record; it returns as soon as any are there, but FastStream sleeps as
-    # long again after an empty one, so this bounds the latency an idle consumer adds (and sets its idle cost).
-    poll_wait_ms: int = 10
-    batch_fetch_min_bytes: int = 1 << 20  # a batch subscription's fetch waits for this much, or its max_wait_ms
-    drain_timeout_s: float = 20.0  # how long a revoke waits for a running handler (below the rebalance timeout)
 
 
 class KafkaBus:
@@ -290,7 +247,7 @@ class KafkaBus:
             return
         acks = [
             await self._broker.publish(
-                encode(event), topic=topic, key=event.partitionkey.encode(), headers=_headers(event.type),
+                encode(event), topic=topic, key=event.partitionkey.encode(), headers=headers_for(event.type),
                 no_confirm=True,
             )
             for topic, event in events
@@ -300,64 +257,17 @@ class KafkaBus:
     async def publish_raw(self, topic: str, key: str | None, value: bytes, *, event_type: str | None = None) -> None:
         """Publish bytes as they are; with `event_type`, also as the `ce_type` header (decisions D3)."""
         key_bytes = key.encode() if key is not None else None
-        await self._broker.publish(value, topic=topic, key=key_bytes, headers=_headers(event_type))
-
-    async def _admin(self) -> AIOKafkaAdminClient:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=self._options.client_id)
-        try:
-            await admin.start()
-        except KafkaConnectionError as exc:
-            await admin.close()
-            raise KafkaUnreachableError(
-                f"cannot reach Kafka at {self._bootstrap} ({exc}); start it with `make infra-up` "
-                "or set WR_BROKER_URL=kafka://host:port to a running broker"
-            ) from exc
-        return admin
+        await self._broker.publish(value, topic=topic, key=key_bytes, headers=headers_for(event_type))
 
     async def list_topics(self) -> set[str]:
         """Topic names on the cluster (internal topics excluded)."""
-        admin = await self._admin()
-        try:
-            return {t for t in await admin.list_topics() if not t.startswith("__")}
-        finally:
-            await admin.close()
+        return await list_topics(self._bootstrap, self._options.client_id)
 
     async def create_topics(self, ready_timeout_s: float = 30.0) -> None:
         """Create every configured topic that does not exist yet, and wait until each partition has a leader."""
-        admin = await self._admin()
-        try:
-            existing = set(await admin.list_topics())
-            missing = [
-                NewTopic(t.name, num_partitions=t.partitions, replication_factor=self._options.replication_factor)
-                for t in self._topics
-                if t.name not in existing
-            ]
-            if missing:
-                # Another process may create them between our list and create.
-                with contextlib.suppress(TopicAlreadyExistsError):
-                    await admin.create_topics(missing)
-                log.info("created topics %s", [t.name for t in missing])
-            # Also when another process created them a moment ago: leaders may still be electing.
-            await self._wait_for_leaders(admin, [t.name for t in self._topics], ready_timeout_s)
-        finally:
-            await admin.close()
-
-    @staticmethod
-    async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str], timeout_s: float) -> None:
-        """Consumers that start before a new partition has a leader log errors and retry; wait instead."""
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        while True:
-            described = await admin.describe_topics(names)
-            leaderless = [
-                t["topic"]
-                for t in described
-                if t["error_code"] or not t["partitions"] or any(p["leader"] < 0 for p in t["partitions"])
-            ]
-            if not leaderless:
-                return
-            if asyncio.get_running_loop().time() > deadline:
-                raise KafkaUnreachableError(f"topics {leaderless} have no partition leaders after {timeout_s:.0f}s")
-            await asyncio.sleep(0.1)
+        await create_topics(
+            self._bootstrap, self._topics, self._options.replication_factor, self._options.client_id, ready_timeout_s
+        )
 
     async def _on_batch(  # noqa: PLR0917 - private, called from one place
         self,
@@ -373,7 +283,7 @@ class KafkaBus:
             Incoming(
                 r.value or b"",
                 Delivery(r.topic, r.partition, r.offset, r.key.decode(errors="replace") if r.key else None, 1),
-                _header(r.headers, TYPE_HEADER),
+                header(r.headers, TYPE_HEADER),
             )
             for r in records
         ]
@@ -402,7 +312,7 @@ class KafkaBus:
         """Settle one record: handled, dead-lettered or skipped unread, then marked for commit; retried in
         place until then. False if the bus stopped first (the record stays uncommitted)."""
         key = record.key.decode(errors="replace") if record.key is not None else None
-        if wanted is not None and (kind := _header(record.headers, TYPE_HEADER)) is not None and kind not in wanted:
+        if wanted is not None and (kind := header(record.headers, TYPE_HEADER)) is not None and kind not in wanted:
             SKIPPED.labels(record.topic).inc()
             committer.handled(consumer, record.topic, record.partition, record.offset)
             return True
