@@ -25,6 +25,17 @@ class Known:
     calendars: frozenset[str]
 
 
+def _repeated(named: list[tuple[str, str]], message: str) -> list[str]:
+    """`<where>: <message>` for each (name, where) whose name came before."""
+    seen: set[str] = set()
+    found: list[str] = []
+    for name, where in named:
+        if name in seen:
+            found.append(f"{where}: {message}")
+        seen.add(name)
+    return found
+
+
 def cross_check(config: EscalationFile, known: Known) -> list[str]:
     """Every reference to an unknown queue, work type, agent or calendar, and duplicated names."""
     problems: list[str] = []
@@ -34,26 +45,21 @@ def cross_check(config: EscalationFile, known: Known) -> list[str]:
             problems.append(f"{where}: unknown {kind} {value!r} (known: {', '.join(sorted(names))})")
 
     for group, items in (("policies", config.policies), ("reprioritise", config.reprioritise)):
-        seen: set[str] = set()
+        problems += _repeated([(item.name, f"{group} {item.name!r}") for item in items], "the name is used twice")
         for item in items:
-            where = f"{group} {item.name!r}"
-            if item.name in seen:
-                problems.append(f"{where}: the name is used twice")
-            seen.add(item.name)
+            where = f"{group} {item.name!r}.applies_to"
             for q in item.applies_to.queues:
-                check("queue", q, known.queues, f"{where}.applies_to.queues")
+                check("queue", q, known.queues, f"{where}.queues")
             for w in item.applies_to.worktypes:
-                check("work type", w, known.worktypes, f"{where}.applies_to.worktypes")
+                check("work type", w, known.worktypes, f"{where}.worktypes")
     for policy in config.policies:
         for i, step in enumerate(policy.steps):
             check("queue", step.queue, known.queues, f"policies {policy.name!r}.steps[{i}].queue")
             check("agent", step.workbin, known.agents, f"policies {policy.name!r}.steps[{i}].workbin")
-    worktypes_seen: set[str] = set()
+    olas = [(ola.worktype, f"olas[{i}] ({ola.worktype})") for i, ola in enumerate(config.olas)]
+    problems += _repeated(olas, "a second OLA for the same work type")
     for i, ola in enumerate(config.olas):
         where = f"olas[{i}] ({ola.worktype})"
-        if ola.worktype in worktypes_seen:
-            problems.append(f"{where}: a second OLA for the same work type")
-        worktypes_seen.add(ola.worktype)
         check("work type", ola.worktype, known.worktypes, where)
         check("queue", ola.queue, known.queues, f"{where}.queue")
         check("agent", ola.workbin, known.agents, f"{where}.workbin")

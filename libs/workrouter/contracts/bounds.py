@@ -91,22 +91,27 @@ def json_errors(value: Any, path: str = "", depth: int = 0) -> list[tuple[str, s
     if isinstance(value, float):
         return [] if math.isfinite(value) else [(path, "must be a finite number (NaN and Infinity are not JSON)")]
     if isinstance(value, dict | list):
-        if depth >= MAX_DEPTH:
-            return [(path, f"nested deeper than {MAX_DEPTH} levels")]
-        errors: list[tuple[str, str]] = []
-        items = value.items() if isinstance(value, dict) else enumerate(value)
-        for key, item in items:
-            shown = printable(str(key))  # an error message must itself be storable and sendable
-            where = f"{path}.{shown}" if path else shown
-            if isinstance(key, str):
-                errors += [(where, f"key {m}") for _, m in _text_error(key, where)]
-                if len(key) > MAX_KEY_CHARS:
-                    errors.append((where, f"key longer than {MAX_KEY_CHARS} characters"))
-            errors += json_errors(item, where, depth + 1)
-            if len(errors) >= 20:
-                break
-        return errors
+        return _container_errors(value, path, depth)
     return [(path, f"not a JSON value: {type(value).__name__}")]
+
+
+def _container_errors(value: dict[Any, Any] | list[Any], path: str, depth: int) -> list[tuple[str, str]]:
+    """json_errors of an object's keys and values or an array's items (the first 20 or so)."""
+    if depth >= MAX_DEPTH:
+        return [(path, f"nested deeper than {MAX_DEPTH} levels")]
+    errors: list[tuple[str, str]] = []
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        shown = printable(str(key))  # an error message must itself be storable and sendable
+        where = f"{path}.{shown}" if path else shown
+        if isinstance(key, str):
+            errors += [(where, f"key {m}") for _, m in _text_error(key, where)]
+            if len(key) > MAX_KEY_CHARS:
+                errors.append((where, f"key longer than {MAX_KEY_CHARS} characters"))
+        errors += json_errors(item, where, depth + 1)
+        if len(errors) >= 20:
+            break
+    return errors
 
 
 def _text_error(value: str, path: str) -> list[tuple[str, str]]:

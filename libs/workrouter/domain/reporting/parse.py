@@ -61,20 +61,22 @@ def parse_request(
         "thresholds": check("thresholds", thresholds, parse_thresholds),
     }
     if doc["start"] is not None and doc["end"] is not None:
-        period = bounds.period_problem(doc["start"], doc["end"])
-        if period is not None:
-            problems.append(ParameterProblem("to", period))
-        else:
-            name = doc["interval"] or "total"
-            cut = bounds.intervals_problem(doc["start"], doc["end"], name, INTERVAL_STEPS[name])
-            if cut is not None:
-                problems.append(ParameterProblem("interval", cut))
+        problems += _period_problems(doc["start"], doc["end"], doc["interval"] or "total")
     if problems:
         raise ReportParameterError(problems)
     try:
         return ReportRequest.model_validate({k: v for k, v in doc.items() if v is not None})
     except ValidationError as exc:
         raise ReportParameterError(_named(exc)) from None
+
+
+def _period_problems(start: datetime, end: datetime, interval: str) -> list[ParameterProblem]:
+    """The period's problem (to before from, too long), else its intervals' (too many)."""
+    period = bounds.period_problem(start, end)
+    if period is not None:
+        return [ParameterProblem("to", period)]
+    cut = bounds.intervals_problem(start, end, interval, INTERVAL_STEPS[interval])
+    return [] if cut is None else [ParameterProblem("interval", cut)]
 
 
 def parse_time(text: str) -> datetime:
