@@ -192,6 +192,29 @@ def create_app(
     limits = limits or RateLimits(clock=clock)
     app.state.limits = limits
 
+    _error_handlers(app)
+    if routing is not None and store is not None:
+        agents = AgentApi(
+            routing, store, bus, topics, inbox=inbox, clock=clock, timings=timings, sign_in=sign_in, limits=limits
+        )
+        app.state.agent_api = agents
+        for routes in (agent_routes, task_routes, workbin_routes, stream_routes, supervisor_routes):
+            app.include_router(routes(agents))
+        if agents.sign_in.passwords is not None:
+            app.include_router(auth_routes(agents, agents.sign_in.passwords))
+
+    _source_routes(app, intake)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    add_schemas(app, (*SOURCE_BODIES, *AGENT_BODIES, *RESPONSE_MODELS))
+    return app
+
+
+def _error_handlers(app: FastAPI) -> None:
+    """Every error as a problem document (RFC 9457), invalid requests naming each field."""
     install_http_errors(app)
 
     @app.exception_handler(HttpError)
@@ -203,15 +226,9 @@ def create_app(
         errors = [FieldError(loc=".".join(str(p) for p in e["loc"]), msg=e["msg"]) for e in exc.errors()]
         return problem(422, "invalid request", errors)
 
-    if routing is not None and store is not None:
-        agents = AgentApi(
-            routing, store, bus, topics, inbox=inbox, clock=clock, timings=timings, sign_in=sign_in, limits=limits
-        )
-        app.state.agent_api = agents
-        for routes in (agent_routes, task_routes, workbin_routes, stream_routes, supervisor_routes):
-            app.include_router(routes(agents))
-        if agents.sign_in.passwords is not None:
-            app.include_router(auth_routes(agents, agents.sign_in.passwords))
+
+def _source_routes(app: FastAPI, intake: TaskIntake) -> None:
+    """What source systems call: capture (one or many), update, and the lifecycle actions."""
 
     @app.post("/v1/tasks", status_code=202, responses=CAPTURE_RESPONSES, openapi_extra=CAPTURE_BODY)
     async def create_tasks(request: Request, source: Source) -> JSONResponse:
@@ -244,13 +261,6 @@ def create_app(
     @app.post("/v1/tasks/{external_id}/{action}", include_in_schema=False)
     async def unknown_action(action: str, source: Source) -> JSONResponse:
         return problem(404, f"unknown action {action!r}; one of: {', '.join(LIFECYCLE)}")
-
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    add_schemas(app, (*SOURCE_BODIES, *AGENT_BODIES, *RESPONSE_MODELS))
-    return app
 
 
 def _lifecycle(intake: TaskIntake, model: type[c.SourceCommand]) -> Callable[..., Awaitable[JSONResponse]]:
