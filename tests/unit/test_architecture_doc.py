@@ -183,11 +183,14 @@ def test_every_link_of_the_doc_resolves_to_a_file_and_heading(doc: str) -> None:
             assert anchor in {slug(h) for h in headings}, f"link to a missing heading: {target}"
 
 
-def test_the_layers_quote_the_import_contracts(doc: str) -> None:
+def test_the_layers_quote_the_import_contracts_and_name_every_layer(doc: str) -> None:
     contracts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
     layers = " ".join(section(doc, "The layers").split())  # as read, whatever the line breaks
     for contract in contracts["contracts"]:
         assert f'"{contract["name"]}"' in layers, f"the import contract {contract['name']!r} is not described"
+        for layer in contract.get("layers", []):
+            for package in re.split(r"[|:]", layer):
+                assert f"`{package.strip()}`" in layers, f"the layer {package.strip()} is not described"
 
 
 def test_the_readme_links_the_doc() -> None:
