@@ -21,6 +21,7 @@ from workrouter.adapters.postgres.reports.limits import ReportLimits
 from workrouter.adapters.postgres.reports.offload import off_loop
 from workrouter.adapters.postgres.reports.runner import SPECS, EventLogMissingError, Report, run_report
 from workrouter.domain.reporting.parse import parse_request
+from workrouter.domain.reporting.request import ReportRequest
 from workrouter.domain.reporting.problems import ParameterProblem, ReportParameterError, shown, text_problem
 from workrouter.domain.task_state import TaskState
 from workrouter.services.openapi import add_schemas, responses
@@ -69,19 +70,7 @@ def create_app(
     install_handlers(app)
     guard(app, access)
     limits = limits or ReportLimits()
-    slots = asyncio.Semaphore(concurrent)
-
-    @contextlib.asynccontextmanager
-    async def slot() -> AsyncIterator[None]:
-        try:
-            async with asyncio.timeout(wait_seconds):
-                await slots.acquire()
-        except TimeoutError:
-            raise _BusyError from None
-        try:
-            yield
-        finally:
-            slots.release()
+    slot = _slots(concurrent, wait_seconds)
 
     @app.get("/v1/reports", responses=documented(401, 403, s200={"description": "The reports and their parameters."}))
     async def reports() -> dict[str, Any]:
@@ -98,14 +87,7 @@ def create_app(
             return problem(404, f"unknown report {shown(name)}; known: {', '.join(SPECS)}")
         params = strict_query(request.scope["query_string"], REPORT_PARAMETERS)
         wants_csv = _wants_csv(params.get("format"), request.headers.get("accept"))
-        parsed = parse_request(
-            params.get("from"),
-            params.get("to"),
-            interval=params.get("interval"),
-            group=params.get("group"),
-            tz=params.get("tz"),
-            thresholds=params.get("thresholds"),
-        )
+        parsed = _parsed(params)
         try:
             async with slot():
                 result = await run(log.pool, name, parsed, schema=log.schema, limits=limits)
@@ -134,6 +116,37 @@ def create_app(
 
     add_schemas(app, [Problem])
     return app
+
+
+def _slots(concurrent: int, wait_seconds: float) -> Callable[[], contextlib.AbstractAsyncContextManager[None]]:
+    """At most `concurrent` reports at once; one that waits longer than `wait_seconds` for a slot is refused."""
+    slots = asyncio.Semaphore(concurrent)
+
+    @contextlib.asynccontextmanager
+    async def slot() -> AsyncIterator[None]:
+        try:
+            async with asyncio.timeout(wait_seconds):
+                await slots.acquire()
+        except TimeoutError:
+            raise _BusyError from None
+        try:
+            yield
+        finally:
+            slots.release()
+
+    return slot
+
+
+def _parsed(params: dict[str, str]) -> ReportRequest:
+    """The report's request from its query parameters (ReportParameterError naming every problem)."""
+    return parse_request(
+        params.get("from"),
+        params.get("to"),
+        interval=params.get("interval"),
+        group=params.get("group"),
+        tz=params.get("tz"),
+        thresholds=params.get("thresholds"),
+    )
 
 
 def documented(*statuses: int, **success: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
