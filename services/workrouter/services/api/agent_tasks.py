@@ -85,6 +85,14 @@ def task_routes(api: AgentApi) -> APIRouter:
         await api.publish(command, task_id)
         return _accepted(task_id)
 
+    _hand_back_routes(router, api)
+    return router
+
+
+def _hand_back_routes(router: APIRouter, api: AgentApi) -> None:
+    """Transfer, reschedule and reclassify: the agent hands its task back to the rules (or to a queue, or a time)."""
+    routing = api.routing
+
     @router.post(
         "/tasks/{task_id}/transfer", status_code=202, responses=WITH_BODY, openapi_extra=request_body(ref(TransferBody))
     )
@@ -121,8 +129,6 @@ def task_routes(api: AgentApi) -> APIRouter:
         await api.own_hold(caller, task_id, HANDED_BACK, "reclassify")
         await _hand_back(api, caller, task_id, "reclassify", reason=body.reason)
         return _accepted(task_id)
-
-    return router
 
 
 async def _hand_back(api: AgentApi, caller: Caller, task_id: str, action: str, **fields: Any) -> None:

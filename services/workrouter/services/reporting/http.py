@@ -21,8 +21,8 @@ from workrouter.adapters.postgres.reports.limits import ReportLimits
 from workrouter.adapters.postgres.reports.offload import off_loop
 from workrouter.adapters.postgres.reports.runner import SPECS, EventLogMissingError, Report, run_report
 from workrouter.domain.reporting.parse import parse_request
-from workrouter.domain.reporting.request import ReportRequest
 from workrouter.domain.reporting.problems import ParameterProblem, ReportParameterError, shown, text_problem
+from workrouter.domain.reporting.request import ReportRequest
 from workrouter.domain.task_state import TaskState
 from workrouter.services.openapi import add_schemas, responses
 from workrouter.services.problems import MEDIA_TYPE, Problem, problem
