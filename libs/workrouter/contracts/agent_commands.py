@@ -33,7 +33,7 @@ class ChangePresence(AgentCommand):
 
     event_type = "workrouter.command.change_presence"
 
-    presence: Presence
+    presence: Presence = Field(description="offline logs out; ready or not_ready logs in (or changes state).")
     reason: str | None = Field(default=None, description="Not-ready reason id from codes.yaml.")
 
 
@@ -42,9 +42,11 @@ class AnswerOffer(AgentCommand):
 
     event_type = "workrouter.command.answer_offer"
 
-    task_id: str = Field(min_length=1)
-    offer_id: str = Field(min_length=1)
-    accept: bool
+    task_id: str = Field(min_length=1, description="Task the offer is for.")
+    offer_id: str = Field(
+        min_length=1, description="The offer answered (from its TaskOffered); an answer to a closed one is ignored."
+    )
+    accept: bool = Field(description="true: the agent takes the task; false: rejects it, a RONA (it goes not ready).")
 
 
 class FinishTask(AgentCommand):
@@ -52,8 +54,10 @@ class FinishTask(AgentCommand):
 
     event_type = "workrouter.command.finish_task"
 
-    task_id: str = Field(min_length=1)
-    wrap_up_code: str | None = Field(default=None, max_length=64)
+    task_id: str = Field(min_length=1, description="Task the agent has assigned and finished.")
+    wrap_up_code: str | None = Field(
+        default=None, max_length=64, description="Wrap-up code id from codes.yaml; None: none given."
+    )
 
 
 class HandBackTask(AgentCommand):
@@ -61,11 +65,18 @@ class HandBackTask(AgentCommand):
 
     event_type = "workrouter.command.hand_back_task"
 
-    task_id: str = Field(min_length=1)
-    action: Literal["transfer", "reclassify", "reschedule"]
+    task_id: str = Field(min_length=1, description="Task the agent gives away.")
+    action: Literal["transfer", "reclassify", "reschedule"] = Field(
+        description="transfer: to `queue`; reclassify: back through the rules; reschedule: asleep until `wake_at`."
+    )
     queue: str | None = Field(default=None, description="Target queue of a transfer.")
     wake_at: Timestamp | None = Field(default=None, description="When a rescheduled task comes back.")
-    reason: str = Field(default="", max_length=500)
+    reason: str = Field(
+        default="",
+        max_length=500,
+        description="Why: the reason of the ReclassifyTask a transfer or reclassify sends (empty: '<action> by agent "
+        "<agent id>'); a reschedule does not keep it.",
+    )
 
 
 class TaskClaimed(AgentCommand):
@@ -73,8 +84,11 @@ class TaskClaimed(AgentCommand):
 
     event_type = "workrouter.command.task_claimed"
 
-    task_id: str = Field(min_length=1)
-    how: Literal["pull", "get_next", "personal"]
+    task_id: str = Field(min_length=1, description="Task the api reserved for the agent.")
+    how: Literal["pull", "get_next", "personal"] = Field(
+        description="pull: claimed from a queue's workbin (assigned); get_next: to be started before the claim "
+        "timeout; personal: claimed from the agent's personal workbin (assigned)."
+    )
 
 
 class StartTask(AgentCommand):
@@ -82,7 +96,7 @@ class StartTask(AgentCommand):
 
     event_type = "workrouter.command.start_task"
 
-    task_id: str = Field(min_length=1)
+    task_id: str = Field(min_length=1, description="Task of the agent's get-next claim.")
 
 
 class SupervisorAssign(AgentCommand):
@@ -91,6 +105,8 @@ class SupervisorAssign(AgentCommand):
 
     event_type = "workrouter.command.supervisor_assign"
 
-    task_id: str = Field(min_length=1)
-    action: Literal["force_assign", "park"]
+    task_id: str = Field(min_length=1, description="Waiting or parked task of the domain.")
+    action: Literal["force_assign", "park"] = Field(
+        description="force_assign: assigned to the agent now, tiers bypassed; park: into the agent's personal workbin."
+    )
     supervisor: str = Field(min_length=1, description="Who did it, for the audit trail.")

@@ -16,7 +16,9 @@ class AgentPresenceChanged(Payload):
 
     event_type = "workrouter.agent.presence_changed"
 
-    agent_id: str = Field(min_length=1)
+    agent_id: str = Field(min_length=1, description="The agent whose presence changed.")
     domain: str = Field(min_length=1, description="Routing domain the agent works in.")
-    presence: Presence
+    presence: Presence = Field(
+        description="offline: logged out; ready: takes work; not_ready: logged in but takes none (see reason)."
+    )
     reason: str | None = Field(default=None, description="Not-ready reason id from codes.yaml, e.g. lunch, rona.")

@@ -39,7 +39,7 @@ class ReclassifyTask(Payload):
     event_type = "workrouter.command.reclassify_task"
     version = 2  # v2 (2026-12-07) added `by`; v1 is upcast with by = None (contracts.registry)
 
-    task_id: Name = Field(min_length=1, max_length=64)
+    task_id: Name = Field(min_length=1, max_length=64, description="Task to classify again.")
     reason: Text = Field(min_length=1, max_length=500, description="Why, for the task history.")
     queue: Name | None = Field(default=None, description="Force this queue instead of the rules' choice.")
     skills: list[SkillRequirement] | None = Field(default=None, description="Force these skills.")

@@ -62,7 +62,9 @@ class Envelope(BaseModel):
     source: str = Field(min_length=1, description="URI-reference of the producer, e.g. /workrouter/capture.")
     subject: str | None = Field(default=None, description="Task or agent id the event is about.")
     time: Timestamp = Field(description="When the event happened (RFC 3339 string with a time zone).")
-    datacontenttype: Literal["application/json"] = CONTENT_TYPE
+    datacontenttype: Literal["application/json"] = Field(
+        default=CONTENT_TYPE, description="Media type of `data`: always JSON."
+    )
     dataschema: str = Field(description="URN of the payload schema, version included.")
     dataversion: int = Field(ge=1, description="Payload schema version (extension attribute).")
     partitionkey: str = Field(min_length=1, description="Kafka message key (CloudEvents partitioning extension).")

@@ -27,19 +27,25 @@ class TaskCaptured(TaskEvent):
 
     event_type = "workrouter.task.captured"
 
-    source: str
-    external_id: str
+    source: str = Field(description="Source system that sent the item (its name in sources.yaml).")
+    external_id: str = Field(description="The source's own id of the item; task_id is derived from source and it.")
     type: str = Field(description="Work type.")
-    title: str
-    description: str | None = None
-    url: str | None = None
-    channel: str = "workitem"
-    attributes: dict[str, Any] = Field(default_factory=dict)
-    priority: int | None = None
-    due_at: AwareDatetime | None = None
-    expires_at: AwareDatetime | None = None
-    sla_seconds: int | None = None
-    requested_agent: str | None = None
+    title: str = Field(description="Short human title.")
+    description: str | None = Field(default=None, description="Longer text; None when the source gave none.")
+    url: str | None = Field(default=None, description="Work item URL for the screen pop (http or https); None: none.")
+    channel: str = Field(default="workitem", description="Media/channel: which of an agent's capacities it uses.")
+    attributes: dict[str, Any] = Field(
+        default_factory=dict, description="Free metadata from the source; rules read it as attributes.<key>."
+    )
+    priority: int | None = Field(default=None, description="The source's priority (0-1000); None: the rules decide.")
+    due_at: AwareDatetime | None = Field(default=None, description="The source's due time; None: the rules decide.")
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="The source's expiry time; None: the rules decide."
+    )
+    sla_seconds: int | None = Field(default=None, description="The source's SLA in seconds; None: the rules decide.")
+    requested_agent: str | None = Field(
+        default=None, description="Agent the source asks for, offered the task first; None: any agent."
+    )
 
 
 class TaskRejected(Payload):
@@ -58,21 +64,31 @@ class TaskClassified(TaskEvent):
 
     event_type = "workrouter.task.classified"
 
-    queue: str
+    queue: str = Field(description="Queue the task goes to: the rules', the source's chosen one, or a reclassify's.")
     domain: str = Field(description="Routing domain of the queue.")
-    skills: list[SkillRequirement] = Field(default_factory=list)
+    skills: list[SkillRequirement] = Field(
+        default_factory=list, description="Skills an agent needs for it, with minimum levels; empty: none."
+    )
     priority: int = Field(ge=0, le=1000, description="Base priority; see docs/prioritisation.md.")
-    business_value: float = 0.0
-    sla_seconds: int | None = None
-    sla_calendar: str = "24x7"
-    due_at: AwareDatetime | None = None
-    expires_at: AwareDatetime | None = None
+    business_value: float = Field(default=0.0, description="Business value from the rules; raises the priority score.")
+    sla_seconds: int | None = Field(
+        default=None, description="SLA in seconds: the source's, else the rules'; None: no SLA."
+    )
+    sla_calendar: str = Field(
+        default="24x7", description="Calendar the SLA counts in (calendars.yaml); 24x7 counts calendar time."
+    )
+    due_at: AwareDatetime | None = Field(
+        default=None, description="Due time: the source's, else the rules' or capture + SLA; None: no due time."
+    )
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="Expiry time: the source's, else the rules'; None: it never expires."
+    )
     rule: str = Field(description="Id of the rule that decided (the last one applied).")
     rules: list[str] = Field(default_factory=list, description="Every rule that applied, in order.")
-    ruleset_version: str
-    channel: str = "workitem"
-    url: str | None = None
-    title: str = ""
+    ruleset_version: str = Field(description="Version of the rule set that decided (its `version`, else sha256:...).")
+    channel: str = Field(default="workitem", description="Media/channel from capture.")
+    url: str | None = Field(default=None, description="Work item URL for the screen pop; None: none.")
+    title: str = Field(default="", description="Short human title from capture.")
     preferred_agents: list[str] = Field(default_factory=list, description="Agents tried first, best first.")
     captured_at: AwareDatetime | None = Field(
         default=None, description="When the task was captured (the router's capture-to-offer latency starts here)."
@@ -85,14 +101,24 @@ class TaskUpdated(TaskEvent):
     event_type = "workrouter.task.updated"
 
     changed: list[str] = Field(description="Names of the fields that changed.")
-    title: str
-    description: str | None = None
-    url: str | None = None
-    attributes: dict[str, Any] = Field(default_factory=dict)
-    priority: int | None = None
-    due_at: AwareDatetime | None = None
-    expires_at: AwareDatetime | None = None
-    sla_seconds: int | None = None
+    title: str = Field(description="Title after the change.")
+    description: str | None = Field(default=None, description="Longer text after the change; None: none.")
+    url: str | None = Field(default=None, description="Work item URL after the change; None: none.")
+    attributes: dict[str, Any] = Field(
+        default_factory=dict, description="All attributes after the change (the update's keys merged in)."
+    )
+    priority: int | None = Field(
+        default=None, description="The source's priority after the change; None: the rules decide."
+    )
+    due_at: AwareDatetime | None = Field(
+        default=None, description="The source's due time after the change; None: the rules decide."
+    )
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="The source's expiry time after the change; None: the rules decide."
+    )
+    sla_seconds: int | None = Field(
+        default=None, description="The source's SLA in seconds after the change; None: the rules decide."
+    )
 
 
 class TaskErrorHeld(TaskEvent):
@@ -101,8 +127,8 @@ class TaskErrorHeld(TaskEvent):
 
     event_type = "workrouter.task.error_held"
 
-    reason: str
-    ruleset_version: str
+    reason: str = Field(description="Why it is held, in words an operator can act on.")
+    ruleset_version: str = Field(description="Version of the prioritiser's rule set when it was held.")
     service: str | None = Field(
         default=None, description="Consumer group that could not process an event about the task; None: the rules."
     )
@@ -119,9 +145,9 @@ class TaskQueued(TaskEvent):
 
     event_type = "workrouter.task.queued"
 
-    queue: str
+    queue: str = Field(description="Queue the task waits in.")
     domain: str = Field(description="Routing domain that owns the queue.")
-    priority: int
+    priority: int = Field(description="Base priority as classified (0-1000), before value and urgency.")
     sort_key: str = Field(description="Time-stable ordering key (see docs/prioritisation.md).")
 
 
@@ -130,16 +156,18 @@ class TaskOffered(TaskEvent):
 
     event_type = "workrouter.task.offered"
 
-    offer_id: str
-    agent_id: str
-    queue: str
+    offer_id: str = Field(description="Id of this offer or get-next claim; the agent's answer names it.")
+    agent_id: str = Field(description="Agent the task is offered to.")
+    queue: str = Field(description="Queue the task is offered from.")
     tier: int = Field(ge=-2, description="Target tier the agent was chosen from (0 = primary, -1 = preferred agent).")
     strategy: str = Field(default="", description="The queue's strategy that chose the agent.")
     score: float = Field(default=0.0, description="The agent's score under the strategy (audit).")
     how: Literal["offer", "get_next"] = Field(default="offer", description="get_next: a claim to start in time.")
-    url: str | None = None
-    title: str = ""
-    offer_expires_at: AwareDatetime
+    url: str | None = Field(default=None, description="Work item URL for the screen pop; None: none.")
+    title: str = Field(default="", description="Short human title, for the agent's desktop.")
+    offer_expires_at: AwareDatetime = Field(
+        description="When an unanswered offer is revoked (RONA), or an unstarted get-next claim given back."
+    )
 
 
 class TaskAccepted(TaskEvent):
@@ -148,12 +176,21 @@ class TaskAccepted(TaskEvent):
     event_type = "workrouter.task.accepted"
 
     offer_id: str | None = Field(default=None, description="None for pull claims and force-assign.")
-    agent_id: str
-    how: Literal["offer", "auto_answer", "pull", "get_next", "force", "personal"] = "offer"
-    queue: str = ""
+    agent_id: str = Field(description="Agent the task is assigned to.")
+    how: Literal["offer", "auto_answer", "pull", "get_next", "force", "personal"] = Field(
+        default="offer",
+        description="offer: accepted; auto_answer: the agent's offers need no click; pull: claimed from a "
+        "workbin; get_next: a get-next claim started; force: a supervisor's force-assign; personal: claimed "
+        "from the agent's personal workbin.",
+    )
+    queue: str = Field(default="", description="Queue the task was assigned from.")
     tier: int = Field(default=0, ge=-2, description="Tier the agent was chosen from; -2 = tiers bypassed.")
-    strategy: str = ""
-    score: float = 0.0
+    strategy: str = Field(
+        default="",
+        description="The queue's strategy that chose the agent; empty for an answered offer or a "
+        "started get-next claim (their TaskOffered has it).",
+    )
+    score: float = Field(default=0.0, description="The agent's score under the strategy (audit); 0 when none.")
     by: str | None = Field(default=None, description="The supervisor, for force-assign.")
 
 
@@ -162,9 +199,12 @@ class TaskOfferRevoked(TaskEvent):
 
     event_type = "workrouter.task.offer_revoked"
 
-    offer_id: str
-    agent_id: str
-    reason: Literal["rona", "rejected", "cancelled", "agent_offline", "claim_timeout"]
+    offer_id: str = Field(description="Id of the offer or claim that ended (from its TaskOffered).")
+    agent_id: str = Field(description="Agent it was offered to.")
+    reason: Literal["rona", "rejected", "cancelled", "agent_offline", "claim_timeout"] = Field(
+        description="rona: not answered in time; rejected: the agent said no; cancelled: the task was withdrawn; "
+        "agent_offline: the agent logged out; claim_timeout: a get-next claim was not started in time."
+    )
 
 
 class TaskUnassigned(TaskEvent):
@@ -175,7 +215,7 @@ class TaskUnassigned(TaskEvent):
 
     event_type = "workrouter.task.unassigned"
 
-    agent_id: str
+    agent_id: str = Field(description="Agent who had the task assigned and no longer has it.")
     reason: str = Field(max_length=200, description="What took the task away: cancelled, expired, completed, ...")
 
 
@@ -184,8 +224,8 @@ class TaskParked(TaskEvent):
 
     event_type = "workrouter.task.parked"
 
-    workbin: str
-    agent_id: str | None = None
+    workbin: str = Field(description="Workbin it waits in, e.g. personal:<agent id>.")
+    agent_id: str | None = Field(default=None, description="Owner of the personal workbin; None: a queue's workbin.")
     by: str | None = Field(default=None, description="The supervisor who parked it.")
 
 
@@ -212,7 +252,7 @@ class TaskReprioritised(TaskEvent):
     event_type = "workrouter.task.reprioritised"
 
     priority: int = Field(description="Base priority after the change (before the due-date urgency).")
-    reason: str
+    reason: str = Field(description="Why, in words, e.g. 'due within 24h'.")
     raise_by: int = Field(default=0, ge=0, description="Points added by this step.")
     step: str | None = Field(default=None, description="The reprioritisation step, e.g. 'reprioritise:std:24h'.")
 
@@ -222,8 +262,11 @@ class TaskRescheduled(TaskWithdrawn):
 
     event_type = "workrouter.task.rescheduled"
 
-    wake_at: AwareDatetime
-    by: Literal["source", "agent", "supervisor"] = "source"
+    wake_at: AwareDatetime = Field(description="When the task comes back into routing.")
+    by: Literal["source", "agent", "supervisor"] = Field(
+        default="source",
+        description="Who rescheduled it: the source, or the agent who had it; supervisor is reserved (none sent yet).",
+    )
 
 
 class TaskWrapUpStarted(TaskEvent):
@@ -231,8 +274,8 @@ class TaskWrapUpStarted(TaskEvent):
 
     event_type = "workrouter.task.wrap_up_started"
 
-    agent_id: str
-    wrap_up_code: str | None = None
+    agent_id: str = Field(description="Agent in after-call work on the task.")
+    wrap_up_code: str | None = Field(default=None, description="Wrap-up code id from codes.yaml; None: none given.")
     after_work_seconds: float = Field(default=0.0, ge=0, description="Capacity is held this long after.")
 
 
@@ -241,8 +284,10 @@ class TaskPaused(TaskWithdrawn):
 
     event_type = "workrouter.task.paused"
 
-    by: Literal["source", "supervisor"]
-    reason: str | None = None
+    by: Literal["source", "supervisor"] = Field(
+        description="Who paused it: source (its pause command); supervisor is reserved (none sent yet)."
+    )
+    reason: str | None = Field(default=None, description="Why, for the task history; None: none given.")
 
 
 class TaskResumed(TaskEvent):
@@ -250,7 +295,10 @@ class TaskResumed(TaskEvent):
 
     event_type = "workrouter.task.resumed"
 
-    by: Literal["source", "supervisor", "timer"]
+    by: Literal["source", "supervisor", "timer"] = Field(
+        description="Who brought it back: source (its resume command) or timer (a rescheduled task woke); "
+        "supervisor is reserved (none sent yet)."
+    )
     wake_at: AwareDatetime | None = Field(default=None, description="The time it was rescheduled to (timer).")
 
 
@@ -259,9 +307,12 @@ class TaskCompleted(TaskWithdrawn):
 
     event_type = "workrouter.task.completed"
 
-    by: Literal["agent", "source", "supervisor"]
-    agent_id: str | None = None
-    wrap_up_code: str | None = None
+    by: Literal["agent", "source", "supervisor"] = Field(
+        description="Who finished it: the agent who had it, or the source (its complete command); supervisor is "
+        "reserved (none sent yet)."
+    )
+    agent_id: str | None = Field(default=None, description="Agent who completed it; None when the source did.")
+    wrap_up_code: str | None = Field(default=None, description="Wrap-up code id from codes.yaml; None: none given.")
 
 
 class TaskCancelled(TaskWithdrawn):
@@ -269,8 +320,10 @@ class TaskCancelled(TaskWithdrawn):
 
     event_type = "workrouter.task.cancelled"
 
-    by: Literal["source", "supervisor", "system"]
-    reason: str
+    by: Literal["source", "supervisor", "system"] = Field(
+        description="Who cancelled it: source (its cancel command); supervisor and system are reserved (none sent yet)."
+    )
+    reason: str = Field(description="Why, for the task history.")
 
 
 class TaskExpired(TaskWithdrawn):
@@ -278,7 +331,7 @@ class TaskExpired(TaskWithdrawn):
 
     event_type = "workrouter.task.expired"
 
-    expired_at: AwareDatetime
+    expired_at: AwareDatetime = Field(description="The expiry time it passed (its expires_at).")
 
 
 def withdrawal_types() -> frozenset[str]:
