@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any, cast
 
 import asyncpg
 import pytest
 
-from tests.support.agent_api import Harness, harness
+from tests.support.agent_api import Clock, Harness, harness, seed_routing
 from workrouter.adapters.postgres.event_log import EventLog
 from workrouter.config.catalog import Catalog
+from workrouter.services.api.passwords import PasswordSignIn
+from workrouter.services.api.sign_in import SignIn
 from workrouter.services.reporting.access import ReportsAccess
 from workrouter.services.reporting.http import create_app as reports_app
 
@@ -31,13 +34,25 @@ BODIES = {
     ("post", "/v1/agent/tasks/{task_id}/reclassify"): True,
     ("post", "/v1/supervisor/tasks/{task_id}/{action}"): True,
 }
+TOKEN = ("post", "/v1/auth/token")  # only where local users sign in with a password
 NO_ERRORS = {"/healthz", "/v1/reports"}
 
 
-@pytest.fixture
-async def h(catalog: Catalog) -> AsyncIterator[Harness]:
-    async with harness(catalog) as built:
+@pytest.fixture(params=["tokens", "passwords"])
+async def h(catalog: Catalog, request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
+    """The api as configured with demo tokens only, and with local users' passwords (the sign-in route)."""
+    sign_in = None
+    if request.param == "passwords":
+        clock = Clock()
+        routing = replace(seed_routing(), agent_passwords={"emma": "$argon2id$unused"})
+        sign_in = SignIn(routing, passwords=PasswordSignIn(routing.agent_passwords, b"s" * 32, clock=clock))
+    async with harness(catalog, sign_in=sign_in) as built:
         yield built
+
+
+def bodies(doc: dict[str, Any]) -> dict[tuple[str, str], bool]:
+    """BODIES, with the sign-in's when the app has that route."""
+    return BODIES | ({TOKEN: True} if TOKEN[1] in doc["paths"] else {})
 
 
 def operations(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -62,14 +77,14 @@ def _refs(node: Any) -> list[str]:
 
 async def test_the_api_document_declares_every_body_and_every_problem(h: Harness) -> None:
     doc = (await h.client.get("/openapi.json")).json()
-    seen = set()
+    expected, seen = bodies(doc), set()
     for method, path, op in operations(doc):
         where = f"{method.upper()} {path}"
-        if (method, path) in BODIES:
+        if (method, path) in expected:
             seen.add((method, path))
             body = op.get("requestBody")
             assert body is not None, where
-            assert body["required"] is BODIES[(method, path)], where
+            assert body["required"] is expected[(method, path)], where
             assert resolve(doc, body["content"]["application/json"]["schema"]), where
         else:
             assert "requestBody" not in op, where
@@ -79,7 +94,8 @@ async def test_the_api_document_declares_every_body_and_every_problem(h: Harness
             assert "Problem" in resolve(doc, response["content"]["application/problem+json"]["schema"]), (where, status)
         if path.startswith(("/v1/agent", "/v1/supervisor")) or path.endswith("/explain"):
             assert "401" in errors, where
-    assert seen == set(BODIES)
+    assert seen == set(expected)
+    assert (TOKEN in seen) is (h.routing.agent_passwords != {}), "the sign-in route is there with passwords only"
     assert "HTTPValidationError" not in doc["components"]["schemas"]
     bulk = doc["paths"]["/v1/tasks"]["post"]["requestBody"]["content"]["application/json"]["schema"]["oneOf"]
     assert bulk[1]["items"] == bulk[0] == {"$ref": "#/components/schemas/CaptureTaskBody"}

@@ -27,7 +27,7 @@ from workrouter.services.api.agent_context import AgentApi, Clock, StreamTimings
 from workrouter.services.api.agent_ports import AgentStore, Inbox
 from workrouter.services.api.agent_tasks import task_routes
 from workrouter.services.api.agents import agent_routes
-from workrouter.services.api.auth_routes import auth_routes
+from workrouter.services.api.auth_routes import TokenBody, auth_routes
 from workrouter.services.api.errors import HttpError, field_errors, problem
 from workrouter.services.api.json_body import read_json
 from workrouter.services.api.rate_limits import RateLimits
@@ -193,6 +193,7 @@ def create_app(
     app.state.limits = limits
 
     _error_handlers(app)
+    sign_in_bodies: tuple[type[TokenBody], ...] = ()
     if routing is not None and store is not None:
         agents = AgentApi(
             routing, store, bus, topics, inbox=inbox, clock=clock, timings=timings, sign_in=sign_in, limits=limits
@@ -202,6 +203,7 @@ def create_app(
             app.include_router(routes(agents))
         if agents.sign_in.passwords is not None:
             app.include_router(auth_routes(agents, agents.sign_in.passwords))
+            sign_in_bodies = (TokenBody,)
 
     _source_routes(app, intake)
 
@@ -209,7 +211,7 @@ def create_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    add_schemas(app, (*SOURCE_BODIES, *AGENT_BODIES, *RESPONSE_MODELS))
+    add_schemas(app, (*SOURCE_BODIES, *AGENT_BODIES, *RESPONSE_MODELS, *sign_in_bodies))
     return app
 
 

@@ -11,6 +11,10 @@ from workrouter.services.api.agent_bodies import Body
 from workrouter.services.api.agent_context import AgentApi
 from workrouter.services.api.errors import HttpError, problem
 from workrouter.services.api.passwords import PasswordSignIn
+from workrouter.services.api.responses import documented, ok
+from workrouter.services.openapi import ref, request_body
+
+TOKEN_ANSWER = "A bearer access token: `access_token`, `token_type` (Bearer) and `expires_in` (seconds)."
 
 
 class TokenBody(Body):
@@ -24,7 +28,11 @@ def auth_routes(api: AgentApi, passwords: PasswordSignIn) -> APIRouter:
     """The `/v1/auth` routes of one app."""
     router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
-    @router.post("/token")
+    @router.post(
+        "/token",
+        responses=documented(400, 401, 413, 422, s200=ok(TOKEN_ANSWER)),
+        openapi_extra=request_body(ref(TokenBody)),
+    )
     async def token(request: Request) -> dict[str, Any]:
         body = await api.body(request, TokenBody)
         await api.limits.check("sign_in", body.username)  # every attempt counts: a brute force gets 429s
