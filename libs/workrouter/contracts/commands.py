@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from workrouter.contracts.bounds import Duration, JsonObject, Name, Priority, Text, Url
 from workrouter.contracts.common import SkillRequirement, Timestamp
-from workrouter.contracts.envelope import Payload
+from workrouter.contracts.envelope import Payload, Upcaster
 from workrouter.contracts.refused import RefusedCommand, refuse_or_validate
 
 
@@ -37,7 +38,9 @@ class ReclassifyTask(Payload):
     """Ask the prioritiser to run the rules on a task again (attributes changed, transfer, ...)."""
 
     event_type = "workrouter.command.reclassify_task"
-    version = 2  # v2 (2026-12-07) added `by`; v1 is upcast with by = None (contracts.registry)
+    version = 2
+    # v2 (2026-12-07) added the optional `by`: v1 data reads as v2 data as it is, with by = None
+    upcasters: ClassVar[Mapping[int, Upcaster]] = {1: dict}
 
     task_id: Name = Field(min_length=1, max_length=64, description="Task to classify again.")
     reason: Text = Field(min_length=1, max_length=500, description="Why, for the task history.")

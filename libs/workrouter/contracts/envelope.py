@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
 
@@ -15,6 +16,9 @@ SPEC_VERSION: Literal["1.0"] = "1.0"
 CONTENT_TYPE: Literal["application/json"] = "application/json"
 _EVENT_TYPE = re.compile(r"^workrouter\.[a-z]+(\.[a-z_]+)+$")
 
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+"""Turns the data of one version of a payload into the data of the next version."""
+
 
 class Payload(BaseModel):
     """Base of every event and command payload; subclasses name their wire type."""
@@ -23,12 +27,15 @@ class Payload(BaseModel):
 
     event_type: ClassVar[str]
     version: ClassVar[int] = 1
+    upcasters: ClassVar[Mapping[int, Upcaster]] = {}
+    """How data of an older version is read: `{n: f}` where `f` turns vn data into v(n+1) data, one for each
+    n from 1 to version - 1 (the registry refuses a gap). Declared beside the fields they upgrade."""
     merge_patch: ClassVar[bool] = False
+    """True for partial-update payloads: fields left out mean "unchanged" and an explicit null
+    means "clear" (JSON Merge Patch, RFC 7396), so the codec writes only the fields that were set."""
     refusable: ClassVar[bool] = False
     """True for the commands of the public capture contract: a readable message whose payload breaks
     the contract is decoded as a RefusedCommand, which capture answers with TaskRejected."""
-    """True for partial-update payloads: fields left out mean "unchanged" and an explicit null
-    means "clear" (JSON Merge Patch, RFC 7396), so the codec writes only the fields that were set."""
 
     @classmethod
     def dataschema(cls) -> str:

@@ -1,18 +1,33 @@
-"""Which payload model each wire type maps to, and how old versions are upcast."""
+"""Which payload model each wire type maps to, and how old versions are upcast (by the upcasters each
+model declares beside its fields, `Payload.upcasters`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from workrouter.contracts import agent_commands, agent_events, commands, deadletter, task_events
-from workrouter.contracts.envelope import Payload
-
-Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+from workrouter.contracts.envelope import Payload, Upcaster
 
 
 class UnknownEventTypeError(LookupError):
     """The wire type is not one this code knows."""
+
+
+def upcaster_chain(model: type[Payload]) -> Mapping[int, Upcaster]:
+    """The model's upcasters, checked: each from a version before the current one, and one from every such
+    version, so that data of any older version reaches the current one; ValueError naming the fault."""
+    current, declared = model.version, model.upcasters
+    for from_version in sorted(declared):
+        if not 1 <= from_version < current:
+            raise ValueError(f"{model.event_type}: cannot upcast from v{from_version} (current v{current})")
+    missing = [f"v{v}" for v in range(1, current) if v not in declared]
+    if missing:
+        raise ValueError(
+            f"{model.event_type} is v{current} but declares no upcaster from {', '.join(missing)}: "
+            "every older version needs one (`upcasters` beside its fields)"
+        )
+    return declared
 
 
 class PayloadRegistry:
@@ -25,6 +40,8 @@ class PayloadRegistry:
             if model.event_type in self._models:
                 raise ValueError(f"duplicate event type {model.event_type!r}")
             self._models[model.event_type] = model
+            for from_version, upcaster in upcaster_chain(model).items():
+                self._upcasters[(model.event_type, from_version)] = upcaster
 
     def model(self, event_type: str) -> type[Payload]:
         """The current model for a type, or UnknownEventTypeError."""
@@ -37,13 +54,6 @@ class PayloadRegistry:
         """All registered models, sorted by type."""
         return [self._models[t] for t in sorted(self._models)]
 
-    def add_upcaster(self, event_type: str, from_version: int, upcaster: Upcaster) -> None:
-        """Register the function turning `from_version` data into `from_version + 1` data."""
-        current = self.model(event_type).version
-        if not 1 <= from_version < current:
-            raise ValueError(f"{event_type}: cannot upcast from v{from_version} (current v{current})")
-        self._upcasters[(event_type, from_version)] = upcaster
-
     def upcast(self, event_type: str, version: int, data: dict[str, Any]) -> dict[str, Any]:
         """Bring `data` of an older version up to the current one."""
         current = self.model(event_type).version
@@ -51,12 +61,8 @@ class PayloadRegistry:
             raise UnknownEventTypeError(
                 f"{event_type} v{version} is newer than this code (v{current}); upgrade the consumer"
             )
-        while version < current:
-            step = self._upcasters.get((event_type, version))
-            if step is None:
-                raise UnknownEventTypeError(f"{event_type}: no upcaster from v{version}")
-            data = step(data)
-            version += 1
+        for from_version in range(version, current):  # the chain is whole: checked when the model was added
+            data = self._upcasters[(event_type, from_version)](data)
         return data
 
 
@@ -72,5 +78,3 @@ def _payload_classes() -> list[type[Payload]]:
 
 
 REGISTRY = PayloadRegistry(_payload_classes())
-# v1 of a reclassification did not say who asked; `by` is optional, so v1 data is v2 data as it is.
-REGISTRY.add_upcaster(commands.ReclassifyTask.event_type, 1, dict)
