@@ -51,18 +51,7 @@ def decode(raw: bytes, registry: PayloadRegistry = REGISTRY, max_bytes: int = MA
         doc: Any = strict_json.loads(raw, max_nesting=None)  # payload models bound what they hold
     except strict_json.JsonRefusedError as exc:
         raise DecodeError(f"not valid JSON: {exc}") from None
-    if not isinstance(doc, dict):
-        raise DecodeError(f"expected a JSON object (a CloudEvent), got {type(doc).__name__}")
-    event_type, data = doc.get("type"), doc.get("data")
-    if doc.get("specversion") != "1.0":
-        raise DecodeError(f"'specversion' must be \"1.0\" (CloudEvents 1.0), got {doc.get('specversion')!r}")
-    if not isinstance(event_type, str):
-        raise DecodeError("missing or non-string 'type' attribute")
-    if not isinstance(data, dict):
-        raise DecodeError("missing 'data' object")
-    version = doc.get("dataversion", 1)
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise DecodeError(f"'dataversion' must be a positive integer, got {version!r}")
+    event_type, data, version = _attributes(doc)
     try:
         model = registry.model(event_type)
         data = registry.upcast(event_type, version, data)
@@ -79,3 +68,20 @@ def decode(raw: bytes, registry: PayloadRegistry = REGISTRY, max_bytes: int = MA
         return Envelope.model_validate(fields)
     except ValidationError as exc:
         raise DecodeError(f"invalid {event_type}: {describe(exc)}") from None
+
+
+def _attributes(doc: Any) -> tuple[str, dict[str, Any], int]:
+    """A CloudEvent's type, data and data version, checked before the payload is looked at."""
+    if not isinstance(doc, dict):
+        raise DecodeError(f"expected a JSON object (a CloudEvent), got {type(doc).__name__}")
+    event_type, data = doc.get("type"), doc.get("data")
+    if doc.get("specversion") != "1.0":
+        raise DecodeError(f"'specversion' must be \"1.0\" (CloudEvents 1.0), got {doc.get('specversion')!r}")
+    if not isinstance(event_type, str):
+        raise DecodeError("missing or non-string 'type' attribute")
+    if not isinstance(data, dict):
+        raise DecodeError("missing 'data' object")
+    version = doc.get("dataversion", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise DecodeError(f"'dataversion' must be a positive integer, got {version!r}")
+    return event_type, data, version
