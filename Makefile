@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: help install lock check-env infra-install infra-up infra-down infra-status test test-e2e test-unit test-integration config-check lint format asyncapi grafana prometheus-up prometheus-down run up bench bench-scale bench-memory bench-bus bench-memory-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise bench-reports bench-escalation bench-notifier report callbacks-dead callbacks-replay reclassify service clean
+.PHONY: help install lock check-env infra-install infra-up infra-down infra-status test test-e2e test-unit test-integration config-check lint format asyncapi grafana grafana-check prometheus-up prometheus-down run up bench bench-scale bench-memory bench-bus bench-memory-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise bench-reports bench-escalation bench-notifier report callbacks-dead callbacks-replay reclassify service clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -65,6 +65,9 @@ asyncapi: install ## regenerate docs/asyncapi.yaml from the contracts
 
 grafana: install ## regenerate deploy/grafana (datasources and dashboards) from services/workrouter/grafana
 	$(BIN)/python -m workrouter.grafana.generate
+
+grafana-check: ## decode deploy/grafana/dashboards strictly against Grafana 11.6's schema and validate them (Go SDK)
+	@bash tools/grafana-check/check.sh
 
 prometheus-up: infra-install ## start the local Prometheus on 127.0.0.1:19090, scraping the services' metrics ports (idempotent)
 	@bash deploy/local/prometheus.sh up
