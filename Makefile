@@ -66,8 +66,9 @@ asyncapi: install ## regenerate docs/asyncapi.yaml from the contracts
 grafana: install ## regenerate deploy/grafana (datasources and dashboards) from services/workrouter/grafana
 	$(BIN)/python -m workrouter.grafana.generate
 
-grafana-check: ## decode deploy/grafana/dashboards strictly against Grafana 11.6's schema and validate them (Go SDK)
+grafana-check: install ## the dashboards against Grafana 11.6's schema (strict decode + Validate, Go SDK) and their PromQL against promtool
 	@bash tools/grafana-check/check.sh
+	$(BIN)/python -m workrouter.grafana.promql_check
 
 prometheus-up: infra-install ## start the local Prometheus on 127.0.0.1:19090, scraping the services' metrics ports (idempotent)
 	@bash deploy/local/prometheus.sh up

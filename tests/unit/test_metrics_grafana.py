@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import yaml
 
 from tests.support.infra import ROOT
-from workrouter.grafana import generate
+from workrouter.grafana import generate, promql_check
 from workrouter.grafana.panels import PROMETHEUS
 
 GRAFANA = ROOT / "deploy" / "grafana"
@@ -80,3 +80,14 @@ def test_grafana_variables_and_macros_expand() -> None:
         "SELECT 1 FROM t WHERE at BETWEEN '2026-01-01T00:00:00+00:00' AND '2026-01-02T00:00:00+00:00'"
         " AND queue IN ('a','o''b') AND at < '2026-01-02T00:00:00+00:00'"
     )
+
+
+def test_every_promql_query_becomes_one_recording_rule_for_promtool() -> None:
+    found = promql_check.prometheus_queries()
+    document = promql_check.rules(found)
+    rules = [rule for group in document["groups"] for rule in group["rules"]]
+    assert len(rules) == len(found) > 0
+    assert {group["name"] for group in document["groups"]} == {q.dashboard for q in found}
+    assert all("$" not in rule["expr"] and "label_values" not in rule["expr"] for rule in rules)
+    variable = next(q for q in found if q.panel == "$queue")
+    assert promql_check.promql(variable) == "group by (queue) (workrouter_tasks_waiting)"
