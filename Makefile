@@ -48,13 +48,14 @@ test-integration: install infra-up ## run the integration tests only
 config-check: install ## DIR=<folder> (default deploy/config): validate every configuration file together, as the services will
 	$(BIN)/workrouter config check $(or $(DIR),deploy/config)
 
-lint: install ## ruff check, ruff format --check, mypy --strict, import contracts
+lint: install ## ruff check, ruff format --check, mypy --strict, import contracts, config and dashboards (grafana-check)
 	$(BIN)/ruff check libs services tests
 	$(BIN)/ruff format --check libs services tests
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/workrouter config check deploy/config
 	$(BIN)/python -m workrouter.grafana.generate --check
+	@$(MAKE) --no-print-directory grafana-check
 
 format: install ## fix what ruff can fix and format the code
 	$(BIN)/ruff check --fix libs services tests
