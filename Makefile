@@ -68,7 +68,7 @@ grafana: install ## regenerate deploy/grafana (datasources and dashboards) from 
 	$(BIN)/python -m workrouter.grafana.generate
 
 grafana-check: install ## the dashboards against Grafana 11.6's schema (strict decode + Validate, Go SDK) and their PromQL against promtool
-	@bash tools/grafana-check/check.sh
+	@bash deploy/grafana/check/check.sh
 	$(BIN)/python -m workrouter.grafana.promql_check
 
 prometheus-up: infra-install ## start the local Prometheus on 127.0.0.1:19090, scraping the services' metrics ports (idempotent)

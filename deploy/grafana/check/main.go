@@ -1,7 +1,7 @@
 // Command grafana-check decodes dashboard JSON files strictly against Grafana's own schema and
 // validates them, with the models of the grafana-foundation-sdk Go module (Grafana 11.6).
 //
-//	go run . ../../deploy/grafana/dashboards/*.json
+//	go run . ../dashboards/*.json   (or: make grafana-check)
 //
 // Strict decoding fails on a required field that is absent, a field of the wrong type and a field the
 // schema does not know, in the dashboard and in each panel's options and field config (the panel

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tools/grafana-check/check.sh — decode every dashboard of deploy/grafana/dashboards strictly against
+# deploy/grafana/check/check.sh — decode every dashboard of deploy/grafana/dashboards strictly against
 # Grafana's schema (grafana-foundation-sdk Go module, Grafana 11.6 models) and validate it; exit 1 on
 # any problem. `make grafana-check` runs it (and `make lint`).
 #
@@ -9,10 +9,10 @@
 set -euo pipefail
 
 WR_COMPONENT="grafana-check"
-# shellcheck source-path=SCRIPTDIR source=../../deploy/local/_common.sh
-source "$(dirname -- "${BASH_SOURCE[0]}")/../../deploy/local/_common.sh"
+# shellcheck source-path=SCRIPTDIR source=../../local/_common.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/../../local/_common.sh"
 
-HERE="${WR_REPO_ROOT}/tools/grafana-check"
+HERE="${WR_REPO_ROOT}/deploy/grafana/check"
 BIN="${WR_LOCAL_DIR}/grafana-check/grafana-check"
 GO="$(command -v go || true)"
 [[ -n "${GO}" ]] || { [[ -x /usr/local/go/bin/go ]] && GO=/usr/local/go/bin/go; }
@@ -24,7 +24,7 @@ dashboards=("${WR_REPO_ROOT}"/deploy/grafana/dashboards/*.json)
 
 start="$(wr_now_ms)"
 # go.sum pins the module's hash: the download is checked against it.
-(cd "${HERE}" && "${GO}" mod download) || wr_die "could not fetch the Go modules of tools/grafana-check (see above)"
+(cd "${HERE}" && "${GO}" mod download) || wr_die "could not fetch the Go modules of deploy/grafana/check (see above)"
 wr_log "modules fetched in $(wr_elapsed "${start}") s"
 
 start="$(wr_now_ms)"

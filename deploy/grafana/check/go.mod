@@ -1,4 +1,4 @@
-module github.com/workrouter/workrouter/tools/grafana-check
+module github.com/workrouter/workrouter/deploy/grafana/check
 
 go 1.22
 
