@@ -91,3 +91,11 @@ def test_every_promql_query_becomes_one_recording_rule_for_promtool() -> None:
     assert all("$" not in rule["expr"] and "label_values" not in rule["expr"] for rule in rules)
     variable = next(q for q in found if q.panel == "$queue")
     assert promql_check.promql(variable) == "group by (queue) (workrouter_tasks_waiting)"
+
+
+def test_no_sql_variable_has_a_custom_all_value() -> None:
+    """Grafana sends a custom all value unquoted and unescaped: `queue IN ($queue)` would become `IN (.*)`."""
+    for build in generate.DASHBOARDS.values():
+        for variable in generate.to_json(build())["templating"]["list"]:
+            if variable["datasource"]["type"] == "grafana-postgresql-datasource":
+                assert "allValue" not in variable, variable["name"]

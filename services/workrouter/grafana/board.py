@@ -23,8 +23,12 @@ def prom_variable(name: str, query: str, *, label: str = "") -> db.QueryVariable
 
 
 def sql_variable(name: str, query: str, *, label: str = "") -> db.QueryVariable:
-    """A multi-value variable filled by a SQL query returning one column (`SELECT DISTINCT queue FROM ...`)."""
-    return _variable(name, label, POSTGRES, query).all_value(".*")
+    """A multi-value variable filled by a SQL query returning one column (`SELECT DISTINCT queue FROM ...`).
+
+    No custom all value: Grafana uses one as it is, unquoted, so All would send `IN (.*)`; without one,
+    All sends every value quoted (`IN ('claims','finance')`), as a selection of several does.
+    """
+    return _variable(name, label, POSTGRES, query)
 
 
 def _variable(name: str, label: str, datasource: dm.DataSourceRef, query: Any) -> db.QueryVariable:
