@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: help install lock check-env infra-install infra-up infra-down infra-status test test-e2e test-unit test-integration config-check lint format asyncapi grafana prometheus-up prometheus-down run up bench bench-scale bench-memory bench-bus bench-memory-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise bench-reports bench-escalation bench-notifier report callbacks-dead callbacks-replay reclassify service clean
+.PHONY: help install lock check-env infra-install infra-up infra-down infra-status test test-e2e test-unit test-integration config-check lint format asyncapi grafana grafana-check prometheus-up prometheus-down run up bench bench-scale bench-memory bench-bus bench-memory-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise bench-reports bench-escalation bench-notifier report callbacks-dead callbacks-replay reclassify service clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -48,13 +48,14 @@ test-integration: install infra-up ## run the integration tests only
 config-check: install ## DIR=<folder> (default deploy/config): validate every configuration file together, as the services will
 	$(BIN)/workrouter config check $(or $(DIR),deploy/config)
 
-lint: install ## ruff check, ruff format --check, mypy --strict, import contracts
+lint: install ## ruff check, ruff format --check, mypy --strict, import contracts, config and dashboards (grafana-check)
 	$(BIN)/ruff check libs services tests
 	$(BIN)/ruff format --check libs services tests
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/workrouter config check deploy/config
 	$(BIN)/python -m workrouter.grafana.generate --check
+	@$(MAKE) --no-print-directory grafana-check
 
 format: install ## fix what ruff can fix and format the code
 	$(BIN)/ruff check --fix libs services tests
@@ -65,6 +66,10 @@ asyncapi: install ## regenerate docs/asyncapi.yaml from the contracts
 
 grafana: install ## regenerate deploy/grafana (datasources and dashboards) from services/workrouter/grafana
 	$(BIN)/python -m workrouter.grafana.generate
+
+grafana-check: install ## the dashboards against Grafana 11.6's schema (strict decode + Validate, Go SDK) and their PromQL against promtool
+	@bash deploy/grafana/check/check.sh
+	$(BIN)/python -m workrouter.grafana.promql_check
 
 prometheus-up: infra-install ## start the local Prometheus on 127.0.0.1:19090, scraping the services' metrics ports (idempotent)
 	@bash deploy/local/prometheus.sh up

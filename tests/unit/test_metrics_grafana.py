@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import yaml
 
 from tests.support.infra import ROOT
-from workrouter.grafana import generate
-from workrouter.grafana.model import PROMETHEUS
+from workrouter.grafana import generate, promql_check
+from workrouter.grafana.panels import PROMETHEUS
 
 GRAFANA = ROOT / "deploy" / "grafana"
 METRIC = re.compile(r"\bworkrouter_[a-z0-9_]+")
@@ -21,8 +21,8 @@ def test_committed_files_match_the_code() -> None:
 
 def test_dashboards_are_well_formed() -> None:
     for name, build in generate.DASHBOARDS.items():
-        board = build()
-        assert board["schemaVersion"] == 39, name
+        board = generate.to_json(build())
+        assert board["schemaVersion"] == 41, name  # Grafana 11.6's, which the SDK's models describe
         ids = [p["id"] for p in board["panels"]]
         assert len(ids) == len(set(ids)), name
         for panel in board["panels"]:
@@ -40,7 +40,7 @@ def test_dashboards_are_well_formed() -> None:
 def test_the_provisioned_prometheus_datasource_is_the_one_panels_name() -> None:
     text = (GRAFANA / "provisioning" / "datasources" / "prometheus.yaml").read_text()
     (source,) = yaml.safe_load(text)["datasources"]
-    assert (source["type"], source["uid"]) == (PROMETHEUS["type"], PROMETHEUS["uid"])
+    assert (source["type"], source["uid"]) == (PROMETHEUS.type_val, PROMETHEUS.uid)
     provider = yaml.safe_load((GRAFANA / "provisioning" / "dashboards" / "workrouter.yaml").read_text())
     assert provider["providers"][0]["type"] == "file"
 
@@ -80,3 +80,22 @@ def test_grafana_variables_and_macros_expand() -> None:
         "SELECT 1 FROM t WHERE at BETWEEN '2026-01-01T00:00:00+00:00' AND '2026-01-02T00:00:00+00:00'"
         " AND queue IN ('a','o''b') AND at < '2026-01-02T00:00:00+00:00'"
     )
+
+
+def test_every_promql_query_becomes_one_recording_rule_for_promtool() -> None:
+    found = promql_check.prometheus_queries()
+    document = promql_check.rules(found)
+    rules = [rule for group in document["groups"] for rule in group["rules"]]
+    assert len(rules) == len(found) > 0
+    assert {group["name"] for group in document["groups"]} == {q.dashboard for q in found}
+    assert all("$" not in rule["expr"] and "label_values" not in rule["expr"] for rule in rules)
+    variable = next(q for q in found if q.panel == "$queue")
+    assert promql_check.promql(variable) == "group by (queue) (workrouter_tasks_waiting)"
+
+
+def test_no_sql_variable_has_a_custom_all_value() -> None:
+    """Grafana sends a custom all value unquoted and unescaped: `queue IN ($queue)` would become `IN (.*)`."""
+    for build in generate.DASHBOARDS.values():
+        for variable in generate.to_json(build())["templating"]["list"]:
+            if variable["datasource"]["type"] == "grafana-postgresql-datasource":
+                assert "allValue" not in variable, variable["name"]

@@ -7,12 +7,13 @@ same figures as `workrouter report` for the same period.
 
 from __future__ import annotations
 
-from workrouter.grafana.board import dashboard, sql_variable
-from workrouter.grafana.model import Grid, Json, bargauge, row, sql, table, timeseries
+from grafana_foundation_sdk.models import dashboard as dm
+
+from workrouter.grafana.board import dashboard, numbered, sql_variable
+from workrouter.grafana.panels import bargauge, row, sql, table, timeseries
 
 UID = "workrouter-historical"
 IN_QUEUE = "v.queue IN ($queue)"
-SL_STEPS = ({"color": "red", "value": None}, {"color": "orange", "value": 70}, {"color": "green", "value": 80})
 
 SERVICE_LEVEL = f"""SELECT date_bin('1 hour', v.entered_at, TIMESTAMPTZ '2000-01-01') AS time, v.queue AS metric,
   100.0 * count(*) FILTER (WHERE v.outcome = 'answered' AND v.wait_seconds <= rq.thresholds[1])
@@ -67,35 +68,35 @@ FROM task_state ts WHERE ts.status = 'completed' AND $__timeFilter(ts.closed_at)
 GROUP BY 1 ORDER BY 1"""
 
 
-def build() -> Json:
+def build() -> dm.Dashboard:
     """The historical dashboard document."""
-    grid = Grid()
-    grid.add(row("Service level"))
-    grid.add(
-        timeseries(
-            "Service level per queue (first threshold)",
-            [sql(SERVICE_LEVEL, fmt="time_series")],
-            unit="percent",
-            description="Answered within the queue's first threshold, of those answered or abandoned, per hour.",
-        ),
-        w=12,
-    )
-    grid.add(timeseries("Average wait of answered tasks", [sql(WAIT_OVER_TIME, fmt="time_series")], unit="s"), w=12)
-    grid.add(table("Queue outcomes", [sql(QUEUE_OUTCOMES)], description="Stays in a queue begun in the range."), w=24)
-    grid.add(row("Wrap-up codes"))
-    grid.add(bargauge("Completions by wrap-up code", [sql(WRAP_UP_BARS)]), w=8)
-    grid.add(table("Wrap-up codes", [sql(WRAP_UP)], description="NS: no code given although codes exist."), w=16)
-    grid.add(row("Agent activity"))
-    grid.add(table("Time in status", [sql(AGENT_STATUS)], description="Ready and not-ready minutes by reason."), w=12)
-    grid.add(table("Work per agent", [sql(AGENT_WORK)]), w=12)
-    grid.add(table("Tasks completed by type", [sql(TASKS_BY_TYPE)]), w=24)
     variables = [sql_variable("queue", "SELECT queue FROM report_queues ORDER BY 1", label="Queue")]
-    return dashboard(
+    board = dashboard(
         UID,
         "workrouter — historical",
-        grid.panels,
         description="Service level, queue outcomes, wrap-up codes and agent activity from the event log.",
         variables=variables,
         refresh="",
         time_from="now-7d",
     )
+    board.with_row(row("Service level"))
+    description = "Answered within the queue's first threshold, of those answered or abandoned, per hour."
+    service_level = sql(SERVICE_LEVEL, fmt="time_series")
+    board.with_panel(
+        timeseries(
+            "Service level per queue (first threshold)", [service_level], unit="percent", description=description
+        )
+    )
+    board.with_panel(timeseries("Average wait of answered tasks", [sql(WAIT_OVER_TIME, fmt="time_series")], unit="s"))
+    description = "Stays in a queue begun in the range."
+    board.with_panel(table("Queue outcomes", [sql(QUEUE_OUTCOMES)], description=description).span(24))
+    board.with_row(row("Wrap-up codes"))
+    board.with_panel(bargauge("Completions by wrap-up code", [sql(WRAP_UP_BARS)]).span(8))
+    description = "NS: no code given although codes exist."
+    board.with_panel(table("Wrap-up codes", [sql(WRAP_UP)], description=description).span(16))
+    board.with_row(row("Agent activity"))
+    description = "Ready and not-ready minutes by reason."
+    board.with_panel(table("Time in status", [sql(AGENT_STATUS)], description=description))
+    board.with_panel(table("Work per agent", [sql(AGENT_WORK)]))
+    board.with_panel(table("Tasks completed by type", [sql(TASKS_BY_TYPE)]).span(24))
+    return numbered(board.build())

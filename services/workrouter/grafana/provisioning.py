@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from workrouter.grafana.model import POSTGRES, PROMETHEUS, Json
+from typing import Any
+
+from workrouter.grafana.panels import POSTGRES, PROMETHEUS
+
+Json = dict[str, Any]
 
 DASHBOARDS_PATH = "/var/lib/grafana/dashboards/workrouter"  # where deploy/grafana/dashboards is mounted
 PROMETHEUS_URL = "http://prometheus:9090"
@@ -15,8 +19,8 @@ def prometheus_datasource(url: str = PROMETHEUS_URL) -> Json:
         "datasources": [
             {
                 "name": "Prometheus",
-                "uid": PROMETHEUS["uid"],
-                "type": PROMETHEUS["type"],
+                "uid": PROMETHEUS.uid,
+                "type": PROMETHEUS.type_val,
                 "access": "proxy",
                 "url": url,
                 "isDefault": True,
@@ -38,8 +42,8 @@ def postgres_datasource() -> Json:
         "datasources": [
             {
                 "name": "workrouter event log",
-                "uid": POSTGRES["uid"],
-                "type": POSTGRES["type"],
+                "uid": POSTGRES.uid,
+                "type": POSTGRES.type_val,
                 "access": "proxy",
                 "url": "${WR_GRAFANA_PG_HOST}",
                 "user": "${WR_GRAFANA_PG_USER}",
