@@ -5,21 +5,24 @@ and rejected, RONA and claim timeouts as time passes (across tiers, the preferre
 urgent band), completion with and without after-work, withdrawal, park, claim, get-next,
 force-assign, adoption of holds Redis reports, refused reservations — and after each one the tallies
 must equal a recount from `engine.tasks` (tests/support/metrics_walk.py, the collector's walk before
-the tallies): waiting by band, held by state, the oldest wait and the late counts, at several instants
-and thresholds, fractional ones included; and the wait-clock index must hold exactly the waiting tasks.
+the tallies): waiting by band and held by state exactly; the oldest wait and the late counts exactly as
+the walk finds them with each wait clock taken from the start of its second (the tallies' resolution),
+and within that second of the walk on the clocks themselves, at several instants and thresholds,
+fractional ones included; and the second index must count exactly the waiting tasks.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+from collections import Counter
 
 import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from tests.support.metrics_walk import recount
+from tests.support.metrics_walk import Recount, recount
 from workrouter.domain.routing import adopt, pull
 from workrouter.domain.routing.actions import RoutingError, TaskSpec
 from workrouter.domain.routing.buckets import Waiting
@@ -205,6 +208,9 @@ class TallyMachine(RuleBasedStateMachine):
     def tallies_equal_a_recount(self) -> None:
         engine = self.engine
         found = recount(engine, engine.queues)
+        by_second = Recount(
+            found.waiting, found.held, {q: [math.floor(at) for at in s] for q, s in found.since.items()}
+        )
         assert all(task.state for task in engine.tasks.values()), "a task in the engine with no state"
         for state in {task.state for task in engine.tasks.values()}:
             event(f"a task {state}")
@@ -216,16 +222,21 @@ class TallyMachine(RuleBasedStateMachine):
             assert tally.held == {state: found.held[(queue, state)] for state in HELD}, queue
             assert_index(tally, found.since[queue])
             for now in (self.now, self.now + 0.5, self.now + 7.25, self.now - 3.0):
-                assert tally.oldest_wait(now) == found.oldest_wait(queue, now), (queue, now)
-                assert tally.late(now, THRESHOLDS) == found.late(queue, now, THRESHOLDS), (queue, now)
+                oldest, late = tally.oldest_wait(now), tally.late(now, THRESHOLDS)
+                assert oldest == by_second.oldest_wait(queue, now), (queue, now)
+                assert late == by_second.late(queue, now, THRESHOLDS), (queue, now)
+                exact = found.oldest_wait(queue, now)
+                assert exact <= oldest < exact + 1 if found.since[queue] else oldest == 0.0
+                # a clock taken a second early: late by each threshold, and not by one less
+                assert found.late(queue, now, THRESHOLDS) <= late, (queue, now)
+                short = found.late(queue, now, [t - 1 for t in THRESHOLDS])
+                assert all(mine <= theirs for mine, theirs in zip(late, short, strict=True)), (queue, now)
 
 
 def assert_index(tally: QueueTally, since: list[float]) -> None:
-    """The wait-clock index holds exactly the waiting tasks' clocks, each in its second, sorted; the heap's
-    top is the oldest second and the newest bound is not below the newest."""
-    by_second: dict[int, list[float]] = {}
-    for at in sorted(since):
-        by_second.setdefault(math.floor(at), []).append(at)
+    """The second index counts exactly the waiting tasks, each in the second of its clock; the heap's top
+    is the oldest second and the newest bound is not below the newest."""
+    by_second = Counter(math.floor(at) for at in since)
     assert tally.seconds == by_second
     assert tally.oldest[0] == min(by_second) if by_second else True
     assert tally.newest >= max(by_second, default=tally.newest)
@@ -238,7 +249,7 @@ TestTallies = TallyMachine.TestCase
 
 
 def test_oldest_wait_and_late_counts_of_a_known_queue() -> None:
-    """Ten tasks a second for 100 s: late counts exact at a whole and at a fractional instant."""
+    """Ten tasks a second for 100 s: whole-second waits at a whole instant, a fractional one, and one late."""
     engine = Engine({"q": QueuePolicy("q", "d")})
     for n in range(1000):
         engine.enqueue(spec_of(f"t{n}", "q", T0 + n / 10), T0 + 100)
@@ -246,7 +257,8 @@ def test_oldest_wait_and_late_counts_of_a_known_queue() -> None:
     assert len(tally.seconds) == 100
     assert tally.oldest_wait(T0 + 100) == 100.0
     assert tally.late(T0 + 100, (20, 60, 300)) == [800, 400, 0]
-    assert tally.late(T0 + 100.05, (20,)) == [801]  # T0 + 80.0 has now waited 20.05 s; T0 + 80.1 exactly 19.95 s
+    # at T0 + 100.05 the ten tasks of second T0 + 80 count as 20.05 s waited (the walk on the clocks: only T0 + 80.0)
+    assert tally.late(T0 + 100.05, (20,)) == [810]
 
 
 def test_a_task_leaves_the_tally_when_it_leaves_the_engine() -> None:
