@@ -2,8 +2,8 @@
 
 `recount` is the loop the metrics collector ran at each scrape until the engine kept its counts as
 tasks move (libs/workrouter/domain/routing/tally.py); `describe_by_walk` is the collector's
-`describe` of that time. Tests hold the tallies and the collector to them; the router benchmark
-times them as the "before" of a scrape.
+`describe` of that time, with its walk over the agents as it was (`agents_by_walk`). Tests hold
+the tallies and the collector to them; the router benchmark times them as the "before" of a scrape.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from workrouter.domain.routing.engine import Engine
+from workrouter.domain.routing.model import RONA, Presence
 from workrouter.domain.routing.tally import HELD
 from workrouter.services.router.carry_out import DomainState
-from workrouter.services.router.metrics_collector import BANDS, Families, _agents
+from workrouter.services.router.metrics_collector import BANDS, Families
 
 
 @dataclass
@@ -65,7 +66,7 @@ def describe_by_walk(state: DomainState, now: float, out: Families) -> None:
         out.waiting.add_metric([domain, queue, band], count)
     for (queue, held_state), count in found.held.items():
         out.held.add_metric([domain, queue, held_state], count)
-    eligible = _agents(state, out)
+    eligible = agents_by_walk(state, out)
     for queue, policy in sorted(state.queues.items()):
         queue_ages = found.ages(queue, now)
         out.oldest.add_metric([domain, queue], queue_ages[-1] if queue_ages else 0.0)
@@ -75,3 +76,29 @@ def describe_by_walk(state: DomainState, now: float, out: Families) -> None:
             late = len(queue_ages) - bisect.bisect_right(queue_ages, threshold)
             ratio = state.metrics.service_level(queue, threshold, late, now)
             out.service_level.add_metric([domain, queue, str(threshold), str(index)], ratio)
+
+
+def agents_by_walk(state: DomainState, out: Families) -> dict[str, int]:
+    """Agents by status and reason, load and capacity; returns the logged-in agents per queue."""
+    eligible = dict.fromkeys(state.queues, 0)
+    statuses = {("offline", ""): 0, ("ready", ""): 0}
+    statuses.update({("not_ready", r): 0 for r in (*state.config.not_ready_reasons, RONA)})
+    load: dict[str, int] = {}
+    capacity: dict[str, int] = {}
+    for agent in state.engine.agents.values():
+        presence = agent.presence
+        reason = (agent.reason or "") if presence is Presence.NOT_READY else ""
+        statuses[(presence.value, reason)] = statuses.get((presence.value, reason), 0) + 1
+        if presence is Presence.OFFLINE:
+            continue
+        for queue in agent.profile.queues & eligible.keys():
+            eligible[queue] += 1
+        for channel, cap in agent.profile.capacity.items():
+            capacity[channel] = capacity.get(channel, 0) + cap
+            load[channel] = load.get(channel, 0) + agent.load.get(channel, 0)
+    for (status, reason), count in sorted(statuses.items()):
+        out.agents.add_metric([state.domain, status, reason], count)
+    for channel in sorted(capacity):
+        out.load.add_metric([state.domain, channel], load[channel])
+        out.capacity.add_metric([state.domain, channel], capacity[channel])
+    return eligible

@@ -55,6 +55,7 @@ async def test_every_gauge_equals_the_walk_at_whole_and_fractional_scrape_instan
         await h.send(command(ac.TaskClaimed(agent_id="b", domain=DOMAIN, task_id="p1", how="pull")))
         park = ac.SupervisorAssign(agent_id="c", domain=DOMAIN, task_id="p0", action="park", supervisor="sue")
         await h.send(command(park))
+        await h.presence("c", Presence.NOT_READY, "lunch")
         state = h.router.domains[DOMAIN]
         held = {task.state for task in state.engine.tasks.values()}
         assert held == {"waiting", "offered", "assigned", "parked"}
