@@ -11,7 +11,11 @@ task arrives so N stays put. The clock moves 1 ms per operation, so tiers widen 
 as they would. Printed: decisions/s (offers made per second of engine time, complete + enqueue
 calls included), microseconds per decision, memory per queued task (RSS growth while filling),
 and the ratio between the smallest and the largest N, each row with the load average at its end (the
-machine is shared: compare runs made in the same conditions). Nothing is asserted.
+machine is shared: compare runs made in the same conditions). Then what a Prometheus scrape of the
+router's live gauges costs at that N (the best of a few, on the engine as the run left it): "scrape
+ms" from the counts the engine keeps as tasks move (domain/routing/tally.py), "walk ms" the walk over
+every task that scrapes did before (tests/support/metrics_walk.py), and "agents ms" the walk over
+the agents that both include. Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -21,10 +25,17 @@ import gc
 import os
 import random
 import time
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import cast
 
+from tests.support.metrics_walk import describe_by_walk
 from workrouter.domain.routing.actions import Offer, TaskSpec
 from workrouter.domain.routing.engine import Engine
 from workrouter.domain.routing.model import AgentProfile, Presence, QueuePolicy, Strategy, Tier
+from workrouter.services.router.carry_out import DomainState
+from workrouter.services.router.metrics import DomainMetrics
+from workrouter.services.router.metrics_collector import Families, _agents, describe
 
 SKILLS = [f"skill{i:02d}" for i in range(50)]
 QUEUES = {f"q{i}": SKILLS[i * 5 : i * 5 + 5] for i in range(10)}
@@ -66,6 +77,35 @@ def task(n: int, now: float, rng: random.Random, age: float) -> TaskSpec:
     due = now + rng.uniform(-3600, 72 * 3600) if rng.random() < 0.25 else None
     skill = QUEUES[queue][rng.randrange(5)]
     return TaskSpec(f"t{n}", queue, ((skill, rng.choice((0, 40))),), rng.randrange(0, 1001), 0.0, due, now - age)
+
+
+def best_ms(scrape: Callable[[], object], times: int = 3) -> float:
+    """The shortest of a few runs of `scrape`, in milliseconds."""
+    best = float("inf")
+    for _ in range(times):
+        started = time.perf_counter()
+        scrape()
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
+def scrape_ms(engine: Engine, now: float) -> dict[str, float]:
+    """What one scrape of the domain's live gauges costs: from the tallies, walking every task, agents alone."""
+    state = cast(
+        DomainState,
+        SimpleNamespace(
+            domain="d",
+            queues=engine.queues,
+            engine=engine,
+            metrics=DomainMetrics(),
+            config=SimpleNamespace(not_ready_reasons={}),
+        ),
+    )
+    return {
+        "scrape_ms": best_ms(lambda: describe(state, now, Families())),
+        "walk_ms": best_ms(lambda: describe_by_walk(state, now, Families())),
+        "agents_ms": best_ms(lambda: _agents(state, Families())),
+    }
 
 
 def run(size: int, agents: int, decisions: int, seed: int) -> dict[str, float]:
@@ -114,7 +154,7 @@ def run(size: int, agents: int, decisions: int, seed: int) -> dict[str, float]:
         "decisions_per_s": made / engine_seconds,
         "us_per_decision": engine_seconds / made * 1e6,
         "buckets": len(engine.buckets),
-    }
+    } | scrape_ms(engine, now)
 
 
 def main() -> None:
@@ -128,8 +168,10 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"matching engine: {args.agents:,} agents (capacity 3), 10 queues over 50 skills, 3 tiers")
     print(f"load average at the start: {load_average()} ({os.cpu_count()} cores)")
-    head = ("queued", "fill tasks/s", "bytes/task", "decisions/s", "us/decision", "buckets", "load")
-    print(" ".join(f"{h:>{w}}" for h, w in zip(head, (10, 13, 11, 12, 12, 8, 6), strict=True)))
+    head = ["queued", "fill tasks/s", "bytes/task", "decisions/s", "us/decision", "buckets", "load", "scrape ms"]
+    head += ["walk ms", "agents ms"]
+    widths = (10, 13, 11, 12, 12, 8, 6, 10, 9, 10)
+    print(" ".join(f"{h:>{w}}" for h, w in zip(head, widths, strict=True)))
     rows = []
     for size in sizes:
         row = run(size, args.agents, args.decisions, args.seed)
@@ -137,12 +179,17 @@ def main() -> None:
         print(
             f"{row['waiting']:>10,} {row['fill_per_s']:>13,.0f} {row['bytes_per_task']:>11,.0f}"
             f" {row['decisions_per_s']:>12,.0f} {row['us_per_decision']:>12.1f} {row['buckets']:>8,.0f}"
-            f" {load_average():>6}",
+            f" {load_average():>6} {row['scrape_ms']:>10.2f} {row['walk_ms']:>9.1f} {row['agents_ms']:>10.2f}",
             flush=True,
         )
     if len(rows) > 1:
         ratio = rows[0]["decisions_per_s"] / rows[-1]["decisions_per_s"]
         print(f"slowdown from {rows[0]['waiting']:,} to {rows[-1]['waiting']:,} queued: {ratio:.2f}x")
+    for row in rows:
+        print(
+            f"metrics scrape at {row['waiting']:,} waiting: {row['scrape_ms']:.2f} ms from the tallies,"
+            f" {row['walk_ms']:.1f} ms walking every task (before); agents {row['agents_ms']:.2f} ms of each"
+        )
 
 
 if __name__ == "__main__":

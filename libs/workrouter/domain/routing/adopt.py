@@ -34,7 +34,8 @@ def adopt(engine: Engine, spec: TaskSpec, agent_id: str, state: HeldState, *, si
         previous = engine.agents[task.agent_id]
         engine._free(previous, task.channel, task.task_id)
         actions += engine._route_agent(previous, now)
-    task.state, task.agent_id, task.assigned_at = state, agent_id, since
+    engine.tally.move(task, state)
+    task.agent_id, task.assigned_at = agent_id, since
     task.stamp = next(engine._stamps)
     _count(engine, agent_id, task.task_id, task.channel)
     policy = engine.queues[task.queue]

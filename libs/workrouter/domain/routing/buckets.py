@@ -51,7 +51,7 @@ class Waiting:
     tier: int = 0  # -1 while only its preferred agents are tried
     is_urgent: bool = False
     stamp: int = 0  # which heap entries are current; bumped whenever the task moves
-    state: str = "waiting"  # waiting | offered | assigned | claimed | parked
+    state: str = ""  # waiting | offered | assigned | claimed | parked; "" until it enters the engine (tally.py)
     agent_id: str | None = None
     assigned_at: float = 0.0
     # the bucket it is filed in, or the buckets of its preferred agents (a tuple), or None when not filed;

@@ -96,6 +96,7 @@ class Engine(Placement):
             raise RoutingError(f"task {spec.task_id} is {old.state}; withdraw it before queueing it again")
         if old is not None:
             self._unfile(old)
+            self.tally.move(old, "")
         task = self.tasks[spec.task_id] = self.waiting(spec, old.seq if old is not None else None)
         self._file(task, now)
         return actions + self._route_task(task, now)
@@ -130,17 +131,19 @@ class Engine(Placement):
         task = self.tasks.pop(task_id, None)
         if task is None:
             return actions
-        if task.state == "waiting":
+        state = task.state
+        self.tally.move(task, "")
+        if state == "waiting":
             self._unfile(task)
             return actions
         task.stamp = next(self._stamps)
-        if task.state == "parked":
+        if state == "parked":
             self.parked[task.agent_id or ""].pop(task_id, None)
             return actions
         agent = self.agents[task.agent_id] if task.agent_id else None
         if agent is None:
             return actions
-        if task.state != "assigned":
+        if state != "assigned":
             actions.append(Revoke(task_id, agent.agent_id, "withdrawn", now))
         return actions + self._release(agent, task.channel, task.task_id, now)
 
@@ -148,7 +151,7 @@ class Engine(Placement):
         """The agent accepted its offer (or started its claimed task): the task is assigned."""
         actions = self.advance(now)
         task = self._held_by(task_id, agent_id, ("offered", "claimed"))
-        task.state = "assigned"
+        self.tally.move(task, "assigned")
         task.stamp = next(self._stamps)
         task.assigned_at = now
         return actions
@@ -172,6 +175,7 @@ class Engine(Placement):
         actions = self.advance(now)
         task = self._held_by(task_id, agent_id, ("assigned",))
         del self.tasks[task_id]
+        self.tally.move(task, "")
         agent = self.agents[agent_id]
         agent.add_effort(now, max(0.0, now - task.assigned_at))
         after_work = self.queues[task.queue].after_work_seconds
@@ -289,7 +293,7 @@ class Engine(Placement):
         if task.state == "parked":
             self.parked[task.agent_id or ""].pop(task.task_id, None)
         self._unfile(task)
-        task.state = "offered" if kind == "offer" else ("claimed" if kind == "get_next" else "assigned")
+        self.tally.move(task, "offered" if kind == "offer" else ("claimed" if kind == "get_next" else "assigned"))
         task.agent_id = agent.agent_id
         task.assigned_at = now
         agent.load[task.channel] = agent.load.get(task.channel, 0) + 1

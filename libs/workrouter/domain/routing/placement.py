@@ -2,7 +2,8 @@
 
 The state half of the engine: filing a task in the bucket its tier and urgency say, with the timer
 that re-files it; the per-queue sets of free agents; each agent's cached buckets it may take from,
-per queue; and the hot loop that picks an agent's best task. engine.py decides and announces.
+per queue; the per-queue counts of tasks by state that the metrics read (tally.py); and the hot
+loop that picks an agent's best task. engine.py decides and announces.
 
 The hot loop walks each of the agent's queues' heads in order (buckets.Heads) and stops at the first
 head of a bucket the agent may take from: with most of a queue's buckets open to a member, that is
@@ -19,6 +20,7 @@ from workrouter.domain.priority import PriorityPolicy
 from workrouter.domain.routing.agents import AgentState
 from workrouter.domain.routing.buckets import Bucket, Entry, HeadKey, Heads, Waiting
 from workrouter.domain.routing.model import Mode, QueuePolicy, Tier, can_serve
+from workrouter.domain.routing.tally import Tally
 from workrouter.domain.routing.timers import Timers
 
 PLACE, OFFER_TIMEOUT, CLAIM_TIMEOUT, AFTER_WORK = range(4)
@@ -44,6 +46,7 @@ class Placement:
         self.parked: dict[str, dict[str, Waiting]] = {}  # agent -> its personal workbin
         self.foreign: dict[tuple[str, str], str] = {}  # (agent, task) -> channel: holds Redis has, we cannot place
         self.available: dict[str, dict[str, AgentState]] = {name: {} for name in self.queues}
+        self.tally = Tally(self.queues)  # counts per queue for the metrics, kept as tasks move
         self.generation = 0
         self._shared: dict[frozenset[Bucket], frozenset[Bucket]] = {}  # one set per distinct eligible set
         self._timers = Timers()  # (when, seq, kind, id, stamp)
@@ -77,7 +80,7 @@ class Placement:
     def _file(self, task: Waiting, now: float) -> None:
         """Put a waiting task in the bucket(s) its tier and urgency say, and set its next timer."""
         policy = self.queues[task.queue]
-        task.state, task.agent_id = "waiting", None
+        task.agent_id = None
         task.stamp = next(self._stamps)
         start = task.enqueued_at
         next_at: float | None = None
@@ -98,14 +101,10 @@ class Placement:
                 next_at = start + tiers[tier + 1].after_seconds
         task.tier = tier
         urgent_from = task.urgent_from
-        if urgent_from is None:
-            task.is_urgent = False
-        elif now >= urgent_from:
-            task.is_urgent = True
-        else:
-            task.is_urgent = False
-            if next_at is None or urgent_from < next_at:
-                next_at = urgent_from
+        urgent = urgent_from is not None and now >= urgent_from
+        if urgent_from is not None and not urgent and (next_at is None or urgent_from < next_at):
+            next_at = urgent_from
+        self.tally.move(task, "waiting", urgent)  # before the bucket reads the band
         if tier == -1:
             self._file_preferred(task, policy)
         else:

@@ -101,7 +101,8 @@ def park(engine: Engine, task_id: str, agent_id: str, now: float) -> list[Action
     if task.state != "waiting":
         raise RoutingError(f"task {task_id} is {task.state}; only a waiting task can be parked")
     engine._unfile(task)
-    task.state, task.agent_id = "parked", agent_id
+    engine.tally.move(task, "parked")
+    task.agent_id = agent_id
     engine.parked.setdefault(agent_id, {})[task_id] = task
     return actions
 
