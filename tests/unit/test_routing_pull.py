@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.engine_explain import explain
 from workrouter.domain.routing import pull
 from workrouter.domain.routing.actions import Offer, Revoke, RoutingError, TaskSpec
 from workrouter.domain.routing.engine import Engine
-from workrouter.domain.routing.explain import explain
 from workrouter.domain.routing.model import AgentProfile, Mode, Presence, QueuePolicy, Tier, needs
 
 T0 = 1_800_000_000.0

@@ -8,8 +8,6 @@ from workrouter.domain.routing.buckets import Bucket, Waiting
 from workrouter.domain.routing.engine import Engine
 from workrouter.domain.routing.model import Mode, Presence, can_serve, channel_free
 
-BYPASS_TIERS = -2
-
 
 def pull_buckets(engine: Engine, agent: AgentState, queue: str | None = None) -> list[Bucket]:
     """The buckets of the agent's pull queues (or one of them) whose tasks it may take now."""

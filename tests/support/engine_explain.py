@@ -1,4 +1,6 @@
-"""Why a task is where it is: its tier, who may take it, and why each other agent may not (pure)."""
+"""Why a task is where it is in an engine: its tier, who may take it, and why each other agent may not.
+
+Tests read the engine's state through it; the product explains from Redis (domain/routing/explain_snapshot.py)."""
 
 from __future__ import annotations
 
