@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workrouter.domain.routing import explain as engine_explain
+from tests.support import engine_explain
 from workrouter.domain.routing.engine import Engine
 from workrouter.domain.routing.entry import QueueEntry
 from workrouter.domain.routing.explain_snapshot import AgentView, HoldView, explain_held, explain_waiting
