@@ -1,0 +1,162 @@
+"""The pull indexes in Redis: the sorted sets of domain/routing/pull_index.py, written in the router's pipelines
+and read by the api a page at a time.
+
+Keys under `prefix` (domain, queue and agent names never hold a colon: config's NAME_PATTERN):
+    {p}:pull:<domain>:<queue>:static   zset  waiting tasks of a pull queue, scored -static_score
+    {p}:pull:<domain>:<queue>:urgent   zset  those with a due time, scored -urgent_score
+    {p}:parked:<domain>:<agent>        zset  tasks parked in the agent's personal workbin, scored 0
+members: pull_index.member (enqueued_at, seq, task id, needs, preferred agents).
+
+The router files an entry as it saves it and takes it out before it drops it or files it elsewhere, in the
+same pipeline (no extra round trip), and takes a task out of its queue's bands while an agent holds it. A
+takeover files every entry again (`reconcile`). The api never writes here, and checks every member it
+uses against the entry and the task's holder record: a member left behind costs a look, never a wrong
+answer; a waiting task missing from its bands would be hidden, which is what the writes above prevent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import redis.asyncio as redis
+
+from workrouter.adapters.redis_agent_records import text
+from workrouter.domain.priority import PriorityPolicy
+from workrouter.domain.routing.entry import QueueEntry
+from workrouter.domain.routing.pull_index import PARKED, IndexKey, every_place, member, placement, read_member
+from workrouter.domain.routing.pull_walk import Page
+
+_CHUNK = 500
+
+
+class PullIndexes:
+    """The key names of one prefix, and what the router's pipelines and the api's reads do with them."""
+
+    def __init__(self, prefix: str, policy: PriorityPolicy) -> None:
+        self.prefix = prefix
+        self.policy = policy
+
+    def key(self, domain: str, index: IndexKey) -> str:
+        """The Redis key of one of the domain's sorted sets."""
+        if index.kind == PARKED:
+            return f"{self.prefix}:parked:{domain}:{index.name}"
+        return f"{self.prefix}:pull:{domain}:{index.name}:{index.kind}"
+
+    def patterns(self, domain: str) -> list[str]:
+        """SCAN patterns matching every pull index key of the domain and no other."""
+        p, d = _glob(self.prefix), _glob(domain)
+        return [f"{p}:pull:{d}:*", f"{p}:parked:{d}:*"]
+
+    # writes (queued on the caller's pipeline)
+
+    def file(self, pipe: Any, domain: str, raw: dict[str, Any], *, pull: bool) -> None:
+        """File the entry where it belongs (nothing when it is not a readable entry)."""
+        entry = _entry(raw)
+        if entry is None:
+            return
+        text_member = member(entry)
+        for index, score in placement(entry, pull=pull, policy=self.policy):
+            pipe.zadd(self.key(domain, index), {text_member: score})
+
+    def unfile(self, pipe: Any, domain: str, raw: dict[str, Any]) -> None:
+        """Take the entry out of every sorted set it may be filed in."""
+        entry = _entry(raw)
+        if entry is None:
+            return
+        text_member = member(entry)
+        for index in every_place(entry):
+            pipe.zrem(self.key(domain, index), text_member)
+
+    # reads (the api's)
+
+    async def pages(self, client: redis.Redis, domain: str, pages: Sequence[Page]) -> list[list[tuple[str, float]]]:
+        """(member, score) of each page, in one round trip."""
+        if not pages:
+            return []
+        async with client.pipeline(transaction=False) as pipe:
+            for page in pages:
+                pipe.zrange(self.key(domain, page.key), page.start, page.start + page.count - 1, withscores=True)
+            rows = await pipe.execute()
+        return [[(text(m), float(score)) for m, score in page_rows] for page_rows in rows]
+
+    # a takeover
+
+    async def reconcile(
+        self, client: redis.Redis, domain: str, filed: Mapping[str, tuple[QueueEntry, bool]]
+    ) -> tuple[int, int]:
+        """Make the domain's sorted sets hold exactly the entries `filed` (task id -> (entry, pull), as for
+        `file`); (members written, members removed). Reads every member of the domain's sets once."""
+        keys = {
+            self.key(domain, index)
+            for entry, pull in filed.values()
+            for index, _ in placement(entry, pull=pull, policy=self.policy)
+        }
+        for pattern in self.patterns(domain):
+            keys |= {text(k) async for k in client.scan_iter(match=pattern, count=1000)}
+        confirmed: dict[str, int] = {}  # task id -> members found as they should be
+        removals: list[tuple[str, str]] = []
+        removed = 0
+        for key in sorted(keys):
+            async for raw_member, score in client.zscan_iter(key, count=1000):
+                found = text(raw_member)
+                task_id = _task_of(found)
+                known = filed.get(task_id) if task_id is not None else None
+                if task_id is not None and known is not None and self._is_filed(domain, known, key, found, score):
+                    confirmed[task_id] = confirmed.get(task_id, 0) + 1
+                    continue
+                removals.append((key, found))
+                if len(removals) >= _CHUNK:
+                    removed += await _remove(client, removals)
+        removed += await _remove(client, removals)
+        written = 0
+        async with client.pipeline(transaction=False) as pipe:
+            for task_id, (entry, pull) in filed.items():
+                places = placement(entry, pull=pull, policy=self.policy)
+                if len(places) == confirmed.get(task_id, 0):
+                    continue
+                self.file(pipe, domain, entry.to_json(), pull=pull)
+                written += len(places)
+                if len(pipe) >= _CHUNK:
+                    await pipe.execute()
+            await pipe.execute()
+        return written, removed
+
+    def _is_filed(self, domain: str, known: tuple[QueueEntry, bool], key: str, found: str, score: float) -> bool:
+        entry, pull = known
+        if member(entry) != found:
+            return False
+        return any(
+            self.key(domain, index) == key and s == score
+            for index, s in placement(entry, pull=pull, policy=self.policy)
+        )
+
+
+async def _remove(client: redis.Redis, removals: list[tuple[str, str]]) -> int:
+    count = len(removals)
+    if removals:
+        async with client.pipeline(transaction=False) as pipe:
+            for key, found in removals:
+                pipe.zrem(key, found)
+            await pipe.execute()
+        removals.clear()
+    return count
+
+
+def _task_of(found: str) -> str | None:
+    try:
+        return read_member(found).task_id
+    except ValueError:
+        return None
+
+
+def _entry(raw: dict[str, Any]) -> QueueEntry | None:
+    try:
+        return QueueEntry.from_json(dict(raw))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _glob(name: str) -> str:
+    return re.sub(r"([*?\[\]\\])", r"\\\1", name)
