@@ -57,15 +57,13 @@ class FakeRouterStore(FakeAgentStore):
     async def drop_task(self, domain: str, task_id: str) -> bool:
         return self.tasks.get(domain, {}).pop(task_id, None) is not None
 
-    async def index_task(self, domain: str, entry: dict[str, Any], pull: bool) -> None:
-        parsed = QueueEntry.from_json(entry)
-        for key, score in placement(parsed, pull=pull):
-            self.filed.setdefault(domain, {}).setdefault(key, {})[member(parsed)] = score
+    async def index_task(self, domain: str, entry: QueueEntry, pull: bool) -> None:
+        for key, score in placement(entry, pull=pull):
+            self.filed.setdefault(domain, {}).setdefault(key, {})[member(entry)] = score
 
-    async def unindex_task(self, domain: str, entry: dict[str, Any]) -> None:
-        parsed = QueueEntry.from_json(entry)
-        for key in every_place(parsed):
-            self.filed.get(domain, {}).get(key, {}).pop(member(parsed), None)
+    async def unindex_task(self, domain: str, entry: QueueEntry) -> None:
+        for key in every_place(entry):
+            self.filed.get(domain, {}).get(key, {}).pop(member(entry), None)
 
     async def reconcile_index(self, domain: str, filed: Mapping[str, tuple[QueueEntry, bool]]) -> tuple[int, int]:
         before = {(k, m) for k, members in self.filed.get(domain, {}).items() for m in members}

@@ -235,7 +235,8 @@ class RedisAgentStore:
 
     async def save_task(self, domain: str, task_id: str, entry: dict[str, Any]) -> None:
         """Store (or replace) a queued task's entry (JSON) in its domain's hash, filed in the pull indexes as
-        in a pull queue (the router's own writes say whether the queue pulls: `Write("index_task", ...)`)."""
+        in a pull queue (the router's own writes say whether the queue pulls: `Write("index_task", ...)`,
+        with the entry as a QueueEntry or its JSON)."""
         await self.apply([Write("save_task", (domain, task_id, entry)), Write("index_task", (domain, entry, True))])
 
     async def drop_task(self, domain: str, task_id: str) -> bool:

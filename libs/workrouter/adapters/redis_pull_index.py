@@ -51,22 +51,22 @@ class PullIndexes:
 
     # writes (queued on the caller's pipeline)
 
-    def file(self, pipe: Any, domain: str, raw: dict[str, Any], *, pull: bool) -> None:
-        """File the entry where it belongs (nothing when it is not a readable entry)."""
-        entry = _entry(raw)
-        if entry is None:
+    def file(self, pipe: Any, domain: str, entry: QueueEntry | dict[str, Any], *, pull: bool) -> None:
+        """File the entry (or its JSON) where it belongs (nothing when it is not a readable entry)."""
+        parsed = _entry(entry)
+        if parsed is None:
             return
-        text_member = member(entry)
-        for index, score in placement(entry, pull=pull, policy=self.policy):
+        text_member = member(parsed)
+        for index, score in placement(parsed, pull=pull, policy=self.policy):
             pipe.zadd(self.key(domain, index), {text_member: score})
 
-    def unfile(self, pipe: Any, domain: str, raw: dict[str, Any]) -> None:
-        """Take the entry out of every sorted set it may be filed in."""
-        entry = _entry(raw)
-        if entry is None:
+    def unfile(self, pipe: Any, domain: str, entry: QueueEntry | dict[str, Any]) -> None:
+        """Take the entry (or its JSON) out of every sorted set it may be filed in."""
+        parsed = _entry(entry)
+        if parsed is None:
             return
-        text_member = member(entry)
-        for index in every_place(entry):
+        text_member = member(parsed)
+        for index in every_place(parsed):
             pipe.zrem(self.key(domain, index), text_member)
 
     # reads (the api's)
@@ -116,7 +116,7 @@ class PullIndexes:
                 places = placement(entry, pull=pull, policy=self.policy)
                 if len(places) == confirmed.get(task_id, 0):
                     continue
-                self.file(pipe, domain, entry.to_json(), pull=pull)
+                self.file(pipe, domain, entry, pull=pull)
                 written += len(places)
                 if len(pipe) >= _CHUNK:
                     await pipe.execute()
@@ -151,7 +151,9 @@ def _task_of(found: str) -> str | None:
         return None
 
 
-def _entry(raw: dict[str, Any]) -> QueueEntry | None:
+def _entry(raw: QueueEntry | dict[str, Any]) -> QueueEntry | None:
+    if isinstance(raw, QueueEntry):
+        return raw
     try:
         return QueueEntry.from_json(dict(raw))
     except (KeyError, TypeError, ValueError):

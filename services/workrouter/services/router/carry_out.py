@@ -116,8 +116,7 @@ class DomainState:
         if entry is not None and entry.classified_id:
             retire = (entry.classified_id, now, self.keep_retired_seconds)
             self.retired_ids.add(entry.classified_id)
-        if entry is not None:
-            await self.store.unindex_task(self.domain, entry.to_json())
+        await self.unfile(entry)
         await self.store.let_go(self.domain, task_id, agent_id, retire)
         self.entries.pop(task_id, None)
         self.offers.pop(task_id, None)
@@ -129,8 +128,7 @@ class DomainState:
         entry = self.entries.pop(task_id, None)
         self.offers.pop(task_id, None)
         self.metrics.forget(task_id)
-        if entry is not None:
-            await self.store.unindex_task(self.domain, entry.to_json())
+        await self.unfile(entry)
         await self.store.drop_task(self.domain, task_id)
 
     def pulls(self, entry: QueueEntry) -> bool:
@@ -141,9 +139,15 @@ class DomainState:
     async def file(self, entry: QueueEntry, old: QueueEntry | None) -> None:
         """File the entry the router just saved in the pull indexes, where `old` (its last version) was
         filed no longer; a task an agent holds stays out of its queue's bands (the api skips held tasks anyway)."""
-        if old is not None:
-            await self.store.unindex_task(self.domain, old.to_json())
-        await self.store.index_task(self.domain, entry.to_json(), self.pulls(entry) and not self.held(entry.task_id))
+        await self.unfile(old)
+        pull = self.pulls(entry)
+        if pull or entry.parked_for is not None:
+            await self.store.index_task(self.domain, entry, pull and not self.held(entry.task_id))
+
+    async def unfile(self, entry: QueueEntry | None) -> None:
+        """Take the entry out of the pull indexes (entries of push queues are filed only while parked)."""
+        if entry is not None and (self.pulls(entry) or entry.parked_for is not None):
+            await self.store.unindex_task(self.domain, entry)
 
     def held(self, task_id: str) -> bool:
         """True when the engine has the task offered, claimed or assigned."""
@@ -203,7 +207,7 @@ class DomainState:
         Held, it leaves its pull queue's bands (the api would only skip it there)."""
         policy = self.queues[entry.queue]
         if self.pulls(entry):
-            await self.store.unindex_task(self.domain, entry.to_json())
+            await self.store.unindex_task(self.domain, entry)
         if offer.how in KIND:
             oid = self.offers[entry.task_id] = offer_id(entry.task_id, offer.agent_id, since)
             timeout = policy.offer_timeout_seconds if offer.how == "offer" else policy.claim_timeout_seconds
@@ -259,7 +263,7 @@ class DomainState:
         await self.store.release(revoke.task_id, revoke.agent_id)
         entry = self.entries.get(revoke.task_id)
         if entry is not None and self.pulls(entry):  # back in its queue: filed again (a withdrawal drops it next)
-            await self.store.index_task(self.domain, entry.to_json(), True)
+            await self.store.index_task(self.domain, entry, True)
 
     async def resync(self, agent_id: str, now: float) -> list[Action]:
         """Bring the engine's view of an agent in line with Redis: its presence and what it holds."""

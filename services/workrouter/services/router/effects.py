@@ -131,10 +131,10 @@ class Effects:
     async def drop_task(self, domain: str, task_id: str) -> None:
         self._hold("drop_task", domain, task_id)
 
-    async def index_task(self, domain: str, entry: dict[str, Any], pull: bool) -> None:
+    async def index_task(self, domain: str, entry: QueueEntry, pull: bool) -> None:
         self._hold("index_task", domain, entry, pull)
 
-    async def unindex_task(self, domain: str, entry: dict[str, Any]) -> None:
+    async def unindex_task(self, domain: str, entry: QueueEntry) -> None:
         self._hold("unindex_task", domain, entry)
 
     async def retire(self, domain: str, classified_id: str, now: float, keep_seconds: float) -> None:
