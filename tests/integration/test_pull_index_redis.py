@@ -22,7 +22,8 @@ from workrouter.contracts.task_events import TaskCancelled
 from workrouter.domain.routing.entry import QueueEntry
 from workrouter.domain.routing.model import AgentProfile, Mode
 from workrouter.domain.routing.pull_index import STATIC, URGENT, IndexKey, member, placement
-from workrouter.domain.routing.pull_walk import Page, ParkedWalk, PullWalk
+from workrouter.domain.routing.pull_parked import ParkedWalk
+from workrouter.domain.routing.pull_walk import Page, PullWalk
 from workrouter.domain.routing.workbin import next_candidates, personal_workbin, workbin
 from workrouter.services.api.pull_reads import read_walk
 
@@ -52,6 +53,8 @@ async def test_the_walks_on_redis_are_the_full_scan(infra: Infra, rows: list[dic
         async with store._client.pipeline(transaction=False) as pipe:  # the indexes as `build` filed them
             for key, members in index.items():
                 pipe.zadd(store._index.key("bo", key), members)
+                if key.kind == STATIC:
+                    pipe.sadd(store._index.classes_key("bo", key.name), key.skills)
             await pipe.execute()
         await store.put_profile(HOLDER)
         for task_id in sorted(held):
@@ -85,17 +88,21 @@ async def test_scores_and_members_come_back_exactly(infra: Infra, decode: bool) 
     async with fresh_store(infra.redis_url, decode=decode) as store:
         for e in odd:
             await store.save_task("bo", e.task_id, e.to_json())
-        for kind in (STATIC, URGENT):
-            (page,) = await store.index_pages("bo", [Page(IndexKey(kind, "claims"), 0, 10)])
-            expected = sorted(
-                ((member(e), score) for e in odd for key, score in placement(e, pull=True) if key.kind == kind),
-                key=lambda m: (m[1], m[0].encode()),
-            )
-            assert page == expected
+        filed: dict[IndexKey, list[tuple[str, float]]] = {}
+        for e in odd:
+            for key, score in placement(e, pull=True):
+                filed.setdefault(key, []).append((member(e), score))
+        assert await store.index_classes("bo", ["claims", "other"]) == {
+            "claims": {'[["lang:fr",60]]', "[]"},
+            "other": set(),
+        }
+        keys = sorted(filed, key=repr)
+        pages = await store.index_pages("bo", [Page(key, 0, 10) for key in keys])
+        assert pages == [sorted(filed[key], key=lambda m: (m[1], m[0].encode())) for key in keys]
         found = await store.entries_held("bo", ["t1", "t9"])
         assert found == {"t1": (odd[1].to_json(), False), "t9": (None, False)}
         assert await store.drop_task("bo", "t1")
-        (page,) = await store.index_pages("bo", [Page(IndexKey(URGENT, "claims"), 0, 10)])
+        (page,) = await store.index_pages("bo", [Page(IndexKey(URGENT, "claims", "[]"), 0, 10)])
         assert [m for m, _ in page] == [member(odd[2]), member(odd[3])]
 
 
@@ -172,12 +179,16 @@ async def test_a_takeover_files_whatever_it_finds_again(infra: Infra) -> None:
     client = redis.from_url(infra.redis_url)
     store = RedisAgentStore(client, prefix)
     try:
-        static = store._index.key(DOMAIN, IndexKey(STATIC, "pull"))
-        await client.zrem(static, member(QueueEntry.from_json(await store.get_task(DOMAIN, "t3") or {})))
-        await client.zadd(static, {"left-behind": 1.0})
-        await client.zadd(store._index.key(DOMAIN, IndexKey("parked", "a")), {"0" * 32 + "t9\x1f[[],[]]": 0.0})
+        t3 = QueueEntry.from_json(await store.get_task(DOMAIN, "t3") or {})
+        static = store._index.key(DOMAIN, placement(t3, pull=True)[0][0])
+        assert await client.zrem(static, member(t3)) == 1  # a member lost
+        await client.zadd(static, {"left-behind": 1.0})  # junk
+        await client.zadd(store._index.key(DOMAIN, IndexKey("parked", "a")), {"0" * 32 + "t9\x1f": 0.0})  # gone task
+        await client.zadd(store._index.key(DOMAIN, IndexKey(STATIC, "pull", "[]")), {member(t3): 1.0})  # elsewhere
+        await client.sadd(store._index.classes_key(DOMAIN, "pull"), "[]")
         async with router_on_redis(infra.redis_url, prefix=prefix) as again:  # a new owner takes the domain over
             await consistent(again.store, queues)
+            assert await again.store.index_classes(DOMAIN, ["pull"]) == {"pull": {'[["s",0]]'}}
             a = again.state.config.agents["a"]
             listed = await read_walk(again.store, DOMAIN, PullWalk(a, {"pull": queues["pull"]}, T0, limit=10))
             assert [e.task_id for e in listed] == ["t5", "t4", "t3", "t2", "t1"]

@@ -21,7 +21,7 @@ from workrouter.adapters.redis_agent_records import (
 )
 from workrouter.domain.routing.entry import QueueEntry
 from workrouter.domain.routing.model import AgentProfile, Presence, channel_free
-from workrouter.domain.routing.pull_index import IndexKey, member, placement
+from workrouter.domain.routing.pull_index import STATIC, IndexKey, member, placement
 from workrouter.domain.routing.pull_walk import Page
 
 
@@ -125,6 +125,10 @@ class FakeAgentStore:
             for key, score in placement(entry, pull=True):
                 filed.setdefault(key, {})[member(entry)] = score
         return filed
+
+    async def index_classes(self, domain: str, queues: Sequence[str]) -> dict[str, set[str]]:
+        indexes = self.indexes(domain)
+        return {q: {k.skills for k in indexes if k.name == q and k.kind == STATIC} for q in queues}
 
     async def index_pages(self, domain: str, pages: Sequence[Page]) -> list[list[tuple[str, float]]]:
         indexes = self.indexes(domain)

@@ -10,6 +10,7 @@ of an entry (another queue, priority, enqueue time or skills).
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,8 +19,9 @@ from hypothesis import strategies as st
 
 from tests.support.pull_cases import AGENTS, NOW, QUEUES, build, entries_case, profile_case, waiting
 from workrouter.domain.priority import PriorityPolicy
-from workrouter.domain.routing.entry import QueueEntry
-from workrouter.domain.routing.model import AgentProfile, Mode, needs
+from workrouter.domain.routing.entry import QueueEntry, tier_since
+from workrouter.domain.routing.model import AgentProfile, Mode, QueuePolicy, Tier, needs
+from workrouter.domain.routing.pull_ages import TierAges
 from workrouter.domain.routing.pull_index import (
     PARKED,
     STATIC,
@@ -27,11 +29,13 @@ from workrouter.domain.routing.pull_index import (
     IndexKey,
     member,
     placement,
+    prefix_of,
     read_member,
     sortable,
     unsortable,
 )
-from workrouter.domain.routing.pull_walk import ParkedWalk, PullWalk, Step, appearance_key
+from workrouter.domain.routing.pull_parked import ParkedWalk
+from workrouter.domain.routing.pull_walk import PullWalk, Step, appearance_key
 from workrouter.domain.routing.workbin import (
     next_candidates,
     order_key,
@@ -47,6 +51,8 @@ def run(walk: PullWalk | ParkedWalk, rows: Mapping[str, QueueEntry], held: set[s
     ordered = {key: sorted(members.items(), key=lambda m: (m[1], m[0].encode())) for key, members in index.items()}
     step: Step | None
     while (step := walk.next_step()) is not None:
+        if step.classes:
+            walk.classes_read({q: {k.skills for k in index if k.kind == STATIC and k.name == q} for q in step.classes})
         if step.pages:
             walk.pages_read([ordered.get(p.key, [])[p.start : p.start + p.count] for p in step.pages])
         if step.entries:
@@ -166,11 +172,33 @@ def test_a_task_ranks_where_the_better_of_its_members_ranks(
     is exactly workbin.order_key of its entry, at any time."""
     base, value, due_at, enqueued_at = task
     e = QueueEntry("t", "claims", "bo", "workitem", (), base, value, due_at, enqueued_at, 3)
-    met = read_member(member(e))
     for when in (now, now + abs(now) * 1e-9 + 1.0):
         urgency = urgency_now(when, policy)
-        keys = [appearance_key(k.kind, score, met, urgency) for k, score in placement(e, pull=True, policy=policy)]
-        assert min(keys) == (*order_key(e, when, policy), "t")
+        keys = [
+            appearance_key(k.kind, score, member(e), urgency) for k, score in placement(e, pull=True, policy=policy)
+        ]
+        high, low, _, _ = order_key(e, when, policy)
+        assert min(keys) == (high, low, prefix_of(e), "t")
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.floats(-1e10, 1e10),
+    st.floats(-1e6, 1e6),
+    st.booleans(),
+    st.sampled_from(
+        [QUEUES["claims"], QueuePolicy("q", "bo", tiers=(Tier(9), Tier(5, 1e-300), Tier(3, 0.1), Tier(0, 7e5)))]
+    ),
+    st.floats(0.0, 1e5),
+)
+def test_a_tier_read_from_the_digits_is_tier_since(
+    now: float, age: float, preferred: bool, policy: QueuePolicy, preferred_seconds: float
+) -> None:
+    policy = dataclasses.replace(policy, preferred_seconds=preferred_seconds)
+    ages = TierAges(policy, now, preferred=preferred)
+    for enqueued_at in (now - age, now - policy.tiers[-1].after_seconds, now - preferred_seconds, now, now - 600.0):
+        for t in (enqueued_at, math.nextafter(enqueued_at, math.inf), math.nextafter(enqueued_at, -math.inf)):
+            assert ages.tier(sortable(t)) == tier_since(t, preferred, policy, now)
 
 
 def test_a_walk_reads_a_page_or_two_however_many_wait() -> None:
@@ -186,8 +214,12 @@ def test_a_walk_reads_a_page_or_two_however_many_wait() -> None:
     walk = PullWalk(profile, {"claims": QUEUES["claims"]}, NOW, limit=50)
     assert len(run(walk, rows, set(), index)) == 50
     assert walk.scanned <= 2 * (50 + 8)
-    novice = AgentProfile("ann", {"claims": 5}, frozenset({"claims"}))  # below every task's own minimum
+    novice = AgentProfile("ann", {"claims": 5}, frozenset({"claims"}))  # below the class's own level
     walk = PullWalk(novice, {"claims": QUEUES["claims"]}, NOW, limit=50, max_scan=500)
     assert run(walk, rows, set(), index) == []
-    assert walk.truncated
+    assert (walk.scanned, walk.truncated) == (0, False), "a class the agent may never take is not read"
+    junior = AgentProfile("ann", {"claims": 50}, frozenset({"claims"}))  # tier 1 only: tasks 10 minutes old
+    walk = PullWalk(junior, {"claims": QUEUES["claims"]}, NOW - 20_000 + 500, limit=50, max_scan=500)
+    assert run(walk, rows, set(), index) == []
+    assert walk.truncated, "every task is too young for the junior: the walk stops at its limit"
     assert 500 <= walk.scanned < 500 + 2 * 1000

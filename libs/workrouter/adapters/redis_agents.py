@@ -11,8 +11,8 @@ Key layout under `prefix` (default "wr"); `{agent_id}` is a Redis Cluster hash t
     {p}:tasks:<domain>    hash  task id -> JSON queue entry (domain/routing/entry.py; rebuilds, workbins)
     {p}:retired:<domain>  zset  ids of TaskClassified events the router has finished with, scored by when
                                 (a redelivered copy must not queue an ended or re-filed task again)
-    {p}:pull:<domain>:<queue>:static|urgent, {p}:parked:<domain>:<agent>
-                          zset  the pull indexes the api reads workbins and get-next from (redis_pull_index.py)
+    {p}:pull:<domain>:<queue>:static|urgent:<class>, {p}:pullclasses:<domain>:<queue>, {p}:parked:<domain>:<agent>
+                                the pull indexes the api reads workbins and get-next from (redis_pull_index.py)
     {p}:inbox:<agent>     pub/sub channel: what happened to the agent's work (offers, revokes, ...)
 
 A reserve touches the agent's keys and the task's holder key in one script, and a presence change touches
@@ -394,6 +394,10 @@ class RedisAgentStore:
         return entries
 
     # the pull indexes (redis_pull_index.py)
+
+    async def index_classes(self, domain: str, queues: Sequence[str]) -> dict[str, set[str]]:
+        """Each pull queue's skill classes in the domain's pull indexes, in one round trip."""
+        return await self._index.classes(self._client, domain, queues)
 
     async def index_pages(self, domain: str, pages: Sequence[Page]) -> list[list[tuple[str, float]]]:
         """(member, score) of each page of the domain's pull indexes, in one round trip."""

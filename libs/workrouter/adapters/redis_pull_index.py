@@ -1,11 +1,14 @@
 """The pull indexes in Redis: the sorted sets of domain/routing/pull_index.py, written in the router's pipelines
 and read by the api a page at a time.
 
-Keys under `prefix` (domain, queue and agent names never hold a colon: config's NAME_PATTERN):
-    {p}:pull:<domain>:<queue>:static   zset  waiting tasks of a pull queue, scored -static_score
-    {p}:pull:<domain>:<queue>:urgent   zset  those with a due time, scored -urgent_score
-    {p}:parked:<domain>:<agent>        zset  tasks parked in the agent's personal workbin, scored 0
-members: pull_index.member (enqueued_at, seq, task id, needs, preferred agents).
+Keys under `prefix` (domain, queue and agent names never hold a colon: config's NAME_PATTERN; <class> is
+pull_index.class_of, the skill needs as JSON):
+    {p}:pull:<domain>:<queue>:static:<class>  zset  waiting tasks of a pull queue's class, scored -static_score
+    {p}:pull:<domain>:<queue>:urgent:<class>  zset  those with a due time, scored -urgent_score
+    {p}:pullclasses:<domain>:<queue>          set   the classes of the queue that have (or had) bands
+    {p}:parked:<domain>:<agent>               zset  tasks parked in the agent's personal workbin, scored 0
+members: pull_index.member (enqueued_at, seq, task id, preferred agents). A class stays listed when its
+bands empty (the api reads two empty pages) until a takeover's reconcile drops it.
 
 The router files an entry as it saves it and takes it out before it drops it or files it elsewhere, in the
 same pipeline (no extra round trip), and takes a task out of its queue's bands while an agent holds it. A
@@ -25,7 +28,15 @@ import redis.asyncio as redis
 from workrouter.adapters.redis_agent_records import text
 from workrouter.domain.priority import PriorityPolicy
 from workrouter.domain.routing.entry import QueueEntry
-from workrouter.domain.routing.pull_index import PARKED, IndexKey, every_place, member, placement, read_member
+from workrouter.domain.routing.pull_index import (
+    PARKED,
+    STATIC,
+    IndexKey,
+    every_place,
+    member,
+    placement,
+    split_member,
+)
 from workrouter.domain.routing.pull_walk import Page
 
 _CHUNK = 500
@@ -42,10 +53,14 @@ class PullIndexes:
         """The Redis key of one of the domain's sorted sets."""
         if index.kind == PARKED:
             return f"{self.prefix}:parked:{domain}:{index.name}"
-        return f"{self.prefix}:pull:{domain}:{index.name}:{index.kind}"
+        return f"{self.prefix}:pull:{domain}:{index.name}:{index.kind}:{index.skills}"
+
+    def classes_key(self, domain: str, queue: str) -> str:
+        """The Redis key of the set of a pull queue's skill classes."""
+        return f"{self.prefix}:pullclasses:{domain}:{queue}"
 
     def patterns(self, domain: str) -> list[str]:
-        """SCAN patterns matching every pull index key of the domain and no other."""
+        """SCAN patterns matching every sorted set of the domain's pull indexes and no other key."""
         p, d = _glob(self.prefix), _glob(domain)
         return [f"{p}:pull:{d}:*", f"{p}:parked:{d}:*"]
 
@@ -59,6 +74,8 @@ class PullIndexes:
         text_member = member(parsed)
         for index, score in placement(parsed, pull=pull, policy=self.policy):
             pipe.zadd(self.key(domain, index), {text_member: score})
+            if index.kind == STATIC:
+                pipe.sadd(self.classes_key(domain, index.name), index.skills)
 
     def unfile(self, pipe: Any, domain: str, entry: QueueEntry | dict[str, Any]) -> None:
         """Take the entry (or its JSON) out of every sorted set it may be filed in."""
@@ -70,6 +87,14 @@ class PullIndexes:
             pipe.zrem(self.key(domain, index), text_member)
 
     # reads (the api's)
+
+    async def classes(self, client: redis.Redis, domain: str, queues: Sequence[str]) -> dict[str, set[str]]:
+        """Each queue's skill classes, in one round trip."""
+        async with client.pipeline(transaction=False) as pipe:
+            for queue in queues:
+                pipe.smembers(self.classes_key(domain, queue))
+            rows = await pipe.execute()
+        return {queue: {text(c) for c in row} for queue, row in zip(queues, rows, strict=True)}
 
     async def pages(self, client: redis.Redis, domain: str, pages: Sequence[Page]) -> list[list[tuple[str, float]]]:
         """(member, score) of each page, in one round trip."""
@@ -110,6 +135,7 @@ class PullIndexes:
                 if len(removals) >= _CHUNK:
                     removed += await _remove(client, removals)
         removed += await _remove(client, removals)
+        await self._list_classes(client, domain, filed)
         written = 0
         async with client.pipeline(transaction=False) as pipe:
             for task_id, (entry, pull) in filed.items():
@@ -122,6 +148,23 @@ class PullIndexes:
                     await pipe.execute()
             await pipe.execute()
         return written, removed
+
+    async def _list_classes(
+        self, client: redis.Redis, domain: str, filed: Mapping[str, tuple[QueueEntry, bool]]
+    ) -> None:
+        """Each pull queue's set of classes: exactly those with a band (filed or about to be)."""
+        wanted: dict[str, set[str]] = {}
+        for entry, pull in filed.values():
+            for index, _ in placement(entry, pull=pull, policy=self.policy):
+                wanted.setdefault(self.classes_key(domain, index.name), set()).add(index.skills)
+        pattern = f"{_glob(self.prefix)}:pullclasses:{_glob(domain)}:*"
+        keys = {text(k) async for k in client.scan_iter(match=pattern, count=1000)} | set(wanted)
+        async with client.pipeline(transaction=True) as pipe:  # a reader never sees a list half made
+            for key in sorted(keys):
+                pipe.delete(key)
+                if wanted.get(key):
+                    pipe.sadd(key, *sorted(wanted[key]))
+            await pipe.execute()
 
     def _is_filed(self, domain: str, known: tuple[QueueEntry, bool], key: str, found: str, score: float) -> bool:
         entry, pull = known
@@ -146,7 +189,7 @@ async def _remove(client: redis.Redis, removals: list[tuple[str, str]]) -> int:
 
 def _task_of(found: str) -> str | None:
     try:
-        return read_member(found).task_id
+        return split_member(found)[1]
     except ValueError:
         return None
 

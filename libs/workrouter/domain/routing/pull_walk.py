@@ -1,32 +1,46 @@
 """The api's walk over the pull indexes: the best waiting tasks an agent may take, read a page at a time (pure).
 
 The caller does the reading (Redis): it asks `next_step` what to read, reads it, and hands the answer
-back (`pages_read`, `entries_read`), until `next_step` says nothing is left; `result` is then exactly
-what workbin.workbin / next_candidates give over every entry of the domain, read far less.
+back (`classes_read`, `pages_read`, `entries_read`), until `next_step` says nothing is left; `result` is
+then exactly what workbin.workbin / next_candidates give over every entry of the domain, read far less.
 
-The walk reads the bands (pull_index.py) of the queues walked, each in its own order, which is the order
-of workbin.order_key for the member as met in that band (a task with a due time is met in both bands;
-where it ranks now is the better of the two). A member whose tail says the agent may take the task is
-pending; the best pending are verified against their entries (still waiting there, nobody holds them,
-and pull_refusal on the entry as stored), and those that pass are found. The walk ends when `limit`
-are found and no band's next member and no pending task could rank before the last of them.
+The walk first reads which skill classes the queues walked have, and leaves out those the agent may
+take no task of (a skill missing, or below the class's own level: refused in every tier). It then reads
+the bands (pull_index.py) of the other classes, each in its own order, which is the order of
+workbin.order_key for the member as met in that band (a task with a due time is met in both bands;
+where it ranks now is the better of the two). A member the agent may take (its class, its age's tier,
+its preferred agents) is pending; the best pending are verified against their entries (still waiting
+there, nobody holds them, and pull_refusal on the entry as stored), and those that pass are found. The
+walk ends when `limit` are found and no band's next member and no pending task could rank before the
+last of them.
 
-Eligibility can make the walk long (an agent who may take few of the tasks ranked first): after
-`max_scan` members the walk reads no more pages, and returns only what it can vouch for, the found tasks
-that rank before every member not read yet; `truncated` then says the page may be short.
+What is left to read past is tasks of a class the agent has the skills for that are too young for its
+tier (or in their preferred phase): after `max_scan` members the walk reads no more pages, and returns
+only what it can vouch for, the found tasks that rank before every member not read yet; `truncated`
+then says the page may be short.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from workrouter.domain.priority import PriorityPolicy
-from workrouter.domain.routing.entry import QueueEntry, tier_since
+from workrouter.domain.routing.entry import QueueEntry
 from workrouter.domain.routing.model import AgentProfile, QueuePolicy, SkillNeeds
-from workrouter.domain.routing.pull_index import PARKED, STATIC, URGENT, IndexKey, Member, read_member, read_tail
+from workrouter.domain.routing.pull_ages import TierAges
+from workrouter.domain.routing.pull_index import (
+    STATIC,
+    URGENT,
+    IndexKey,
+    needs_of,
+    prefix_of,
+    read_tail,
+    split_member,
+    unsortable,
+)
 from workrouter.domain.routing.workbin import (
     DEFAULT_PRIORITY,
     exact_sum,
@@ -38,10 +52,12 @@ from workrouter.domain.routing.workbin import (
 
 log = logging.getLogger(__name__)
 
-Key = tuple[float, float, float, int, str]  # workbin.order_key, then the task id
+# workbin.order_key with its (enqueued_at, seq) as the member's prefix (same order), then the task id
+Key = tuple[float, float, str, str]
 MAX_SCAN = 2000  # members read per request at most (docs/agent-api.md, "How far a listing looks")
 MAX_PAGE = 1000
 MARGIN = 8  # read and verify a few more than needed: some are held or taken meanwhile
+FIRST_PAGE = 16  # the least a band's first page reads (with many bands, each reads a share of limit + MARGIN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +74,7 @@ class _Band:
     key: IndexKey
     policy: QueuePolicy
     count: int  # the size of its next page
+    needs: SkillNeeds | None = None  # of its class (None: unreadable, each entry decides)
     read: int = 0
     exhausted: bool = False
     last: Key | None = None  # the key of the last member read: every member not read ranks after it
@@ -65,8 +82,10 @@ class _Band:
 
 @dataclass
 class Step:
-    """What to read next: pages of the index, or the entries of tasks (and whether anyone holds them)."""
+    """What to read next: the skill classes of queues, pages of the index, or the entries of tasks (and
+    whether anyone holds them)."""
 
+    classes: list[str] = field(default_factory=list)
     pages: list[Page] = field(default_factory=list)
     entries: list[str] = field(default_factory=list)
 
@@ -86,18 +105,18 @@ class PullWalk:
     ) -> None:
         self.profile, self.queues, self.now, self.limit = profile, dict(queues), now, limit
         self.priority, self.max_scan = priority, max_scan
-        first = min(limit + MARGIN, MAX_PAGE)
-        self._bands = [
-            _Band(IndexKey(kind, name), policy, first)
-            for name, policy in sorted(queues.items())
-            for kind in (STATIC, URGENT)
-        ]
+        self._bands: list[_Band] = []
+        self._classes_read = False
         self._urgency = urgency_now(now, priority)
         self._pending: dict[str, Key] = {}  # task id -> the best key it was met at
         self._found: list[tuple[Key, QueueEntry]] = []
         self._verified: set[str] = set()
-        self._may: dict[tuple[str, str, int], bool] = {}  # (queue, tail, tier) -> may the agent take it
-        self._tails: dict[str, tuple[SkillNeeds, tuple[str, ...]] | None] = {}  # tail -> read (None: unreadable)
+        self._may: dict[tuple[str, str, str, int], bool] = {}  # (queue, class, tail, tier) -> may the agent take it
+        self._ages = {
+            (name, preferred): TierAges(policy, now, preferred=preferred)
+            for name, policy in self.queues.items()
+            for preferred in (False, True)
+        }
         self._asked: list[_Band] = []
         self.scanned = 0  # members read
         self.truncated = False  # stopped at max_scan: the result may be short
@@ -106,6 +125,8 @@ class PullWalk:
 
     def next_step(self) -> Step | None:
         """The next reads, or None when the walk is over."""
+        if not self._classes_read:
+            return Step(classes=sorted(self.queues)) if self.queues else None
         bound = self._cutoff()
         if self.truncated:
             frontier = self._frontier()
@@ -115,8 +136,9 @@ class PullWalk:
         pending = sorted(self._pending.items(), key=lambda item: item[1])
         if bound is not None:
             pending = [item for item in pending if item[1] < bound]
-        elif not self.truncated:
-            pending = pending[: self.limit - len(self._found) + MARGIN]
+        if pending and not self.truncated:  # those that could still make the first `limit`, and a few more
+            ahead = sum(1 for key, _ in self._found if key < pending[0][1])
+            pending = pending[: max(self.limit - ahead, 0) + MARGIN]
         if pending:
             return Step(entries=[task_id for task_id, _ in pending])
         if self.truncated:
@@ -127,12 +149,35 @@ class PullWalk:
         ]
         if not self._asked:
             return None
-        if self.scanned >= self.max_scan:
+        left = self.max_scan - self.scanned
+        if left <= 0:
             self.truncated = True
             return self.next_step()
+        share = max(left // len(self._asked), 1)  # never read far past max_scan
+        for band in self._asked:
+            band.count = min(band.count, share)
         return Step(pages=[Page(b.key, b.read, b.count) for b in self._asked])
 
     # what was read
+
+    def classes_read(self, classes: Mapping[str, Iterable[str]]) -> None:
+        """Each queue's skill classes (pull_index.class_of), as `next_step` asked for them."""
+        self._classes_read = True
+        for name, policy in sorted(self.queues.items()):
+            for skills in sorted(classes.get(name, ())):
+                try:
+                    needs: SkillNeeds | None = needs_of(skills)
+                except ValueError as exc:
+                    log.warning("%s: %s", name, exc)
+                    needs = None
+                if needs is None or self._has_skills(needs):
+                    for kind in (STATIC, URGENT):
+                        self._bands.append(_Band(IndexKey(kind, name, skills), policy, 0, needs))
+        first = min(
+            self.limit + MARGIN, MAX_PAGE, max(FIRST_PAGE, 2 * (self.limit + MARGIN) // max(len(self._bands), 1))
+        )
+        for band in self._bands:
+            band.count = first
 
     def pages_read(self, pages: Sequence[Sequence[tuple[str, float]]]) -> None:
         """The members and scores of the pages `next_step` asked for, in its order."""
@@ -141,19 +186,24 @@ class PullWalk:
             band.read += len(rows)
             band.exhausted = len(rows) < band.count
             band.count = min(band.count * 2, MAX_PAGE)
+            urgent = band.key.kind == URGENT
             for text, score in rows:
                 try:
-                    met = read_member(text)
+                    prefix, task_id, tail = split_member(text)
                 except ValueError as exc:
                     log.warning("%s: %s", band.key, exc)
                     continue
-                key = appearance_key(band.key.kind, score, met, self._urgency)
+                if urgent:
+                    high, low = exact_sum(-score, self._urgency)
+                    key: Key = (-high, -low, prefix, task_id)
+                else:
+                    key = (score, -0.0, prefix, task_id)
                 band.last = key
-                if met.task_id in self._verified or not self._may_take(band, met):
+                if task_id in self._verified or not self._may_take(band, prefix, task_id, tail):
                     continue
-                known = self._pending.get(met.task_id)
+                known = self._pending.get(task_id)
                 if known is None or key < known:
-                    self._pending[met.task_id] = key
+                    self._pending[task_id] = key
         self._asked = []
 
     def entries_read(self, rows: Mapping[str, tuple[Mapping[str, Any] | None, bool]]) -> None:
@@ -171,7 +221,8 @@ class PullWalk:
             policy = self.queues.get(entry.queue)
             if policy is None or pull_refusal(self.profile, entry, policy, self.now):
                 continue
-            self._found.append(((*order_key(entry, self.now, self.priority), entry.task_id), entry))
+            high, low, _, _ = order_key(entry, self.now, self.priority)
+            self._found.append(((high, low, prefix_of(entry), entry.task_id), entry))
 
     def result(self) -> list[QueueEntry]:
         """The best tasks found, best first: `limit` of them unless fewer wait for the agent or `truncated`."""
@@ -183,23 +234,22 @@ class PullWalk:
 
     # helpers
 
-    def _may_take(self, band: _Band, met: Member) -> bool:
-        """pull_refusal on what the member says (the entry is checked again when read)."""
-        tail = self._tails.get(met.tail, _UNREAD)
-        if tail is _UNREAD:
-            try:
-                tail = self._tails[met.tail] = read_tail(met.tail)
-            except (TypeError, ValueError):
-                tail = self._tails[met.tail] = None
-        if tail is None:
-            return True  # unreadable here: the entry decides
-        needs, agents = tail
+    def _has_skills(self, needs: SkillNeeds) -> bool:
+        """False when the agent lacks a skill or has it below the level: refused in every tier and phase."""
+        skills = self.profile.skills
+        return all(skill in skills and skills[skill] >= level for skill, level in needs)
+
+    def _may_take(self, band: _Band, prefix: str, task_id: str, tail: str) -> bool:
+        """pull_refusal on what the band and the member say (the entry is checked again when read)."""
+        if band.needs is None:
+            return True  # an unreadable class: each entry decides
         policy = band.policy
-        tier = tier_since(met.enqueued_at, bool(agents), policy, self.now)
-        cached = (policy.name, met.tail, tier)
+        tier = self._ages[policy.name, bool(tail)].tier(prefix[:16])
+        cached = (policy.name, band.key.skills, tail, tier)
         may = self._may.get(cached)
         if may is None:
-            stub = QueueEntry(met.task_id, policy.name, "", "", needs, 0, 0.0, None, met.enqueued_at, met.seq, agents)
+            enqueued_at, agents = unsortable(prefix[:16]), read_tail(tail)
+            stub = QueueEntry(task_id, policy.name, "", "", band.needs, 0, 0.0, None, enqueued_at, 0, agents)
             may = self._may[cached] = not pull_refusal(self.profile, stub, policy, self.now)
         return may
 
@@ -218,85 +268,14 @@ class PullWalk:
         return min((b.last for b in open_bands if b.last is not None), default=_END)
 
 
-def appearance_key(kind: str, score: float, met: Member, urgency: float) -> Key:
+def appearance_key(kind: str, score: float, member_text: str, urgency: float) -> Key:
     """Where a member ranks now in its band (STATIC or URGENT), as workbin.order_key and the task id: for
     a task met in both bands, the better of the two is its order_key (`urgency`: workbin.urgency_now)."""
+    prefix, task_id, _ = split_member(member_text)
     if kind == URGENT:
         high, low = exact_sum(-score, urgency)
-        return (-high, -low, met.enqueued_at, met.seq, met.task_id)
-    return (score, -0.0, met.enqueued_at, met.seq, met.task_id)
+        return (-high, -low, prefix, task_id)
+    return (score, -0.0, prefix, task_id)
 
 
-_END: Key = (float("inf"), float("inf"), float("inf"), 0, "")
-_UNREAD: Any = object()
-
-
-class ParkedWalk:
-    """One request's walk over an agent's personal workbin: the tasks parked for it, oldest first (as
-    workbin.personal_workbin), read a page at a time; the same protocol as PullWalk."""
-
-    def __init__(self, agent_id: str, *, limit: int, max_scan: int = MAX_SCAN) -> None:
-        self.agent_id, self.limit, self.max_scan = agent_id, limit, max_scan
-        self._band = _Band(IndexKey(PARKED, agent_id), _NO_POLICY, min(limit + MARGIN, MAX_PAGE))
-        self._pending: list[str] = []
-        self._found: list[tuple[tuple[float, int, str], QueueEntry]] = []
-        self._seen: set[str] = set()
-        self.scanned = 0
-        self.truncated = False
-
-    def next_step(self) -> Step | None:
-        """The next reads, or None when the walk is over."""
-        if self._pending:
-            return Step(entries=self._pending)
-        band = self._band
-        self._found.sort(key=lambda item: item[0])
-        enough = len(self._found) >= self.limit
-        if band.exhausted or (enough and band.last is not None and band.last[2:] >= self._found[self.limit - 1][0]):
-            return None
-        if self.scanned >= self.max_scan:
-            self.truncated = True
-            return None
-        return Step(pages=[Page(band.key, band.read, band.count)])
-
-    def pages_read(self, pages: Sequence[Sequence[tuple[str, float]]]) -> None:
-        """The members of the page asked for."""
-        (rows,) = pages
-        band = self._band
-        self.scanned += len(rows)
-        band.read += len(rows)
-        band.exhausted = len(rows) < band.count
-        band.count = min(band.count * 2, MAX_PAGE)
-        for text, _ in rows:
-            try:
-                met = read_member(text)
-            except ValueError as exc:
-                log.warning("%s: %s", band.key, exc)
-                continue
-            band.last = (0.0, 0.0, met.enqueued_at, met.seq, met.task_id)
-            if met.task_id not in self._seen:
-                self._seen.add(met.task_id)
-                self._pending.append(met.task_id)
-
-    def entries_read(self, rows: Mapping[str, tuple[Mapping[str, Any] | None, bool]]) -> None:
-        """task id -> (its entry as stored or None, whether an agent holds it)."""
-        self._pending = [t for t in self._pending if t not in rows]
-        for task_id, (raw, held) in rows.items():
-            if raw is None or held or raw.get("parked_for") != self.agent_id or raw.get("after_work_until") is not None:
-                continue
-            try:
-                entry = QueueEntry.from_json(dict(raw))
-            except (KeyError, TypeError, ValueError) as exc:
-                log.warning("queue entry of task %s is unreadable and left out: %r", task_id, exc)
-                continue
-            self._found.append(((entry.enqueued_at, entry.seq, entry.task_id), entry))
-
-    def result(self) -> list[QueueEntry]:
-        """The parked tasks found, oldest first (when `truncated`, only those before every member not read)."""
-        ranked = sorted(self._found, key=lambda item: item[0])
-        last = self._band.last
-        if self.truncated and not self._band.exhausted:
-            ranked = [item for item in ranked if last is not None and item[0] <= last[2:]]
-        return [entry for _, entry in ranked[: self.limit]]
-
-
-_NO_POLICY = QueuePolicy("", "")
+_END: Key = (float("inf"), float("inf"), "~", "")

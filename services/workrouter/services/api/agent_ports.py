@@ -68,6 +68,10 @@ class AgentStore(Protocol):
         """(profile, presence, load, held) of every agent with a profile."""
         ...
 
+    async def index_classes(self, domain: str, queues: Sequence[str]) -> dict[str, set[str]]:
+        """Each queue's skill classes in the domain's pull indexes, in one round trip."""
+        ...
+
     async def index_pages(self, domain: str, pages: Sequence[Page]) -> list[list[tuple[str, float]]]:
         """(member, score) of each page of the domain's pull indexes, in one round trip."""
         ...

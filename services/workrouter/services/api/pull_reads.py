@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from workrouter.domain.routing.entry import QueueEntry
@@ -11,6 +11,10 @@ from workrouter.domain.routing.pull_walk import Page, Step
 
 class IndexReads(Protocol):
     """What a walk reads (RedisAgentStore)."""
+
+    async def index_classes(self, domain: str, queues: Sequence[str]) -> dict[str, set[str]]:
+        """Each queue's skill classes in the domain's pull indexes, in one round trip."""
+        ...
 
     async def index_pages(self, domain: str, pages: Sequence[Page]) -> list[list[tuple[str, float]]]:
         """(member, score) of each page of the domain's pull indexes, in one round trip."""
@@ -25,6 +29,7 @@ class Walk(Protocol):
     """PullWalk or ParkedWalk."""
 
     def next_step(self) -> Step | None: ...
+    def classes_read(self, classes: Mapping[str, Iterable[str]]) -> None: ...
     def pages_read(self, pages: Sequence[Sequence[tuple[str, float]]]) -> None: ...
     def entries_read(self, rows: Mapping[str, tuple[Mapping[str, Any] | None, bool]]) -> None: ...
     def result(self) -> list[QueueEntry]: ...
@@ -33,6 +38,8 @@ class Walk(Protocol):
 async def read_walk(store: IndexReads, domain: str, walk: Walk) -> list[QueueEntry]:
     """Carry the walk out: each step one round trip to the store; the walk's result."""
     while (step := walk.next_step()) is not None:
+        if step.classes:
+            walk.classes_read(await store.index_classes(domain, step.classes))
         if step.pages:
             walk.pages_read(await store.index_pages(domain, step.pages))
         if step.entries:

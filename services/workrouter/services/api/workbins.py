@@ -20,7 +20,8 @@ from workrouter.domain.routing.entry import QueueEntry
 from workrouter.domain.routing.explain_snapshot import load_text
 from workrouter.domain.routing.holds import offer_id
 from workrouter.domain.routing.model import Mode, Presence, QueuePolicy, channel_free
-from workrouter.domain.routing.pull_walk import ParkedWalk, PullWalk
+from workrouter.domain.routing.pull_parked import ParkedWalk
+from workrouter.domain.routing.pull_walk import PullWalk
 from workrouter.domain.routing.workbin import next_tier_in, pull_refusal
 from workrouter.services.api.agent_context import AgentApi, AgentCaller, Caller
 from workrouter.services.api.agent_views import iso, task_view
