@@ -101,6 +101,7 @@ class RedisAgentStore:
         self._release = client.register_script(_lua("release"))
         self._convert = client.register_script(_lua("convert"))
         self._set_presence = client.register_script(_lua("presence"))
+        self._entries = client.register_script(_lua("entries"))
 
     # keys
 
@@ -407,11 +408,8 @@ class RedisAgentStore:
         """task id -> (its entry or None, whether an agent holds it), in one round trip."""
         if not task_ids:
             return {}
-        async with self._client.pipeline(transaction=False) as pipe:
-            pipe.hmget(self._tasks(domain), list(task_ids))
-            for task_id in task_ids:
-                pipe.exists(self._holder_key(task_id))
-            values, *held = await pipe.execute()
+        keys = [self._tasks(domain), *(self._holder_key(t) for t in task_ids)]
+        values, held = await self._entries(keys=keys, args=list(task_ids))
         return {
             task_id: (None if value is None else dict(json.loads(value)), bool(is_held))
             for task_id, value, is_held in zip(task_ids, values, held, strict=True)

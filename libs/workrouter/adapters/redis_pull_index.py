@@ -35,7 +35,6 @@ from workrouter.domain.routing.pull_index import (
     every_place,
     member,
     placement,
-    split_member,
 )
 from workrouter.domain.routing.pull_walk import Page
 
@@ -111,52 +110,42 @@ class PullIndexes:
     async def reconcile(
         self, client: redis.Redis, domain: str, filed: Mapping[str, tuple[QueueEntry, bool]]
     ) -> tuple[int, int]:
-        """Make the domain's sorted sets hold exactly the entries `filed` (task id -> (entry, pull), as for
-        `file`); (members written, members removed). Reads every member of the domain's sets once."""
-        keys = {
-            self.key(domain, index)
-            for entry, pull in filed.values()
-            for index, _ in placement(entry, pull=pull, policy=self.policy)
-        }
+        """Make the domain's sorted sets (and class lists) hold exactly the entries `filed` (task id -> (entry,
+        pull), as for `file`); (members written, members removed). Reads every member of the domain's sets
+        once; holds the members it expects in memory meanwhile (about 200 bytes each)."""
+        wanted: dict[str, dict[str, float]] = {}
+        classes: dict[str, set[str]] = {}
+        for entry, pull in filed.values():
+            places = placement(entry, pull=pull, policy=self.policy)
+            if places:
+                text_member = member(entry)
+                for index, score in places:
+                    wanted.setdefault(self.key(domain, index), {})[text_member] = score
+                    if index.kind == STATIC:
+                        classes.setdefault(self.classes_key(domain, index.name), set()).add(index.skills)
+        keys = set(wanted)
         for pattern in self.patterns(domain):
             keys |= {text(k) async for k in client.scan_iter(match=pattern, count=1000)}
-        confirmed: dict[str, int] = {}  # task id -> members found as they should be
-        removals: list[tuple[str, str]] = []
-        removed = 0
+        written = removed = 0
         for key in sorted(keys):
-            async for raw_member, score in client.zscan_iter(key, count=1000):
-                found = text(raw_member)
-                task_id = _task_of(found)
-                known = filed.get(task_id) if task_id is not None else None
-                if task_id is not None and known is not None and self._is_filed(domain, known, key, found, score):
-                    confirmed[task_id] = confirmed.get(task_id, 0) + 1
-                    continue
-                removals.append((key, found))
-                if len(removals) >= _CHUNK:
-                    removed += await _remove(client, removals)
-        removed += await _remove(client, removals)
-        await self._list_classes(client, domain, filed)
-        written = 0
-        async with client.pipeline(transaction=False) as pipe:
-            for task_id, (entry, pull) in filed.items():
-                places = placement(entry, pull=pull, policy=self.policy)
-                if len(places) == confirmed.get(task_id, 0):
-                    continue
-                self.file(pipe, domain, entry, pull=pull)
-                written += len(places)
-                if len(pipe) >= _CHUNK:
-                    await pipe.execute()
-            await pipe.execute()
+            want = wanted.pop(key, {})
+            removals: list[str] = []
+            for found, score in await _members(client, key):
+                if want.get(found) == score:
+                    del want[found]
+                else:
+                    removals.append(found)
+            adds = list(want.items())
+            for start in range(0, len(removals), _CHUNK):  # removals first: a member may be written back
+                await client.zrem(key, *removals[start : start + _CHUNK])
+            for start in range(0, len(adds), _CHUNK):
+                await client.zadd(key, dict(adds[start : start + _CHUNK]))
+            written, removed = written + len(adds), removed + len(removals)
+        await self._list_classes(client, domain, classes)
         return written, removed
 
-    async def _list_classes(
-        self, client: redis.Redis, domain: str, filed: Mapping[str, tuple[QueueEntry, bool]]
-    ) -> None:
-        """Each pull queue's set of classes: exactly those with a band (filed or about to be)."""
-        wanted: dict[str, set[str]] = {}
-        for entry, pull in filed.values():
-            for index, _ in placement(entry, pull=pull, policy=self.policy):
-                wanted.setdefault(self.classes_key(domain, index.name), set()).add(index.skills)
+    async def _list_classes(self, client: redis.Redis, domain: str, wanted: dict[str, set[str]]) -> None:
+        """Each pull queue's list of classes: exactly those with a band."""
         pattern = f"{_glob(self.prefix)}:pullclasses:{_glob(domain)}:*"
         keys = {text(k) async for k in client.scan_iter(match=pattern, count=1000)} | set(wanted)
         async with client.pipeline(transaction=True) as pipe:  # a reader never sees a list half made
@@ -166,32 +155,20 @@ class PullIndexes:
                     pipe.sadd(key, *sorted(wanted[key]))
             await pipe.execute()
 
-    def _is_filed(self, domain: str, known: tuple[QueueEntry, bool], key: str, found: str, score: float) -> bool:
-        entry, pull = known
-        if member(entry) != found:
-            return False
-        return any(
-            self.key(domain, index) == key and s == score
-            for index, s in placement(entry, pull=pull, policy=self.policy)
-        )
 
-
-async def _remove(client: redis.Redis, removals: list[tuple[str, str]]) -> int:
-    count = len(removals)
-    if removals:
+async def _members(client: redis.Redis, key: str) -> list[tuple[str, float]]:
+    """Every (member, score) of a sorted set, read by rank in pipelined pages (nobody else writes it meanwhile:
+    the router owns the domain, the api only reads)."""
+    size = int(await client.zcard(key))
+    page = 10_000
+    found: list[tuple[str, float]] = []
+    for first in range(0, size, page * 10):
         async with client.pipeline(transaction=False) as pipe:
-            for key, found in removals:
-                pipe.zrem(key, found)
-            await pipe.execute()
-        removals.clear()
-    return count
-
-
-def _task_of(found: str) -> str | None:
-    try:
-        return split_member(found)[1]
-    except ValueError:
-        return None
+            for start in range(first, min(first + page * 10, size), page):
+                pipe.zrange(key, start, start + page - 1, withscores=True)
+            for rows in await pipe.execute():
+                found += [(text(m), float(score)) for m, score in rows]
+    return found
 
 
 def _entry(raw: QueueEntry | dict[str, Any]) -> QueueEntry | None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import struct
 from dataclasses import dataclass
+from functools import lru_cache
 
 from workrouter.domain.priority import PriorityPolicy, static_score
 from workrouter.domain.routing.entry import QueueEntry
@@ -70,6 +71,7 @@ def unsortable(digits: str) -> float:
     return float(value)
 
 
+@lru_cache(maxsize=4096)
 def class_of(needs: SkillNeeds) -> str:
     """A skill class as it names a band: the needs, sorted, as compact JSON."""
     return json.dumps(sorted([skill, level] for skill, level in needs), separators=(",", ":"))
