@@ -141,7 +141,9 @@ def placement(
 def every_place(entry: QueueEntry) -> list[IndexKey]:
     """Every sorted set the entry may be filed in, whatever its state (to take it out of all of them)."""
     skills = class_of(entry.needs)
-    keys = [IndexKey(STATIC, entry.queue, skills), IndexKey(URGENT, entry.queue, skills)]
+    keys = [IndexKey(STATIC, entry.queue, skills)]
+    if entry.due_at is not None:
+        keys.append(IndexKey(URGENT, entry.queue, skills))
     if entry.parked_for is not None:
         keys.append(IndexKey(PARKED, entry.parked_for))
     return keys
