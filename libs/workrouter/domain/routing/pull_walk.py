@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 
 # workbin.order_key with its (enqueued_at, seq) as the member's prefix (same order), then the task id
 Key = tuple[float, float, str, str]
-MAX_SCAN = 1000  # members read per request at most (docs/agent-api.md, "How far a listing looks")
+MAX_SCAN = 1000  # members read per request at most (docs/api-agents.md, "How far a listing looks")
 MAX_PAGE = 1000
 MARGIN = 8  # read and verify a few more than needed: some are held or taken meanwhile
 FIRST_PAGE = 32  # the least a band's first page reads (with many bands, each reads a share of limit + MARGIN)

@@ -60,10 +60,6 @@ class AgentStore(Protocol):
         """One queue entry (JSON), or None."""
         ...
 
-    async def load_tasks(self, domain: str) -> dict[str, dict[str, Any]]:
-        """Every queue entry of the domain."""
-        ...
-
     async def load_agents(self) -> list[AgentSnapshot]:
         """(profile, presence, load, held) of every agent with a profile."""
         ...
