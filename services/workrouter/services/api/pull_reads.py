@@ -43,5 +43,6 @@ async def read_walk(store: IndexReads, domain: str, walk: Walk) -> list[QueueEnt
         if step.pages:
             walk.pages_read(await store.index_pages(domain, step.pages))
         if step.entries:
-            walk.entries_read(await store.entries_held(domain, step.entries))
+            rows = await store.entries_held(domain, step.entries)
+            walk.entries_read({t: rows.get(t, (None, False)) for t in step.entries})  # every id answered
     return walk.result()
