@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: help install lock check-env infra-install infra-up infra-down infra-status test test-e2e test-unit test-integration config-check lint format asyncapi grafana grafana-check prometheus-up prometheus-down run up bench bench-scale bench-memory bench-bus bench-memory-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise bench-reports bench-escalation bench-notifier report callbacks-dead callbacks-replay reclassify service clean
+.PHONY: help install lock check-env infra-install infra-up infra-down infra-status test test-e2e test-unit test-integration config-check lint format asyncapi grafana grafana-check prometheus-up prometheus-down run up bench bench-scale bench-memory bench-bus bench-memory-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise bench-million bench-reports bench-escalation bench-notifier report callbacks-dead callbacks-replay reclassify service clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -127,6 +127,9 @@ bench-notifier: install infra-up ## callbacks: handler ingest (events/s) and del
 
 bench-reprioritise: install ## one reprioritisation interval with 1M queued: band timers vs rescoring every task (prints a table)
 	$(BIN)/python -m tests.bench.bench_reprioritise
+
+bench-million: install infra-up ## workbin page, get-next, personal workbin and explain through the api with 10k and 1M waiting (p50/p99 ms, CPU per request), the old full scan at 10k/100k, a takeover's reconcile (about 20 minutes, ~1 GB in Redis)
+	$(BIN)/python -m tests.bench.bench_million --sizes $(or $(SIZES),10000,1000000) --old-sizes 10000,100000 --reconcile
 
 reclassify: install ## TASK=<id> [QUEUE=<q>]: run a task through the rules again (releases an error_held task)
 	@test -n "$(TASK)" || { echo "usage: make reclassify TASK=<task id> [QUEUE=<queue>]"; exit 2; }

@@ -7,7 +7,7 @@ online); the integration tests run the same API on real Redis.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -21,6 +21,8 @@ from workrouter.adapters.redis_agent_records import (
 )
 from workrouter.domain.routing.entry import QueueEntry
 from workrouter.domain.routing.model import AgentProfile, Presence, channel_free
+from workrouter.domain.routing.pull_index import STATIC, IndexKey, member, placement
+from workrouter.domain.routing.pull_walk import Page
 
 
 class FakeAgentStore:
@@ -108,6 +110,37 @@ class FakeAgentStore:
             (p, self.presence.get(a, NO_PRESENCE), await self.load(a), await self.held(a))
             for a, p in sorted(self.profiles.items())
         ]
+
+    # the pull indexes: Redis's sorted sets, ordered by (score, member) as Redis orders them
+
+    def indexes(self, domain: str) -> dict[IndexKey, dict[str, float]]:
+        """The domain's pull indexes: here every readable entry filed as in a pull queue, worked out from the
+        entries on each read (so a test may change an entry in place); the router's store keeps its own."""
+        filed: dict[IndexKey, dict[str, float]] = {}
+        for raw in self.tasks.get(domain, {}).values():
+            try:
+                entry = QueueEntry.from_json(dict(raw))
+            except (KeyError, TypeError, ValueError):
+                continue
+            for key, score in placement(entry, pull=True):
+                filed.setdefault(key, {})[member(entry)] = score
+        return filed
+
+    async def index_classes(self, domain: str, queues: Sequence[str]) -> dict[str, set[str]]:
+        indexes = self.indexes(domain)
+        return {q: {k.skills for k in indexes if k.name == q and k.kind == STATIC} for q in queues}
+
+    async def index_pages(self, domain: str, pages: Sequence[Page]) -> list[list[tuple[str, float]]]:
+        indexes = self.indexes(domain)
+        out: list[list[tuple[str, float]]] = []
+        for page in pages:
+            ranked = sorted(indexes.get(page.key, {}).items(), key=lambda item: (item[1], item[0].encode()))
+            out.append([(m, score) for m, score in ranked[page.start : page.start + page.count]])
+        return out
+
+    async def entries_held(self, domain: str, task_ids: Sequence[str]) -> dict[str, tuple[dict[str, Any] | None, bool]]:
+        entries = self.tasks.get(domain, {})
+        return {t: (entries.get(t), t in self.holds) for t in task_ids}
 
 
 class FakeSubscription:

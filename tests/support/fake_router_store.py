@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,7 +17,9 @@ from workrouter.config.routing import RoutingConfig
 from workrouter.contracts import agent_commands as ac
 from workrouter.contracts.envelope import Envelope, make_event
 from workrouter.contracts.topics import TopicNames
+from workrouter.domain.routing.entry import QueueEntry
 from workrouter.domain.routing.model import Presence
+from workrouter.domain.routing.pull_index import IndexKey, every_place, member, placement
 from workrouter.services.router.router import Router
 
 
@@ -28,6 +30,7 @@ class FakeRouterStore(FakeAgentStore):
         super().__init__()
         self.notes: list[tuple[str, dict[str, Any]]] = []
         self.retirements: dict[str, dict[str, float]] = {}  # domain -> classification id -> when retired
+        self.filed: dict[str, dict[IndexKey, dict[str, float]]] = {}  # domain -> the pull indexes the router keeps
         self.owners: dict[str, int] = {}  # domain -> takeovers
         self.given_at: dict[str, float] = {}  # agent -> when a reservation for it last succeeded
         self.freed_at: dict[str, float] = {}  # agent -> when a task of its last ended (a release with a time)
@@ -69,6 +72,27 @@ class FakeRouterStore(FakeAgentStore):
 
     async def drop_task(self, domain: str, task_id: str) -> bool:
         return self.tasks.get(domain, {}).pop(task_id, None) is not None
+
+    async def index_task(self, domain: str, entry: QueueEntry, pull: bool) -> None:
+        for key, score in placement(entry, pull=pull):
+            self.filed.setdefault(domain, {}).setdefault(key, {})[member(entry)] = score
+
+    async def unindex_task(self, domain: str, entry: QueueEntry) -> None:
+        for key in every_place(entry):
+            self.filed.get(domain, {}).get(key, {}).pop(member(entry), None)
+
+    async def reconcile_index(self, domain: str, filed: Mapping[str, tuple[QueueEntry, bool]]) -> tuple[int, int]:
+        before = {(k, m) for k, members in self.filed.get(domain, {}).items() for m in members}
+        self.filed[domain] = {}
+        for entry, pull in filed.values():
+            for key, score in placement(entry, pull=pull):
+                self.filed[domain].setdefault(key, {})[member(entry)] = score
+        after = {(k, m) for k, members in self.filed[domain].items() for m in members}
+        return len(after - before), len(before - after)
+
+    def indexes(self, domain: str) -> dict[IndexKey, dict[str, float]]:
+        """The pull indexes as the router filed them."""
+        return {key: members for key, members in self.filed.get(domain, {}).items() if members}
 
     async def retire(self, domain: str, classified_id: str, now: float, keep_seconds: float) -> None:
         kept = self.retirements.setdefault(domain, {})

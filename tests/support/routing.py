@@ -67,6 +67,7 @@ def classified(
     at: float = T0,
     preferred: tuple[str, ...] = (),
     captured_at: float | None = None,
+    due_at: float | None = None,
 ) -> Envelope:
     """A TaskClassified for the router, keyed by the domain, stamped at `at` (the wait clock)."""
     payload = TaskClassified(
@@ -81,6 +82,7 @@ def classified(
         url=f"https://crm/{task_id}",
         preferred_agents=list(preferred),
         captured_at=None if captured_at is None else datetime.fromtimestamp(captured_at, UTC),
+        due_at=None if due_at is None else datetime.fromtimestamp(due_at, UTC),
     )
     return make_event(payload, source="/test", key=DOMAIN, subject=task_id, time=datetime.fromtimestamp(at, UTC))
 

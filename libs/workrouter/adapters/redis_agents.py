@@ -13,6 +13,8 @@ Key layout under `prefix` (default "wr"); `{agent_id}` is a Redis Cluster hash t
                                 (a redelivered copy must not queue an ended or re-filed task again);
                                 the newest `max_retired` kept at most (about 144 B each)
     {p}:owner:<domain>    string how many times a router has taken the domain over (rebuilt it from here)
+    {p}:pull:<domain>:<queue>:static|urgent:<class>, {p}:pullclasses:<domain>:<queue>, {p}:parked:<domain>:<agent>
+                                the pull indexes the api reads workbins and get-next from (redis_pull_index.py)
     {p}:inbox:<agent>     pub/sub channel: what happened to the agent's work (offers, revokes, ...)
 
 A reserve touches the agent's keys and the task's holder key in one script, and a presence change touches
@@ -23,7 +25,7 @@ failover), not a Redis Cluster. The hash tags keep per-agent keys together shoul
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
@@ -46,7 +48,11 @@ from workrouter.adapters.redis_agent_records import (
     profile_from,
     text,
 )
+from workrouter.adapters.redis_pull_index import PullIndexes
+from workrouter.domain.priority import PriorityPolicy
+from workrouter.domain.routing.entry import QueueEntry
 from workrouter.domain.routing.model import AgentProfile, Presence
+from workrouter.domain.routing.pull_walk import Page
 
 __all__ = [
     "NO_PRESENCE",
@@ -71,7 +77,7 @@ MAX_RETIRED = 1_000_000
 class Write:
     """A change to the store held for `apply`: the name of the store method that makes it, and its arguments.
 
-    One of save_task, drop_task, retire, convert, release, let_go, notify, set_presence."""
+    One of save_task, drop_task, index_task, unindex_task, retire, convert, release, let_go, notify, set_presence."""
 
     op: str
     args: tuple[Any, ...]
@@ -98,14 +104,23 @@ def _lua(name: str) -> str:
 class RedisAgentStore:
     """Agent presence, load and task holders in Redis; works with clients with or without decode_responses."""
 
-    def __init__(self, client: redis.Redis, prefix: str = "wr", *, max_retired: int = MAX_RETIRED) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str = "wr",
+        *,
+        max_retired: int = MAX_RETIRED,
+        priority: PriorityPolicy | None = None,
+    ) -> None:
         self._client = client
         self._prefix = prefix
         self._max_retired = max_retired
+        self._index = PullIndexes(prefix, priority or PriorityPolicy())
         self._reserve = client.register_script(_lua("reserve"))
         self._release = client.register_script(_lua("release"))
         self._convert = client.register_script(_lua("convert"))
         self._set_presence = client.register_script(_lua("presence"))
+        self._entries = client.register_script(_lua("entries"))
 
     # keys
 
@@ -264,12 +279,20 @@ class RedisAgentStore:
     # rebuild after failover
 
     async def save_task(self, domain: str, task_id: str, entry: dict[str, Any]) -> None:
-        """Store (or replace) a queued task's entry (JSON) in its domain's hash."""
-        await self.apply([Write("save_task", (domain, task_id, entry))])
+        """Store (or replace) a queued task's entry (JSON) in its domain's hash, filed in the pull indexes as
+        in a pull queue (the router's own writes say whether the queue pulls: `Write("index_task", ...)`,
+        with the entry as a QueueEntry or its JSON)."""
+        await self.apply([Write("save_task", (domain, task_id, entry)), Write("index_task", (domain, entry, True))])
 
     async def drop_task(self, domain: str, task_id: str) -> bool:
-        """Remove a task's entry; True when there was one."""
-        return bool(await self._client.hdel(self._tasks(domain), task_id))
+        """Remove a task's entry and its members in the pull indexes; True when there was one."""
+        old = await self.get_task(domain, task_id)
+        async with self._client.pipeline(transaction=True) as pipe:
+            if old is not None:
+                self._index.unfile(pipe, domain, old)
+            pipe.hdel(self._tasks(domain), task_id)
+            results = await pipe.execute()
+        return bool(results[-1])
 
     async def retire(self, domain: str, classified_id: str, now: float, keep_seconds: float) -> None:
         """Note that the domain is done with a classification (its task ended, left or was re-filed), and
@@ -355,6 +378,12 @@ class RedisAgentStore:
         elif op == "drop_task":
             domain, task_id = a
             pipe.hdel(self._tasks(domain), task_id)
+        elif op == "index_task":
+            domain, entry, pull = a
+            self._index.file(pipe, domain, entry, pull=pull)
+        elif op == "unindex_task":
+            domain, entry = a
+            self._index.unfile(pipe, domain, entry)
         elif op == "retire":
             domain, classified_id, now, keep_seconds = a
             pipe.zadd(self._retired(domain), {classified_id: now})
@@ -425,6 +454,32 @@ class RedisAgentStore:
         async for task_id, value in self._client.hscan_iter(self._tasks(domain), count=1000):
             entries[text(task_id)] = json.loads(value)
         return entries
+
+    # the pull indexes (redis_pull_index.py)
+
+    async def index_classes(self, domain: str, queues: Sequence[str]) -> dict[str, set[str]]:
+        """Each pull queue's skill classes in the domain's pull indexes, in one round trip."""
+        return await self._index.classes(self._client, domain, queues)
+
+    async def index_pages(self, domain: str, pages: Sequence[Page]) -> list[list[tuple[str, float]]]:
+        """(member, score) of each page of the domain's pull indexes, in one round trip."""
+        return await self._index.pages(self._client, domain, pages)
+
+    async def entries_held(self, domain: str, task_ids: Sequence[str]) -> dict[str, tuple[dict[str, Any] | None, bool]]:
+        """task id -> (its entry or None, whether an agent holds it), in one round trip."""
+        if not task_ids:
+            return {}
+        keys = [self._tasks(domain), *(self._holder_key(t) for t in task_ids)]
+        values, held = await self._entries(keys=keys, args=list(task_ids))
+        return {
+            task_id: (None if value is None else dict(json.loads(value)), bool(is_held))
+            for task_id, value, is_held in zip(task_ids, values, held, strict=True)
+        }
+
+    async def reconcile_index(self, domain: str, filed: Mapping[str, tuple[QueueEntry, bool]]) -> tuple[int, int]:
+        """Make the domain's pull indexes hold exactly `filed` (task id -> (entry, in a pull queue and not
+        held)); (members written, members removed). A takeover's: it reads every member once."""
+        return await self._index.reconcile(self._client, domain, filed)
 
     async def load_agents(self) -> list[AgentSnapshot]:
         """(profile, presence, load, held) of every agent with a profile, sorted by agent id.

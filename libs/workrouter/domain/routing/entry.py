@@ -83,7 +83,12 @@ class QueueEntry:
 
 def tier_at(entry: QueueEntry, policy: QueuePolicy, now: float) -> int:
     """The entry's target tier at `now`: -1 while only its preferred agents may take it."""
-    start = entry.enqueued_at + (policy.preferred_seconds if entry.preferred else 0.0)
+    return tier_since(entry.enqueued_at, bool(entry.preferred), policy, now)
+
+
+def tier_since(enqueued_at: float, preferred: bool, policy: QueuePolicy, now: float) -> int:
+    """The target tier at `now` of a task enqueued at `enqueued_at` (naming `preferred` agents or not)."""
+    start = enqueued_at + (policy.preferred_seconds if preferred else 0.0)
     if now < start:
         return -1
     tier = 0

@@ -9,6 +9,11 @@ Redis (entry.py), without asking the router; the rules are the engine's (pull.py
   minimum);
 - best first: the priority now (docs/prioritisation.md: constant until the urgent band, then
   growing with time — the engine's score), then the longest waiting, then the first queued.
+
+The priority now is compared exactly: max(static, urgent + rate * hours(now)), the urgent sum kept as a
+pair of floats (its rounded value and the exact remainder), so the order of any two tasks is the order
+of two time-invariant scores whatever `now` is. That is what lets the api read pull work from sorted
+sets kept once per task (pull_index.py) and get exactly this order (docs/decisions.md, "pull indexes").
 """
 
 from __future__ import annotations
@@ -44,18 +49,47 @@ def is_waiting(data: Mapping[str, Any], held: bool) -> bool:
     return not held and data.get("parked_for") is None and data.get("after_work_until") is None
 
 
+def urgent_score(entry: QueueEntry, policy: PriorityPolicy = DEFAULT_PRIORITY) -> float | None:
+    """The task's time-invariant score in the urgent band, as the engine computes it (None: no due time)."""
+    if entry.due_at is None:
+        return None
+    static = static_score(entry.base, entry.business_value, policy)
+    return static + policy.urgency_per_hour * (policy.horizon_hours - entry.due_at / 3600.0)
+
+
+def urgency_now(now: float, policy: PriorityPolicy = DEFAULT_PRIORITY) -> float:
+    """What every urgent task gains by `now`: its priority is urgent_score + this (the engine's `rate * hours`)."""
+    return policy.urgency_per_hour * (now / 3600.0)
+
+
+def exact_sum(a: float, b: float) -> tuple[float, float]:
+    """a + b as (rounded sum, exact remainder) (Knuth's TwoSum): pairs compare as the exact sums do."""
+    total = a + b
+    b_part = total - a
+    return total, (a - (total - b_part)) + (b - b_part)
+
+
+def priority_pair(entry: QueueEntry, now: float, policy: PriorityPolicy = DEFAULT_PRIORITY) -> tuple[float, float]:
+    """The priority at `now`, exactly: (rounded, remainder); the static score until the urgent line passes it."""
+    static = (static_score(entry.base, entry.business_value, policy), 0.0)
+    urgent = urgent_score(entry, policy)
+    if urgent is None:
+        return static
+    return max(static, exact_sum(urgent, urgency_now(now, policy)))
+
+
 def priority_now(entry: QueueEntry, now: float, policy: PriorityPolicy = DEFAULT_PRIORITY) -> float:
     """The task's priority at `now` (epoch seconds), as the engine scores it."""
-    score = static_score(entry.base, entry.business_value, policy)
-    if entry.due_at is None:
-        return score
-    hours_until_due = (entry.due_at - now) / 3600.0
-    return score + policy.urgency_per_hour * max(0.0, policy.horizon_hours - hours_until_due)
+    return priority_pair(entry, now, policy)[0]
 
 
-def order_key(entry: QueueEntry, now: float, policy: PriorityPolicy = DEFAULT_PRIORITY) -> tuple[float, float, int]:
+OrderKey = tuple[float, float, float, int]
+
+
+def order_key(entry: QueueEntry, now: float, policy: PriorityPolicy = DEFAULT_PRIORITY) -> OrderKey:
     """Smaller is better: the highest priority now, then the longest waiting, then the first queued."""
-    return (-priority_now(entry, now, policy), entry.enqueued_at, entry.seq)
+    high, low = priority_pair(entry, now, policy)
+    return (-high, -low, entry.enqueued_at, entry.seq)
 
 
 def next_tier_in(entry: QueueEntry, policy: QueuePolicy, now: float) -> float | None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from workrouter.adapters.redis_agent_records import AgentSnapshot, Holder, HoldKind, PresenceState, ReserveResult
 from workrouter.domain.routing.model import AgentProfile, Presence
+from workrouter.domain.routing.pull_walk import Page
 
 
 class AgentStore(Protocol):
@@ -59,12 +60,20 @@ class AgentStore(Protocol):
         """One queue entry (JSON), or None."""
         ...
 
-    async def load_tasks(self, domain: str) -> dict[str, dict[str, Any]]:
-        """Every queue entry of the domain."""
-        ...
-
     async def load_agents(self) -> list[AgentSnapshot]:
         """(profile, presence, load, held) of every agent with a profile."""
+        ...
+
+    async def index_classes(self, domain: str, queues: Sequence[str]) -> dict[str, set[str]]:
+        """Each queue's skill classes in the domain's pull indexes, in one round trip."""
+        ...
+
+    async def index_pages(self, domain: str, pages: Sequence[Page]) -> list[list[tuple[str, float]]]:
+        """(member, score) of each page of the domain's pull indexes, in one round trip."""
+        ...
+
+    async def entries_held(self, domain: str, task_ids: Sequence[str]) -> dict[str, tuple[dict[str, Any] | None, bool]]:
+        """task id -> (its entry or None, whether an agent holds it), in one round trip."""
         ...
 
 

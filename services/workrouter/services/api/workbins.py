@@ -1,13 +1,14 @@
 """Pull routes: workbins (a pull queue's tasks an agent may take), claims, personal workbins and "get next".
 
-The api reads the router's queue entries in Redis and reserves the agent's capacity there atomically
-(the same Lua reservation the router uses), then tells the router with `TaskClaimed`. Racing claims,
-offers and get-nexts can therefore never give one task to two agents or overfill an agent.
+The api walks the pull indexes the router keeps in Redis next to its queue entries (pull_walk.py: a
+few pages and the entries of the best candidates, however many tasks wait) and reserves the agent's
+capacity there atomically (the same Lua reservation the router uses), then tells the router with
+`TaskClaimed`. Racing claims, offers and get-nexts can therefore never give one task to two agents or
+overfill an agent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -19,18 +20,13 @@ from workrouter.domain.routing.entry import QueueEntry
 from workrouter.domain.routing.explain_snapshot import load_text
 from workrouter.domain.routing.holds import offer_id
 from workrouter.domain.routing.model import Mode, Presence, QueuePolicy, channel_free
-from workrouter.domain.routing.workbin import (
-    is_waiting,
-    next_candidates,
-    next_tier_in,
-    parse_entries,
-    personal_workbin,
-    pull_refusal,
-    workbin,
-)
+from workrouter.domain.routing.pull_parked import ParkedWalk
+from workrouter.domain.routing.pull_walk import PullWalk
+from workrouter.domain.routing.workbin import next_tier_in, pull_refusal
 from workrouter.services.api.agent_context import AgentApi, AgentCaller, Caller
 from workrouter.services.api.agent_views import iso, task_view
 from workrouter.services.api.errors import HttpError, problem
+from workrouter.services.api.pull_reads import read_walk
 from workrouter.services.api.responses import documented, ok
 
 CLAIM_RESPONSES = documented(401, 403, 404, 409, s200=ok("The task is yours (assigned)."))
@@ -50,16 +46,18 @@ def workbin_routes(api: AgentApi) -> APIRouter:
     async def list_workbin(queue: str, caller: AgentCaller, limit: Limit = 50) -> dict[str, Any]:
         policy = _pull_queue(api, caller, queue)
         now = api.now()
-        entries = await _waiting(api, caller.domain, lambda d: d.get("queue") == queue)
-        tasks = workbin(caller.profile, policy, entries, now, limit=limit, priority=api.priority)
-        return {"queue": queue, "tasks": [task_view(e, routing, now, api.priority) for e in tasks]}
+        walk = PullWalk(caller.profile, {queue: policy}, now, limit=limit, priority=api.priority)
+        tasks = await read_walk(api.store, caller.domain, walk)
+        views = [task_view(e, routing, now, api.priority) for e in tasks]
+        return {"queue": queue, "tasks": views, "truncated": walk.truncated}
 
     @router.get("/workbin", responses=documented(401, 422, s200=ok("Your personal workbin.")))
     async def list_personal(caller: AgentCaller, limit: Limit = 50) -> dict[str, Any]:
         now = api.now()
-        entries = await _waiting(api, caller.domain, lambda d: d.get("parked_for") == caller.agent_id, parked=True)
-        tasks = personal_workbin(caller.agent_id, entries)[:limit]
-        return {"agent_id": caller.agent_id, "tasks": [task_view(e, routing, now, api.priority) for e in tasks]}
+        walk = ParkedWalk(caller.agent_id, limit=limit)
+        tasks = await read_walk(api.store, caller.domain, walk)
+        views = [task_view(e, routing, now, api.priority) for e in tasks]
+        return {"agent_id": caller.agent_id, "tasks": views, "truncated": walk.truncated}
 
     @router.post("/workbins/{queue}/claim/{task_id}", responses=CLAIM_RESPONSES)
     async def claim_from(queue: str, task_id: str, caller: AgentCaller) -> JSONResponse:
@@ -82,11 +80,10 @@ def workbin_routes(api: AgentApi) -> APIRouter:
         if state.presence is not Presence.READY:
             raise _refused(ReserveResult.NOT_READY, caller, "", "")
         profile, now = caller.profile, api.now()
-        pull = {q for q in profile.queues if q in routing.queues and routing.queues[q].mode is Mode.PULL}
-        entries = await _waiting(api, caller.domain, lambda d: d.get("queue") in pull)
-        candidates = next_candidates(
-            profile, routing.queues, entries, now, limit=MAX_NEXT_ATTEMPTS, priority=api.priority
-        )
+        queues = routing.queues
+        pull = {q: queues[q] for q in profile.queues if q in queues and queues[q].mode is Mode.PULL}
+        walk = PullWalk(profile, pull, now, limit=MAX_NEXT_ATTEMPTS, priority=api.priority)
+        candidates = await read_walk(api.store, caller.domain, walk)
         load = await api.store.load(caller.agent_id)
         fitting = [e for e in candidates if channel_free(profile, load, e.channel)]
         if candidates and not fitting:
@@ -117,20 +114,6 @@ def _pull_queue(api: AgentApi, caller: Caller, queue: str) -> QueuePolicy:
     if policy.mode is not Mode.PULL:
         raise HttpError(problem(409, f"queue {queue} is a push queue: its tasks are offered, not listed or claimed"))
     return policy
-
-
-async def _waiting(
-    api: AgentApi, domain: str, keep: Callable[[dict[str, Any]], bool], *, parked: bool = False
-) -> list[QueueEntry]:
-    """The domain's entries that `keep` selects, nobody holds, and (unless `parked`) are not parked."""
-    raw = await api.store.load_tasks(domain)
-    chosen = {
-        task_id: data
-        for task_id, data in raw.items()
-        if keep(data) and (is_waiting(data, held=False) or (parked and data.get("after_work_until") is None))
-    }
-    holders = await api.store.holders(chosen)
-    return parse_entries({task_id: data for task_id, data in chosen.items() if task_id not in holders})
 
 
 async def _claim(api: AgentApi, caller: Caller, task_id: str, queue: str | None) -> JSONResponse:

@@ -15,7 +15,7 @@ from workrouter.domain.routing.adopt import adopt, drop_foreign, hold_foreign
 from workrouter.domain.routing.engine import Engine
 from workrouter.domain.routing.entry import QueueEntry
 from workrouter.domain.routing.holds import HELD_STATE
-from workrouter.domain.routing.model import Presence
+from workrouter.domain.routing.model import Mode, Presence
 from workrouter.services.router.announce import Announcer, at, event_id, offer_id
 from workrouter.services.router.effects import Effects
 from workrouter.services.router.metrics import DomainMetrics
@@ -116,6 +116,7 @@ class DomainState:
         if entry is not None and entry.classified_id:
             retire = (entry.classified_id, now, self.keep_retired_seconds)
             self.retired_ids.add(entry.classified_id)
+        await self.unfile(entry)
         await self.store.let_go(self.domain, task_id, agent_id, retire, now)  # its idle clock restarts now
         self.entries.pop(task_id, None)
         self.offers.pop(task_id, None)
@@ -124,10 +125,34 @@ class DomainState:
     async def forget(self, task_id: str) -> None:
         """Drop the task's entry. Callers announce everything first, then retire the classification, then release
         the hold in Redis: an entry a rebuild finds retired is dropped, never queued again."""
-        self.entries.pop(task_id, None)
+        entry = self.entries.pop(task_id, None)
         self.offers.pop(task_id, None)
         self.metrics.forget(task_id)
+        await self.unfile(entry)
         await self.store.drop_task(self.domain, task_id)
+
+    def pulls(self, entry: QueueEntry) -> bool:
+        """True when the entry's queue is a pull queue: its waiting tasks are filed in the api's pull indexes."""
+        policy = self.queues.get(entry.queue)
+        return policy is not None and policy.mode is Mode.PULL
+
+    async def file(self, entry: QueueEntry, old: QueueEntry | None) -> None:
+        """File the entry the router just saved in the pull indexes, where `old` (its last version) was
+        filed no longer; a task an agent holds stays out of its queue's bands (the api skips held tasks anyway)."""
+        await self.unfile(old)
+        pull = self.pulls(entry)
+        if pull or entry.parked_for is not None:
+            await self.store.index_task(self.domain, entry, pull and not self.held(entry.task_id))
+
+    async def unfile(self, entry: QueueEntry | None) -> None:
+        """Take the entry out of the pull indexes (entries of push queues are filed only while parked)."""
+        if entry is not None and (self.pulls(entry) or entry.parked_for is not None):
+            await self.store.unindex_task(self.domain, entry)
+
+    def held(self, task_id: str) -> bool:
+        """True when the engine has the task offered, claimed or assigned."""
+        task = self.engine.tasks.get(task_id)
+        return task is not None and task.state in ("offered", "claimed", "assigned")
 
     async def _offer(self, offer: Offer, now: float) -> None:
         """Reserve in Redis; once it answers, announce the offer or follow Redis's refusal."""
@@ -178,8 +203,11 @@ class DomainState:
     async def announce_hold(
         self, entry: QueueEntry, offer: Offer, since: float, eid: str | None = None, by: str | None = None
     ) -> None:
-        """Announce that the agent holds the task: an offer (or get-next claim) to answer, or an assignment."""
+        """Announce that the agent holds the task: an offer (or get-next claim) to answer, or an assignment.
+        Held, it leaves its pull queue's bands (the api would only skip it there)."""
         policy = self.queues[entry.queue]
+        if self.pulls(entry):
+            await self.store.unindex_task(self.domain, entry)
         if offer.how in KIND:
             oid = self.offers[entry.task_id] = offer_id(entry.task_id, offer.agent_id, since)
             timeout = policy.offer_timeout_seconds if offer.how == "offer" else policy.claim_timeout_seconds
@@ -233,6 +261,9 @@ class DomainState:
                 revoke.agent_id, "revoked", None, task_id=revoke.task_id, offer_id=oid, reason=reason
             )
         await self.store.release(revoke.task_id, revoke.agent_id)
+        entry = self.entries.get(revoke.task_id)
+        if entry is not None and self.pulls(entry):  # back in its queue: filed again (a withdrawal drops it next)
+            await self.store.index_task(self.domain, entry, True)
 
     async def resync(self, agent_id: str, now: float) -> list[Action]:
         """Bring the engine's view of an agent in line with Redis: its presence and what it holds."""

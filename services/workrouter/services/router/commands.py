@@ -297,5 +297,7 @@ class DomainRouter(DomainState):
         return seq
 
     async def _save(self, entry: QueueEntry) -> None:
+        old = self.entries.get(entry.task_id)
         self.entries[entry.task_id] = entry
         await self.store.save_task(self.domain, entry.task_id, entry.to_json())
+        await self.file(entry, old)

@@ -29,7 +29,7 @@ messages again.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from workrouter.adapters.redis_agents import (
@@ -44,6 +44,7 @@ from workrouter.adapters.redis_agents import (
 )
 from workrouter.bus.port import Bus
 from workrouter.contracts.envelope import Envelope
+from workrouter.domain.routing.entry import QueueEntry
 from workrouter.domain.routing.model import AgentProfile, Presence
 
 
@@ -61,6 +62,7 @@ class AgentStore(Protocol):
     async def take_over(self, domain: str) -> int: ...
     async def idle_clocks(self, agent_ids: Sequence[str]) -> dict[str, IdleClock]: ...
     async def takeovers(self, domain: str) -> int: ...
+    async def reconcile_index(self, domain: str, filed: Mapping[str, tuple[QueueEntry, bool]]) -> tuple[int, int]: ...
 
 
 Then = Callable[[ReserveResult], Awaitable[None]]
@@ -133,6 +135,12 @@ class Effects:
 
     async def drop_task(self, domain: str, task_id: str) -> None:
         self._hold("drop_task", domain, task_id)
+
+    async def index_task(self, domain: str, entry: QueueEntry, pull: bool) -> None:
+        self._hold("index_task", domain, entry, pull)
+
+    async def unindex_task(self, domain: str, entry: QueueEntry) -> None:
+        self._hold("unindex_task", domain, entry)
 
     async def retire(self, domain: str, classified_id: str, now: float, keep_seconds: float) -> None:
         self._hold("retire", domain, classified_id, now, keep_seconds)
@@ -208,3 +216,7 @@ class Effects:
     async def idle_clocks(self, agent_ids: Sequence[str]) -> dict[str, IdleClock]:
         await self.flush()
         return await self.store.idle_clocks(agent_ids)
+
+    async def reconcile_index(self, domain: str, filed: Mapping[str, tuple[QueueEntry, bool]]) -> tuple[int, int]:
+        await self.flush()
+        return await self.store.reconcile_index(domain, filed)

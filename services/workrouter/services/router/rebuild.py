@@ -57,6 +57,7 @@ async def rebuild(state: DomainRouter, now: float) -> Rebuilt:
             counts["dropped"] += 1
             continue
         counts[await _load(state, entry, holders, actions, now)] += 1
+    await _file_all(state)
     paused = {a.agent_id for a in actions if isinstance(a, AgentPaused)}
     known = [a for a in sorted(live) if a in engine.agents]
     idle = _idle_clocks(await store.idle_clocks(known), live, now)
@@ -93,6 +94,17 @@ def _idle_clocks(
         given = clock.given_at if clock.given_at is not None else float("-inf")
         out[agent_id] = (max(known) if known else now, given)
     return out
+
+
+async def _file_all(state: DomainRouter) -> None:
+    """Make the api's pull indexes agree with the entries kept: whatever the last owner filed or failed to
+    file, left behind or held, every waiting task of a pull queue and every parked task is where it belongs."""
+    filed = {
+        task_id: (entry, state.pulls(entry) and not state.held(task_id)) for task_id, entry in state.entries.items()
+    }
+    written, removed = await state.store.reconcile_index(state.domain, filed)
+    if written or removed:
+        log.info("%s: pull indexes: %d members written, %d removed", state.domain, written, removed)
 
 
 async def _finish_forgetting(state: DomainRouter, entry: QueueEntry, holder: Holder | None) -> None:
