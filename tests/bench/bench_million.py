@@ -50,7 +50,8 @@ import redis.asyncio as redis
 
 from tests.support.agent_api import SEED, auth, seed_routing
 from tests.support.fakes import RecordingBus
-from workrouter.adapters.redis_agents import Read, RedisAgentStore, Write
+from workrouter.adapters.redis_agent_ops import Read, Write
+from workrouter.adapters.redis_agents import RedisAgentStore
 from workrouter.config.catalog import load_catalog
 from workrouter.config.routing import RoutingConfig
 from workrouter.domain.routing.entry import QueueEntry

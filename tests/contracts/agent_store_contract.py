@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from workrouter.adapters.redis_agents import IdleClock, Read, ReserveResult, Write
+from workrouter.adapters.redis_agent_ops import Read, Write
+from workrouter.adapters.redis_agent_records import IdleClock, ReserveResult
 from workrouter.domain.routing.model import AgentProfile, Presence
 from workrouter.services.router.effects import AgentStore
 

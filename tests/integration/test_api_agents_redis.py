@@ -21,7 +21,8 @@ from tests.support.agent_api import SEED, T0, Clock, auth, entry, published, see
 from tests.support.fakes import RecordingBus
 from tests.support.infra import Infra
 from tests.support.wait import wait_until, wait_until_async
-from workrouter.adapters.redis_agents import Holder, RedisAgentStore
+from workrouter.adapters.redis_agent_records import Holder
+from workrouter.adapters.redis_agents import RedisAgentStore
 from workrouter.adapters.redis_inbox import RedisInbox
 from workrouter.config.catalog import Catalog, load_catalog
 from workrouter.config.routing import RoutingConfig

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from tests.support.infra import Infra
 from tests.support.pull_cases import NOW, QUEUES, build, entries_case, profile_case, waiting
 from tests.support.routing import DOMAIN, T0, classified, command, router_on_redis
-from workrouter.adapters.redis_agents import RedisAgentStore, Write
+from workrouter.adapters.redis_agent_ops import Write
+from workrouter.adapters.redis_agents import RedisAgentStore
 from workrouter.contracts import agent_commands as ac
 from workrouter.contracts.envelope import make_event
 from workrouter.contracts.task_events import TaskCancelled

@@ -17,17 +17,9 @@ from hypothesis import strategies as st
 
 from tests.contracts.agent_store_contract import AgentStoreContract
 from tests.support.infra import Infra
-from workrouter.adapters.redis_agents import (
-    MAX_RETIRED,
-    NO_PRESENCE,
-    Holder,
-    HoldKind,
-    PresenceState,
-    Read,
-    RedisAgentStore,
-    ReserveResult,
-    Write,
-)
+from workrouter.adapters.redis_agent_ops import Read, Write
+from workrouter.adapters.redis_agent_records import NO_PRESENCE, Holder, HoldKind, PresenceState, ReserveResult
+from workrouter.adapters.redis_agents import MAX_RETIRED, RedisAgentStore
 from workrouter.domain.routing.model import AgentProfile, Presence, channel_free
 
 OK, TAKEN, NOT_READY, NO_CAPACITY, UNKNOWN = (

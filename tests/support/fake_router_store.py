@@ -10,8 +10,8 @@ from typing import Any
 from tests.support.fake_agents import FakeAgentStore
 from tests.support.fakes import RecordingBus
 from tests.support.routing import DOMAIN, Clock, config
+from workrouter.adapters.redis_agent_ops import Read, Write
 from workrouter.adapters.redis_agent_records import HoldKind, IdleClock, ReserveResult
-from workrouter.adapters.redis_agents import Read, Write
 from workrouter.bus.port import Delivery
 from workrouter.config.routing import RoutingConfig
 from workrouter.contracts import agent_commands as ac

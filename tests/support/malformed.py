@@ -42,7 +42,7 @@ def _junk(rng: random.Random, depth: int = 0) -> Any:
     return {rng.choice(["a", "type", "source", "title", ""]): _junk(rng, depth + 1) for _ in range(rng.randrange(0, 4))}
 
 
-def _bad_field(rng: random.Random, body: dict[str, Any]) -> dict[str, Any]:
+def _bad_field(rng: random.Random, body: dict[str, Any]) -> dict[str, Any]:  # noqa: C901 - one branch per way to break a field
     """Break a valid body in one of many ways so that validation must refuse it."""
     body = json.loads(json.dumps(body))
     way = rng.randrange(12)

@@ -33,3 +33,14 @@ def test_every_service_is_in_the_independence_contract() -> None:
     services = ROOT / "services" / "workrouter" / "services"
     found = {f"workrouter.services.{p.parent.name}" for p in services.glob("*/service.py")}
     assert set(independent["modules"]) == found
+
+
+def test_no_module_is_over_350_lines() -> None:
+    """Small modules (issue 19): a module over 350 lines is split by concept before it lands."""
+    long = {
+        str(path.relative_to(ROOT)): n
+        for folder in ("libs", "services")
+        for path in (ROOT / folder).rglob("*.py")
+        if (n := len(path.read_text().splitlines())) > 350
+    }
+    assert long == {}

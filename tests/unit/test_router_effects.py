@@ -11,7 +11,8 @@ import pytest
 from tests.support.fake_router_store import memory_router
 from tests.support.fakes import RecordingBus
 from tests.support.routing import DOMAIN, T0, classified, command, config
-from workrouter.adapters.redis_agents import Holder, Read, ReserveResult, Write
+from workrouter.adapters.redis_agent_ops import Read, Write
+from workrouter.adapters.redis_agent_records import Holder, ReserveResult
 from workrouter.bus.port import Delivery
 from workrouter.contracts import agent_commands as ac
 from workrouter.contracts.envelope import Envelope, make_event

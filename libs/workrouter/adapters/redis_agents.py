@@ -1,21 +1,6 @@
 """Live agent state in Redis: profiles, presence, capacity load and task holders, changed by atomic Lua scripts.
 
-Key layout under `prefix` (default "wr"); `{agent_id}` is a Redis Cluster hash tag:
-    {p}:agent:{a}         hash  capacity, exclusive (JSON), skills, queues (JSON), auto_answer,
-                                presence, reason, since, version, given_at and freed_at (idle clock)
-    {p}:agent:{a}:load    hash  channel -> tasks held on it (no zero fields)
-    {p}:agent:{a}:held    set   task ids held by the agent
-    {p}:holder:<task>     hash  agent, channel, kind, since  (exists only while the task is held)
-    {p}:agents            set   agent ids with a profile (for rebuilds)
-    {p}:heartbeats        zset  agents not offline, scored by last heartbeat
-    {p}:tasks:<domain>    hash  task id -> JSON queue entry (domain/routing/entry.py; rebuilds, workbins)
-    {p}:retired:<domain>  zset  ids of TaskClassified events the router has finished with, scored by when
-                                (a redelivered copy must not queue an ended or re-filed task again);
-                                the newest `max_retired` kept at most (about 144 B each)
-    {p}:owner:<domain>    string how many times a router has taken the domain over (rebuilt it from here)
-    {p}:pull:<domain>:<queue>:static|urgent:<class>, {p}:pullclasses:<domain>:<queue>, {p}:parked:<domain>:<agent>
-                                the pull indexes the api reads workbins and get-next from (redis_pull_index.py)
-    {p}:inbox:<agent>     pub/sub channel: what happened to the agent's work (offers, revokes, ...)
+The keys are laid out in redis_keys.py.
 
 A reserve touches the agent's keys and the task's holder key in one script, and a presence change touches
 the agent and the heartbeat set, so this store needs a single Redis node (a primary, with replicas for
@@ -26,15 +11,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from importlib.resources import files
 from typing import Any
 
 import redis.asyncio as redis
 from redis.typing import EncodableT, FieldT
 
+from workrouter.adapters.redis_agent_ops import PipelineOps, Read, Scripts, Write
 from workrouter.adapters.redis_agent_records import (
-    NO_PRESENCE,
     AgentSnapshot,
     Holder,
     HoldKind,
@@ -48,24 +31,12 @@ from workrouter.adapters.redis_agent_records import (
     profile_from,
     text,
 )
+from workrouter.adapters.redis_keys import AgentKeys
 from workrouter.adapters.redis_pull_index import PullIndexes
 from workrouter.domain.priority import PriorityPolicy
 from workrouter.domain.routing.entry import QueueEntry
 from workrouter.domain.routing.model import AgentProfile, Presence
 from workrouter.domain.routing.pull_walk import Page
-
-__all__ = [
-    "NO_PRESENCE",
-    "AgentSnapshot",
-    "HoldKind",
-    "Holder",
-    "IdleClock",
-    "PresenceState",
-    "Read",
-    "RedisAgentStore",
-    "ReserveResult",
-    "Write",
-]
 
 _CHUNK = 500
 # At most this many retired classifications per domain (about 144 MB at 144 B each): at 12 tasks/s a day of
@@ -73,32 +44,8 @@ _CHUNK = 500
 MAX_RETIRED = 1_000_000
 
 
-@dataclass(frozen=True, slots=True)
-class Write:
-    """A change to the store held for `apply`: the name of the store method that makes it, and its arguments.
-
-    One of save_task, drop_task, index_task, unindex_task, retire, convert, release, let_go, notify, set_presence."""
-
-    op: str
-    args: tuple[Any, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Read:
-    """A question to the store asked after held writes by `apply`: the name of the store method, its arguments.
-
-    One of reserve (which also changes the store), holder, held, get_presence, retired."""
-
-    op: str
-    args: tuple[Any, ...]
-
-
 def _time(value: Any) -> float | None:
     return None if value is None else float(value)
-
-
-def _lua(name: str) -> str:
-    return files("workrouter.adapters").joinpath("lua", f"{name}.lua").read_text(encoding="utf-8")
 
 
 class RedisAgentStore:
@@ -114,44 +61,11 @@ class RedisAgentStore:
     ) -> None:
         self._client = client
         self._prefix = prefix
+        self._keys = AgentKeys(prefix)
         self._max_retired = max_retired
         self._index = PullIndexes(prefix, priority or PriorityPolicy())
-        self._reserve = client.register_script(_lua("reserve"))
-        self._release = client.register_script(_lua("release"))
-        self._convert = client.register_script(_lua("convert"))
-        self._set_presence = client.register_script(_lua("presence"))
-        self._entries = client.register_script(_lua("entries"))
-
-    # keys
-
-    def _agent(self, agent_id: str) -> str:
-        return f"{self._prefix}:agent:{{{agent_id}}}"
-
-    def _load(self, agent_id: str) -> str:
-        return f"{self._prefix}:agent:{{{agent_id}}}:load"
-
-    def _held(self, agent_id: str) -> str:
-        return f"{self._prefix}:agent:{{{agent_id}}}:held"
-
-    def _holder_key(self, task_id: str) -> str:
-        return f"{self._prefix}:holder:{task_id}"
-
-    def _tasks(self, domain: str) -> str:
-        return f"{self._prefix}:tasks:{domain}"
-
-    def _retired(self, domain: str) -> str:
-        return f"{self._prefix}:retired:{domain}"
-
-    def _owner(self, domain: str) -> str:
-        return f"{self._prefix}:owner:{domain}"
-
-    @property
-    def _agents(self) -> str:
-        return f"{self._prefix}:agents"
-
-    @property
-    def _heartbeats(self) -> str:
-        return f"{self._prefix}:heartbeats"
+        self._scripts = Scripts(client)
+        self._ops = PipelineOps(self._keys, self._scripts, self._index)
 
     # profiles and presence
 
@@ -165,13 +79,13 @@ class RedisAgentStore:
             "auto_answer": "1" if profile.auto_answer else "0",
         }
         async with self._client.pipeline(transaction=True) as pipe:
-            pipe.hset(self._agent(profile.agent_id), mapping=fields)
-            pipe.sadd(self._agents, profile.agent_id)
+            pipe.hset(self._keys.agent(profile.agent_id), mapping=fields)
+            pipe.sadd(self._keys.agents, profile.agent_id)
             await pipe.execute()
 
     async def get_profile(self, agent_id: str) -> AgentProfile | None:
         """The agent's profile, or None when none is stored."""
-        return profile_from(agent_id, decoded(await self._client.hgetall(self._agent(agent_id))))
+        return profile_from(agent_id, decoded(await self._client.hgetall(self._keys.agent(agent_id))))
 
     async def set_presence(self, agent_id: str, presence: Presence, reason: str | None, now: float) -> int:
         """Set the presence; returns its version, bumped by 1 when presence or reason changed (else unchanged).
@@ -180,11 +94,11 @@ class RedisAgentStore:
         online adds it with `now` as its last heartbeat.
         """
         args: list[EncodableT] = [Presence(presence).value, "0" if reason is None else "1", reason or "", now, agent_id]
-        return int(await self._set_presence(keys=[self._agent(agent_id), self._heartbeats], args=args))
+        return int(await self._scripts.presence(keys=[self._keys.agent(agent_id), self._keys.heartbeats], args=args))
 
     async def get_presence(self, agent_id: str) -> PresenceState:
         """(presence, reason, since, version); (OFFLINE, None, 0.0, 0) when never set."""
-        values = await self._client.hmget(self._agent(agent_id), ["presence", "reason", "since", "version"])
+        values = await self._client.hmget(self._keys.agent(agent_id), ["presence", "reason", "since", "version"])
         return presence_from(dict(zip(("presence", "reason", "since", "version"), values, strict=True)))
 
     # holds
@@ -199,27 +113,24 @@ class RedisAgentStore:
         On OK the channel load is incremented, the holder record written and the task added to the agent's
         held set, all in one Lua script, so racing claims and offers can never double-hold or overfill.
         """
-        keys = [self._agent(agent_id), self._load(agent_id), self._held(agent_id), self._holder_key(task_id)]
+        keys = [
+            self._keys.agent(agent_id),
+            self._keys.load(agent_id),
+            self._keys.held(agent_id),
+            self._keys.holder(task_id),
+        ]
         args: list[EncodableT] = [task_id, channel, hold_kind(kind), now, "1" if require_ready else "0", agent_id]
-        return ReserveResult(text(await self._reserve(keys=keys, args=args)))
+        return ReserveResult(text(await self._scripts.reserve(keys=keys, args=args)))
 
     async def convert(self, task_id: str, agent_id: str, kind: HoldKind) -> bool:
         """Change the kind of the hold (e.g. offer -> assign) if this agent holds the task; `since` is kept."""
-        return bool(await self._convert(keys=[self._holder_key(task_id)], args=[agent_id, hold_kind(kind)]))
+        return bool(await self._scripts.convert(keys=[self._keys.holder(task_id)], args=[agent_id, hold_kind(kind)]))
 
     async def release(self, task_id: str, agent_id: str, freed_at: float | None = None) -> bool:
         """Atomically drop the hold if this agent holds the task (load never below 0); False and no change else.
         With `freed_at` (the task ended, rather than went back to the queue) the agent's idle clock restarts."""
-        keys, args = self._release_call(task_id, agent_id, freed_at)
-        return bool(await self._release(keys=keys, args=args))
-
-    def _release_call(self, task_id: str, agent_id: str, freed_at: float | None) -> tuple[list[str], list[EncodableT]]:
-        keys = [self._holder_key(task_id), self._load(agent_id), self._held(agent_id)]
-        args: list[EncodableT] = [agent_id, task_id]
-        if freed_at is not None:
-            keys.append(self._agent(agent_id))
-            args.append(freed_at)
-        return keys, args
+        keys, args = self._ops.release_call(task_id, agent_id, freed_at)
+        return bool(await self._scripts.release(keys=keys, args=args))
 
     async def idle_clocks(self, agent_ids: Sequence[str]) -> dict[str, IdleClock]:
         """Each agent's idle clock: when it was last given a task, and last had one end (one round trip per 500)."""
@@ -228,7 +139,7 @@ class RedisAgentStore:
             chunk = list(agent_ids[start : start + _CHUNK])
             async with self._client.pipeline(transaction=False) as pipe:
                 for agent_id in chunk:
-                    pipe.hmget(self._agent(agent_id), ["given_at", "freed_at"])
+                    pipe.hmget(self._keys.agent(agent_id), ["given_at", "freed_at"])
                 rows = await pipe.execute()
             for agent_id, (given, freed) in zip(chunk, rows, strict=True):
                 clocks[agent_id] = IdleClock(_time(given), _time(freed))
@@ -236,7 +147,7 @@ class RedisAgentStore:
 
     async def holder(self, task_id: str) -> Holder | None:
         """Who holds the task, or None."""
-        return holder_from(decoded(await self._client.hgetall(self._holder_key(task_id))))
+        return holder_from(decoded(await self._client.hgetall(self._keys.holder(task_id))))
 
     async def holders(self, task_ids: Iterable[str]) -> dict[str, Holder]:
         """The holders of those of the tasks that are held (one round trip per 500 tasks)."""
@@ -246,7 +157,7 @@ class RedisAgentStore:
             chunk = ids[start : start + _CHUNK]
             async with self._client.pipeline(transaction=False) as pipe:
                 for task_id in chunk:
-                    pipe.hgetall(self._holder_key(task_id))
+                    pipe.hgetall(self._keys.holder(task_id))
                 rows = await pipe.execute()
             for task_id, row in zip(chunk, rows, strict=True):
                 if (held := holder_from(decoded(row))) is not None:
@@ -255,25 +166,25 @@ class RedisAgentStore:
 
     async def load(self, agent_id: str) -> dict[str, int]:
         """Channel -> tasks the agent holds on it (channels at 0 are absent)."""
-        return {k: int(v) for k, v in decoded(await self._client.hgetall(self._load(agent_id))).items()}
+        return {k: int(v) for k, v in decoded(await self._client.hgetall(self._keys.load(agent_id))).items()}
 
     async def held(self, agent_id: str) -> set[str]:
         """The ids of the tasks the agent holds."""
-        return {text(m) for m in await self._client.smembers(self._held(agent_id))}
+        return {text(m) for m in await self._client.smembers(self._keys.held(agent_id))}
 
     # liveness
 
     async def heartbeat(self, agent_id: str, now: float) -> bool:
         """Record a heartbeat (never moving it back in time); False when the agent is offline (not recorded)."""
         async with self._client.pipeline(transaction=True) as pipe:
-            pipe.zadd(self._heartbeats, {agent_id: now}, xx=True, gt=True)
-            pipe.zscore(self._heartbeats, agent_id)
+            pipe.zadd(self._keys.heartbeats, {agent_id: now}, xx=True, gt=True)
+            pipe.zscore(self._keys.heartbeats, agent_id)
             _, score = await pipe.execute()
         return score is not None
 
     async def stale_agents(self, now: float, timeout_seconds: float) -> list[str]:
         """Agents not offline whose last heartbeat is older than `now - timeout_seconds`, oldest first."""
-        members = await self._client.zrangebyscore(self._heartbeats, "-inf", f"({now - timeout_seconds!r}")
+        members = await self._client.zrangebyscore(self._keys.heartbeats, "-inf", f"({now - timeout_seconds!r}")
         return [text(m) for m in members]
 
     # rebuild after failover
@@ -290,7 +201,7 @@ class RedisAgentStore:
         async with self._client.pipeline(transaction=True) as pipe:
             if old is not None:
                 self._index.unfile(pipe, domain, old)
-            pipe.hdel(self._tasks(domain), task_id)
+            pipe.hdel(self._keys.tasks(domain), task_id)
             results = await pipe.execute()
         return bool(results[-1])
 
@@ -315,28 +226,28 @@ class RedisAgentStore:
 
     async def retired(self, domain: str, classified_id: str) -> bool:
         """True when the domain has finished with this classification already."""
-        return await self._client.zscore(self._retired(domain), classified_id) is not None
+        return await self._client.zscore(self._keys.retired(domain), classified_id) is not None
 
     async def retired_among(self, domain: str, classified_ids: Sequence[str]) -> set[str]:
         """Those of the classifications the domain has finished with (ZMSCORE, in chunks)."""
         found: set[str] = set()
         for start in range(0, len(classified_ids), _CHUNK):
             chunk = list(classified_ids[start : start + _CHUNK])
-            scores = await self._client.zmscore(self._retired(domain), chunk)
+            scores = await self._client.zmscore(self._keys.retired(domain), chunk)
             found |= {c for c, score in zip(chunk, scores, strict=True) if score is not None}
         return found
 
     async def take_over(self, domain: str) -> int:
         """Count a takeover of the domain (a router about to rebuild it from here); the new count."""
-        return int(await self._client.incr(self._owner(domain)))
+        return int(await self._client.incr(self._keys.owner(domain)))
 
     async def takeovers(self, domain: str) -> int:
         """How many times the domain has been taken over (0: never)."""
-        return int(await self._client.get(self._owner(domain)) or 0)
+        return int(await self._client.get(self._keys.owner(domain)) or 0)
 
     async def get_task(self, domain: str, task_id: str) -> dict[str, Any] | None:
         """One task's entry, or None."""
-        value = await self._client.hget(self._tasks(domain), task_id)
+        value = await self._client.hget(self._keys.tasks(domain), task_id)
         return None if value is None else dict(json.loads(value))
 
     # many changes, one round trip
@@ -358,90 +269,20 @@ class RedisAgentStore:
         async with self._client.pipeline(transaction=atomic) as pipe:
             for op in ops:
                 if isinstance(op, Read):
-                    decoders.append((len(pipe), self._queue_read(pipe, op)))
+                    decoders.append((len(pipe), self._ops.read(pipe, op)))
                 else:
-                    self._queue_write(pipe, op, trims)
+                    self._ops.write(pipe, op, trims)
             for domain, before in trims.items():
-                pipe.zremrangebyscore(self._retired(domain), "-inf", before)
-                pipe.zremrangebyrank(self._retired(domain), 0, -(self._max_retired + 1))
+                pipe.zremrangebyscore(self._keys.retired(domain), "-inf", before)
+                pipe.zremrangebyrank(self._keys.retired(domain), 0, -(self._max_retired + 1))
             results = await pipe.execute() if len(pipe) else []
         return [decode(results[at]) for at, decode in decoders]
-
-    def _eval(self, pipe: Any, script: Any, keys: Sequence[str], args: Sequence[EncodableT]) -> None:
-        pipe.eval(script.script, len(keys), *keys, *args)
-
-    def _queue_write(self, pipe: Any, write: Write, trims: dict[str, float]) -> None:
-        op, a = write.op, write.args
-        if op == "save_task":
-            domain, task_id, entry = a
-            pipe.hset(self._tasks(domain), task_id, json.dumps(entry, separators=(",", ":")))
-        elif op == "drop_task":
-            domain, task_id = a
-            pipe.hdel(self._tasks(domain), task_id)
-        elif op == "index_task":
-            domain, entry, pull = a
-            self._index.file(pipe, domain, entry, pull=pull)
-        elif op == "unindex_task":
-            domain, entry = a
-            self._index.unfile(pipe, domain, entry)
-        elif op == "retire":
-            domain, classified_id, now, keep_seconds = a
-            pipe.zadd(self._retired(domain), {classified_id: now})
-            trims[domain] = max(trims.get(domain, float("-inf")), now - keep_seconds)
-        elif op == "convert":
-            task_id, agent_id, kind = a
-            self._eval(pipe, self._convert, [self._holder_key(task_id)], [agent_id, hold_kind(kind)])
-        elif op == "release":
-            task_id, agent_id, *freed = a
-            self._eval(pipe, self._release, *self._release_call(task_id, agent_id, freed[0] if freed else None))
-        elif op == "let_go":
-            domain, task_id, agent_id, retire, *freed = a
-            if retire is not None:
-                self._queue_write(pipe, Write("retire", (domain, *retire)), trims)
-            self._queue_write(pipe, Write("release", (task_id, agent_id, *freed)), trims)
-            self._queue_write(pipe, Write("drop_task", (domain, task_id)), trims)
-        elif op == "notify":
-            agent_id, message = a
-            pipe.publish(self.inbox(agent_id), json.dumps(message, separators=(",", ":")))
-        elif op == "set_presence":
-            agent_id, presence, reason, now = a
-            args: list[EncodableT] = [Presence(presence).value, "0" if reason is None else "1", reason or "", now]
-            self._eval(pipe, self._set_presence, [self._agent(agent_id), self._heartbeats], [*args, agent_id])
-        else:
-            raise ValueError(f"not a write of the agent store: {op!r}")
-
-    def _queue_read(self, pipe: Any, read: Read) -> Callable[[Any], Any]:
-        op, a = read.op, read.args
-        if op == "reserve":
-            agent_id, task_id, channel, kind, now, require_ready = a
-            keys = [self._agent(agent_id), self._load(agent_id), self._held(agent_id), self._holder_key(task_id)]
-            args: list[EncodableT] = [task_id, channel, hold_kind(kind), now, "1" if require_ready else "0", agent_id]
-            self._eval(pipe, self._reserve, keys, args)
-            return lambda r: ReserveResult(text(r))
-        if op == "holder":
-            (task_id,) = a
-            pipe.hgetall(self._holder_key(task_id))
-            return lambda r: holder_from(decoded(r))
-        if op == "held":
-            (agent_id,) = a
-            pipe.smembers(self._held(agent_id))
-            return lambda r: {text(m) for m in r}
-        if op == "get_presence":
-            (agent_id,) = a
-            fields = ("presence", "reason", "since", "version")
-            pipe.hmget(self._agent(agent_id), list(fields))
-            return lambda r: presence_from(dict(zip(fields, r, strict=True)))
-        if op == "retired":
-            domain, classified_id = a
-            pipe.zscore(self._retired(domain), classified_id)
-            return lambda r: r is not None
-        raise ValueError(f"not a read of the agent store: {op!r}")
 
     # the agent's inbox (live notifications to its open event streams)
 
     def inbox(self, agent_id: str) -> str:
         """The pub/sub channel of the agent's notifications."""
-        return f"{self._prefix}:inbox:{agent_id}"
+        return self._keys.inbox(agent_id)
 
     async def notify(self, agent_id: str, message: dict[str, Any]) -> None:
         """Publish a notification to the agent's open streams (none listening: it is dropped; the
@@ -451,7 +292,7 @@ class RedisAgentStore:
     async def load_tasks(self, domain: str) -> dict[str, dict[str, Any]]:
         """Every entry of the domain (read with HSCAN, so a large domain does not block Redis)."""
         entries: dict[str, dict[str, Any]] = {}
-        async for task_id, value in self._client.hscan_iter(self._tasks(domain), count=1000):
+        async for task_id, value in self._client.hscan_iter(self._keys.tasks(domain), count=1000):
             entries[text(task_id)] = json.loads(value)
         return entries
 
@@ -469,8 +310,8 @@ class RedisAgentStore:
         """task id -> (its entry or None, whether an agent holds it), in one round trip."""
         if not task_ids:
             return {}
-        keys = [self._tasks(domain), *(self._holder_key(t) for t in task_ids)]
-        values, held = await self._entries(keys=keys, args=list(task_ids))
+        keys = [self._keys.tasks(domain), *(self._keys.holder(t) for t in task_ids)]
+        values, held = await self._scripts.entries(keys=keys, args=list(task_ids))
         return {
             task_id: (None if value is None else dict(json.loads(value)), bool(is_held))
             for task_id, value, is_held in zip(task_ids, values, held, strict=True)
@@ -486,15 +327,15 @@ class RedisAgentStore:
 
         Each batch of 500 agents is read in one MULTI/EXEC, so an agent's load and held set agree.
         """
-        ids = sorted({text(m) async for m in self._client.sscan_iter(self._agents, count=1000)})
+        ids = sorted({text(m) async for m in self._client.sscan_iter(self._keys.agents, count=1000)})
         snapshots: list[AgentSnapshot] = []
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
             async with self._client.pipeline(transaction=True) as pipe:
                 for agent_id in chunk:
-                    pipe.hgetall(self._agent(agent_id))
-                    pipe.hgetall(self._load(agent_id))
-                    pipe.smembers(self._held(agent_id))
+                    pipe.hgetall(self._keys.agent(agent_id))
+                    pipe.hgetall(self._keys.load(agent_id))
+                    pipe.smembers(self._keys.held(agent_id))
                 rows = await pipe.execute()
             for i, agent_id in enumerate(chunk):
                 fields = decoded(rows[3 * i])

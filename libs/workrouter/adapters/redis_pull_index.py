@@ -128,19 +128,8 @@ class PullIndexes:
             keys |= {text(k) async for k in client.scan_iter(match=pattern, count=1000)}
         written = removed = 0
         for key in sorted(keys):
-            want = wanted.pop(key, {})
-            removals: list[str] = []
-            for found, score in await _members(client, key):
-                if want.get(found) == score:
-                    del want[found]
-                else:
-                    removals.append(found)
-            adds = list(want.items())
-            for start in range(0, len(removals), _CHUNK):  # removals first: a member may be written back
-                await client.zrem(key, *removals[start : start + _CHUNK])
-            for start in range(0, len(adds), _CHUNK):
-                await client.zadd(key, dict(adds[start : start + _CHUNK]))
-            written, removed = written + len(adds), removed + len(removals)
+            adds, removals = await _sync(client, key, wanted.pop(key, {}))
+            written, removed = written + adds, removed + removals
         await self._list_classes(client, domain, classes)
         return written, removed
 
@@ -154,6 +143,22 @@ class PullIndexes:
                 if wanted.get(key):
                     pipe.sadd(key, *sorted(wanted[key]))
             await pipe.execute()
+
+
+async def _sync(client: redis.Redis, key: str, want: dict[str, float]) -> tuple[int, int]:
+    """Make one sorted set hold exactly `want` (member -> score); (members written, members removed)."""
+    removals: list[str] = []
+    for found, score in await _members(client, key):
+        if want.get(found) == score:
+            del want[found]
+        else:
+            removals.append(found)
+    adds = list(want.items())
+    for start in range(0, len(removals), _CHUNK):  # removals first: a member may be written back
+        await client.zrem(key, *removals[start : start + _CHUNK])
+    for start in range(0, len(adds), _CHUNK):
+        await client.zadd(key, dict(adds[start : start + _CHUNK]))
+    return len(adds), len(removals)
 
 
 async def _members(client: redis.Redis, key: str) -> list[tuple[str, float]]:

@@ -133,14 +133,9 @@ class PullWalk:
             if frontier is None:  # nothing found can be vouched for: nothing left worth reading
                 return None
             bound = frontier if bound is None else min(bound, frontier)
-        pending = sorted(self._pending.items(), key=lambda item: item[1])
-        if bound is not None:
-            pending = [item for item in pending if item[1] < bound]
-        if pending and not self.truncated:  # those that could still make the first `limit`, and a few more
-            ahead = sum(1 for key, _ in self._found if key < pending[0][1])
-            pending = pending[: max(self.limit - ahead, 0) + MARGIN]
+        pending = self._to_verify(bound)
         if pending:
-            return Step(entries=[task_id for task_id, _ in pending])
+            return Step(entries=pending)
         if self.truncated:
             return None
         cutoff = self._cutoff()
@@ -157,6 +152,17 @@ class PullWalk:
         for band in self._asked:
             band.count = min(band.count, share)
         return Step(pages=[Page(b.key, b.read, b.count) for b in self._asked])
+
+    def _to_verify(self, bound: Key | None) -> list[str]:
+        """The members found whose entries must be read, best first: those before `bound` (None: all) that could
+        still make the first `limit`, and a few more."""
+        pending = sorted(self._pending.items(), key=lambda item: item[1])
+        if bound is not None:
+            pending = [item for item in pending if item[1] < bound]
+        if pending and not self.truncated:
+            ahead = sum(1 for key, _ in self._found if key < pending[0][1])
+            pending = pending[: max(self.limit - ahead, 0) + MARGIN]
+        return [task_id for task_id, _ in pending]
 
     # what was read
 

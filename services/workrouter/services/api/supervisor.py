@@ -29,7 +29,6 @@ ACTIONS: dict[str, Literal["force_assign", "park"]] = {"assign": "force_assign",
 def supervisor_routes(api: AgentApi) -> APIRouter:
     """The supervisor routes and `GET /v1/tasks/{id}/explain` of one app."""
     router = APIRouter(tags=["supervisor"])
-    store, routing = api.store, api.routing
 
     @router.post(
         "/v1/supervisor/tasks/{task_id}/{action}",
@@ -38,57 +37,69 @@ def supervisor_routes(api: AgentApi) -> APIRouter:
         openapi_extra=request_body(ref(AgentRefBody)),
     )
     async def assign(task_id: str, action: Action, request: Request, caller: SupervisorCaller) -> JSONResponse:
-        if action not in ACTIONS:
-            return problem(404, f"unknown action {action!r}; one of: {', '.join(ACTIONS)}")
-        body = await api.body(request, AgentRefBody)
-        target = body.agent_id
-        if target not in routing.agents:
-            raise api.invalid("body.agent_id", f"unknown agent {target!r}")
-        if routing.domain_of(target) != caller.domain:
-            msg = f"agent {target} works in domain {routing.domain_of(target)}; you supervise {caller.domain}"
-            raise HttpError(problem(403, msg))
-        entry, raw = await api.entry(caller.domain, task_id)
-        _check_waiting(task_id, caller.domain, action, raw, await store.holder(task_id))
-        if action == "park" and entry is not None and entry.parked_for is not None:
-            msg = f"task {task_id} is parked in {entry.parked_for}'s personal workbin already"
-            raise HttpError(problem(409, msg, state="parked"))
-        if action == "assign" and entry is not None:
-            await _check_can_take(api, target, entry.channel)
-        command = SupervisorAssign(
-            agent_id=target,
-            domain=caller.domain,
-            task_id=task_id,
-            action=ACTIONS[action],
-            supervisor=caller.agent_id,
-        )
-        await api.publish(command, task_id)
-        content = {"task_id": task_id, "agent_id": target, "action": ACTIONS[action], "status": "accepted"}
-        return JSONResponse(status_code=202, content=content)
+        return await _supervise(api, task_id, action, request, caller)
 
     @router.get(
         "/v1/tasks/{task_id}/explain",
         responses=documented(401, 403, 404, 409, s200=ok("Why the task waits, or who holds it.")),
     )
     async def explain(task_id: str, caller: AgentCaller) -> dict[str, Any]:
-        holder = await store.holder(task_id)
-        if not caller.supervisor and (holder is None or holder.agent_id != caller.agent_id):
-            raise HttpError(problem(403, "only a supervisor, or the agent holding the task, may explain it"))
-        entry, raw = await api.entry(caller.domain, task_id)
-        if raw is None and holder is None:
-            raise HttpError(problem(404, f"unknown task {task_id!r}: not queued in {caller.domain} and not held"))
-        now = api.now()
-        if raw is None or entry is None or not is_waiting(raw, held=holder is not None):
-            hold = None if holder is None else HoldView(holder.agent_id, holder.kind, holder.channel, holder.since)
-            after_work = raw is not None and raw.get("after_work_until") is not None
-            done = explain_held(task_id, entry, hold, now, in_after_work=after_work, priority=api.priority)
-            return explanation_view(done)
-        policy = routing.queues.get(entry.queue)
-        if policy is None:
-            raise HttpError(problem(409, f"task {task_id} is in queue {entry.queue!r}, unknown to this api's config"))
-        agents = await _domain_agents(api, caller)
-        return explanation_view(explain_waiting(entry, policy, agents, now, api.priority))
+        return await _explain(api, task_id, caller)
 
     return router
+
+
+async def _supervise(api: AgentApi, task_id: str, action: str, request: Request, caller: Caller) -> JSONResponse:
+    """Assign (force) or park a waiting task for an agent of the supervisor's domain."""
+    store, routing = api.store, api.routing
+    if action not in ACTIONS:
+        return problem(404, f"unknown action {action!r}; one of: {', '.join(ACTIONS)}")
+    body = await api.body(request, AgentRefBody)
+    target = body.agent_id
+    if target not in routing.agents:
+        raise api.invalid("body.agent_id", f"unknown agent {target!r}")
+    if routing.domain_of(target) != caller.domain:
+        msg = f"agent {target} works in domain {routing.domain_of(target)}; you supervise {caller.domain}"
+        raise HttpError(problem(403, msg))
+    entry, raw = await api.entry(caller.domain, task_id)
+    _check_waiting(task_id, caller.domain, action, raw, await store.holder(task_id))
+    if action == "park" and entry is not None and entry.parked_for is not None:
+        msg = f"task {task_id} is parked in {entry.parked_for}'s personal workbin already"
+        raise HttpError(problem(409, msg, state="parked"))
+    if action == "assign" and entry is not None:
+        await _check_can_take(api, target, entry.channel)
+    command = SupervisorAssign(
+        agent_id=target,
+        domain=caller.domain,
+        task_id=task_id,
+        action=ACTIONS[action],
+        supervisor=caller.agent_id,
+    )
+    await api.publish(command, task_id)
+    content = {"task_id": task_id, "agent_id": target, "action": ACTIONS[action], "status": "accepted"}
+    return JSONResponse(status_code=202, content=content)
+
+
+async def _explain(api: AgentApi, task_id: str, caller: Caller) -> dict[str, Any]:
+    """Why the task waits (its tier, who may take it), or who holds it."""
+    store, routing = api.store, api.routing
+    holder = await store.holder(task_id)
+    if not caller.supervisor and (holder is None or holder.agent_id != caller.agent_id):
+        raise HttpError(problem(403, "only a supervisor, or the agent holding the task, may explain it"))
+    entry, raw = await api.entry(caller.domain, task_id)
+    if raw is None and holder is None:
+        raise HttpError(problem(404, f"unknown task {task_id!r}: not queued in {caller.domain} and not held"))
+    now = api.now()
+    if raw is None or entry is None or not is_waiting(raw, held=holder is not None):
+        hold = None if holder is None else HoldView(holder.agent_id, holder.kind, holder.channel, holder.since)
+        after_work = raw is not None and raw.get("after_work_until") is not None
+        done = explain_held(task_id, entry, hold, now, in_after_work=after_work, priority=api.priority)
+        return explanation_view(done)
+    policy = routing.queues.get(entry.queue)
+    if policy is None:
+        raise HttpError(problem(409, f"task {task_id} is in queue {entry.queue!r}, unknown to this api's config"))
+    agents = await _domain_agents(api, caller)
+    return explanation_view(explain_waiting(entry, policy, agents, now, api.priority))
 
 
 def _check_waiting(task_id: str, domain: str, action: str, raw: dict[str, Any] | None, holder: Holder | None) -> None:

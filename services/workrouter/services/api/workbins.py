@@ -76,33 +76,39 @@ def workbin_routes(api: AgentApi) -> APIRouter:
         ),
     )
     async def get_next(caller: AgentCaller) -> JSONResponse | Response:
-        state = await api.store.get_presence(caller.agent_id)
-        if state.presence is not Presence.READY:
-            raise _refused(ReserveResult.NOT_READY, caller, "", "")
-        profile, now = caller.profile, api.now()
-        queues = routing.queues
-        pull = {q: queues[q] for q in profile.queues if q in queues and queues[q].mode is Mode.PULL}
-        walk = PullWalk(profile, pull, now, limit=MAX_NEXT_ATTEMPTS, priority=api.priority)
-        candidates = await read_walk(api.store, caller.domain, walk)
-        load = await api.store.load(caller.agent_id)
-        fitting = [e for e in candidates if channel_free(profile, load, e.channel)]
-        if candidates and not fitting:
-            raise _refused(ReserveResult.NO_CAPACITY, caller, candidates[0].channel, load_text(profile, load))
-        for entry in fitting:
-            result = await api.store.reserve(caller.agent_id, entry.task_id, entry.channel, "claim", now)
-            if result is ReserveResult.TAKEN:
-                continue
-            if not result.ok:
-                raise _refused(result, caller, entry.channel, load_text(profile, await api.store.load(caller.agent_id)))
-            claim_timeout = routing.queues[entry.queue].claim_timeout_seconds
-            extra = {"offer_id": offer_id(entry.task_id, caller.agent_id, now), "expires_at": iso(now + claim_timeout)}
-            return await _claimed(api, caller, entry, "get_next", kind="claim", now=now, extra=extra)
-        if fitting:
-            msg = f"the {len(fitting)} best tasks for you were all taken by others meanwhile; ask again"
-            raise HttpError(problem(409, msg))
-        return Response(status_code=204)
+        return await _get_next(api, caller)
 
     return router
+
+
+async def _get_next(api: AgentApi, caller: Caller) -> JSONResponse | Response:
+    """Claim the best task of the agent's pull queues it may take now (204: none)."""
+    routing = api.routing
+    state = await api.store.get_presence(caller.agent_id)
+    if state.presence is not Presence.READY:
+        raise _refused(ReserveResult.NOT_READY, caller, "", "")
+    profile, now = caller.profile, api.now()
+    queues = routing.queues
+    pull = {q: queues[q] for q in profile.queues if q in queues and queues[q].mode is Mode.PULL}
+    walk = PullWalk(profile, pull, now, limit=MAX_NEXT_ATTEMPTS, priority=api.priority)
+    candidates = await read_walk(api.store, caller.domain, walk)
+    load = await api.store.load(caller.agent_id)
+    fitting = [e for e in candidates if channel_free(profile, load, e.channel)]
+    if candidates and not fitting:
+        raise _refused(ReserveResult.NO_CAPACITY, caller, candidates[0].channel, load_text(profile, load))
+    for entry in fitting:
+        result = await api.store.reserve(caller.agent_id, entry.task_id, entry.channel, "claim", now)
+        if result is ReserveResult.TAKEN:
+            continue
+        if not result.ok:
+            raise _refused(result, caller, entry.channel, load_text(profile, await api.store.load(caller.agent_id)))
+        claim_timeout = routing.queues[entry.queue].claim_timeout_seconds
+        extra = {"offer_id": offer_id(entry.task_id, caller.agent_id, now), "expires_at": iso(now + claim_timeout)}
+        return await _claimed(api, caller, entry, "get_next", kind="claim", now=now, extra=extra)
+    if fitting:
+        msg = f"the {len(fitting)} best tasks for you were all taken by others meanwhile; ask again"
+        raise HttpError(problem(409, msg))
+    return Response(status_code=204)
 
 
 def _pull_queue(api: AgentApi, caller: Caller, queue: str) -> QueuePolicy:

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterable
 from typing import Literal
 
-from workrouter.adapters.redis_agents import HoldKind, ReserveResult
+from workrouter.adapters.redis_agent_records import HoldKind, ReserveResult
 from workrouter.config.routing import RoutingConfig
 from workrouter.contracts.task_events import TaskAccepted, TaskOffered, TaskOfferRevoked
 from workrouter.domain.routing.actions import Action, AgentPaused, CapacityFreed, Offer, Revoke

@@ -32,15 +32,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from workrouter.adapters.redis_agents import (
+from workrouter.adapters.redis_agent_ops import Read, Write
+from workrouter.adapters.redis_agent_records import (
     AgentSnapshot,
     Holder,
     HoldKind,
     IdleClock,
     PresenceState,
-    Read,
     ReserveResult,
-    Write,
 )
 from workrouter.bus.port import Bus
 from workrouter.contracts.envelope import Envelope

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from workrouter.adapters.redis_agents import AgentSnapshot, Holder, IdleClock
+from workrouter.adapters.redis_agent_records import AgentSnapshot, Holder, IdleClock
 from workrouter.domain.routing import pull
 from workrouter.domain.routing.actions import Action, AgentPaused, How, Offer
 from workrouter.domain.routing.adopt import adopt, after_work, hold_foreign
