@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from tests.support import engine_pull as pull
 from workrouter.domain.priority import priority_at
-from workrouter.domain.routing import pull
 from workrouter.domain.routing.actions import Action, AgentPaused, CapacityFreed, Offer, Revoke, RoutingError, TaskSpec
 from workrouter.domain.routing.engine import Engine
 from workrouter.domain.routing.model import (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support import engine_pull as pull
 from tests.support.engine_explain import explain
-from workrouter.domain.routing import pull
 from workrouter.domain.routing.actions import Offer, Revoke, RoutingError, TaskSpec
 from workrouter.domain.routing.engine import Engine
 from workrouter.domain.routing.model import AgentProfile, Mode, Presence, QueuePolicy, Tier, needs

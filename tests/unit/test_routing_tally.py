@@ -22,8 +22,9 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from tests.support import engine_pull as pull
 from tests.support.metrics_walk import Recount, recount
-from workrouter.domain.routing import adopt, pull
+from workrouter.domain.routing import adopt
 from workrouter.domain.routing.actions import RoutingError, TaskSpec
 from workrouter.domain.routing.buckets import Waiting
 from workrouter.domain.routing.engine import Engine

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support import engine_pull as pull
 from workrouter.domain.priority import PriorityPolicy, priority_at
-from workrouter.domain.routing import pull
 from workrouter.domain.routing.engine import Engine
 from workrouter.domain.routing.entry import QueueEntry
 from workrouter.domain.routing.model import AgentProfile, Mode, Presence, QueuePolicy, Tier, needs
