@@ -8,10 +8,10 @@ from typing import Any
 
 from workrouter.contracts import task_events as te
 from workrouter.contracts.envelope import Payload
+from workrouter.domain.durations import parse_duration
 from workrouter.domain.escalation.plan import Rules
 from workrouter.domain.escalation.policy import EscalationFile
 from workrouter.domain.escalation.record import TaskRecord, apply
-from workrouter.domain.rules.durations import parse_duration
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
 _ids = itertools.count(1)

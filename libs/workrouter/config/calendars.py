@@ -40,8 +40,8 @@ from workrouter.domain.calendar import (
     never_closed,
     parse_hours,
 )
+from workrouter.domain.durations import DURATION_PATTERN, parse_duration
 from workrouter.domain.names import Name
-from workrouter.domain.rules.durations import DURATION_PATTERN, parse_duration
 from workrouter.domain.rules.errors import RuleSetError
 from workrouter.domain.rules.model import WithoutNulls
 from workrouter.domain.rules.strict import StrictModel

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from workrouter.domain.rules.durations import DURATION_PATTERN, MAX_SECONDS, parse_duration
+from workrouter.domain.durations import DURATION_PATTERN, MAX_SECONDS, parse_duration
 
 SKILL_PATTERN = r"^[a-z][a-z0-9_.:-]{0,63}$"
 

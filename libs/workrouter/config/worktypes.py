@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, 
 
 from workrouter.contracts.common import FieldError, SkillRequirement
 from workrouter.domain.calendar import ALWAYS_OPEN, ALWAYS_OPEN_NAME, BusinessCalendar, open_seconds_of
+from workrouter.domain.durations import parse_duration
 from workrouter.domain.rules import Classification
-from workrouter.domain.rules.durations import parse_duration
 
 
 class Sla(BaseModel):

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from workrouter.domain.durations import split_duration
+
 ALWAYS_OPEN_NAME = "24x7"
 DAY = timedelta(days=1)
 FULL_DAY = (time(0), time(0))  # 00:00 to 24:00
@@ -205,7 +207,6 @@ ALWAYS_OPEN = BusinessCalendar(
 
 def open_seconds_of(duration: str | int, calendar: BusinessCalendar) -> int:
     """Open seconds in a duration (`2d`, `1d4h`, `90s` or seconds): each `d` is one business day of `calendar`."""
-    from workrouter.domain.rules.durations import split_duration  # noqa: PLC0415 - the rules import this module
 
     days, rest = split_duration(duration)
     return days * calendar.business_day_seconds + rest

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
+from workrouter.domain.durations import parse_duration
 from workrouter.domain.escalation.policy import Applies, EscalationFile, Ola, Reprioritisation, SlaPolicy
 from workrouter.domain.escalation.record import IN_QUEUE, WAITING, TaskRecord
 from workrouter.domain.escalation.timer import Timer
-from workrouter.domain.rules.durations import parse_duration
 
 
 class Calendars(Protocol):

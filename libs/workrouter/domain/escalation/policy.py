@@ -24,8 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from workrouter.domain.durations import DURATION_PATTERN, parse_duration
 from workrouter.domain.names import Name
-from workrouter.domain.rules.durations import DURATION_PATTERN, parse_duration
 
 Action = Literal["alert", "raise_priority", "move_queue", "park"]
 MOVES: frozenset[str] = frozenset({"move_queue", "park"})

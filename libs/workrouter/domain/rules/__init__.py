@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workrouter.domain.rules.durations import parse_duration
+from workrouter.domain.durations import parse_duration
 from workrouter.domain.rules.errors import RuleSetError
 from workrouter.domain.rules.evaluate import Classification, classify
 from workrouter.domain.rules.model import rule_file_schema

@@ -9,8 +9,8 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
 from workrouter.contracts.common import SkillRequirement
+from workrouter.domain.durations import DURATION_PATTERN, parse_duration
 from workrouter.domain.rules.condition_model import Condition
-from workrouter.domain.rules.durations import DURATION_PATTERN, parse_duration
 from workrouter.domain.rules.strict import StrictModel
 
 DEFAULT_LEVELS = {"low": 250, "medium": 500, "high": 750, "urgent": 900}
