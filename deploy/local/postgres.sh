@@ -177,6 +177,10 @@ BEGIN
   END IF;
 END
 \$\$;
+-- DROP DATABASE ... WITH (FORCE) (the tests' fresh databases) must end every session in the database,
+-- an autovacuum worker's too; without this membership that fails ("must be a member of the role whose
+-- process is being terminated") whenever autovacuum happens to be working there.
+GRANT pg_signal_backend TO ${APP_ROLE};
 SELECT 'CREATE DATABASE ${APP_DB} OWNER ${APP_ROLE}'
  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '${APP_DB}') \gexec
 EOF
