@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+# $(or a,b) splits its arguments at commas, so a comma-separated default is written with $(comma)
+comma := ,
 
 .PHONY: help install lock check-env infra-install infra-up infra-down infra-status test test-e2e test-unit test-integration config-check lint format asyncapi grafana grafana-check prometheus-up prometheus-down run up bench bench-scale bench-memory bench-bus bench-memory-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise bench-million bench-reports bench-escalation bench-notifier report callbacks-dead callbacks-replay reclassify service clean
 
@@ -90,7 +92,7 @@ bench: install infra-up ## end to end: all seven services as processes on real K
 	$(BIN)/python -m tests.bench.bench_e2e
 
 bench-scale: install infra-up ## the end-to-end ramp twice, each consuming service as 1 then 2 processes sharing its consumer group (fine ladder, 10 % steps; INSTANCES=1,2); both ceilings and the change; ends with a "bench scale:" line
-	$(BIN)/python -m tests.bench.bench_e2e --compare-instances $(or $(INSTANCES),1,2) --ladder fine
+	$(BIN)/python -m tests.bench.bench_e2e --compare-instances $(or $(INSTANCES),1$(comma)2) --ladder fine
 
 bench-memory: install infra-up ## the memory run: MINUTES (10) at RATE (150) tasks/s, every process's RSS each minute, start/end/second-half change; ends with a "bench memory:" line
 	$(BIN)/python -m tests.bench.bench_e2e --soak $(or $(MINUTES),10) --rate $(or $(RATE),150)
@@ -117,7 +119,7 @@ bench-timers: install infra-up ## durable timers in PostgreSQL: 1M pending, fire
 	$(BIN)/python -m tests.bench.bench_timers
 
 bench-reports: install infra-up ## event log: ingest events/s and every report's time at 1M and 10M events (about 40 minutes)
-	$(BIN)/python -m tests.bench.bench_event_log --sizes $(or $(SIZES),1000000,10000000)
+	$(BIN)/python -m tests.bench.bench_event_log --sizes $(or $(SIZES),1000000$(comma)10000000)
 
 bench-escalation: install infra-up ## escalation's consumption of wr.tasks: events/s one per transaction and a poll per transaction
 	$(BIN)/python -m tests.bench.bench_escalation_ingest
@@ -129,7 +131,7 @@ bench-reprioritise: install ## one reprioritisation interval with 1M queued: ban
 	$(BIN)/python -m tests.bench.bench_reprioritise
 
 bench-million: install infra-up ## workbin page, get-next, personal workbin and explain through the api with 10k and 1M waiting (p50/p99 ms, CPU per request), the old full scan at 10k/100k, a takeover's reconcile (about 20 minutes, ~1 GB in Redis)
-	$(BIN)/python -m tests.bench.bench_million --sizes $(or $(SIZES),10000,1000000) --old-sizes 10000,100000 --reconcile
+	$(BIN)/python -m tests.bench.bench_million --sizes $(or $(SIZES),10000$(comma)1000000) --old-sizes 10000,100000 --reconcile
 
 reclassify: install ## TASK=<id> [QUEUE=<q>]: run a task through the rules again (releases an error_held task)
 	@test -n "$(TASK)" || { echo "usage: make reclassify TASK=<task id> [QUEUE=<queue>]"; exit 2; }
