@@ -145,7 +145,6 @@ BAD = [
     ("agents.yaml", put("agents.0.skills.Finance", 50), f"{ANN}.skills.Finance (agent 'ann')", "key: String should"),
     ("agents.yaml", put("agents.0.queues.0", "fin"), f"{ANN}.queues[0] (agent 'ann')", "unknown queue 'fin'; known: "),
     ("agents.yaml", put("agents.0.queues.1", "finance"), f"{ANN}.queues[1]", "queue 'finance' is listed twice"),
-    ("agents.yaml", put("agents.0.queues.1", "sales"), f"{ANN}.queues[1]", "an agent works in one domain"),
     ("agents.yaml", put("agents.0.queues", []), f"{ANN}.queues", "at least 1 item"),
     (
         "agents.yaml",
@@ -339,6 +338,19 @@ def test_supervisors_and_domains_of_agents(tmp_path: Path) -> None:
         "sales",
         None,
     )
+    assert (config.domains_of("ann"), config.domains_of("nobody")) == (("backoffice",), ())
+
+
+def test_a_blended_agent_works_in_every_domain_of_its_queues(tmp_path: Path) -> None:
+    """Decisions D21: an agent may serve queues of several routing domains (blended); each domain's router
+    counts it as a member and they share its capacity through Redis."""
+    docs = valid_docs()
+    ann = docs["agents.yaml"]["agents"][0]
+    ann["queues"] = [*ann["queues"], "sales"]
+    ann["capacity"] = {**ann.get("capacity", {}), "workitem": 2}
+    config = load_routing_config(write(tmp_path, docs))
+    assert config.domains_of("ann") == ("backoffice", "sales")
+    assert config.domain_of("ann") == "backoffice"
 
 
 def test_supervisor_is_a_strict_boolean(tmp_path: Path) -> None:

@@ -63,12 +63,17 @@ class RoutingConfig:
         digest = hash_api_key(token)
         return next((a for a, h in self.agent_tokens.items() if hmac.compare_digest(digest, h)), None)
 
-    def domain_of(self, agent_id: str) -> str | None:
-        """The routing domain an agent works in (all its queues share it), or None for an unknown agent."""
+    def domains_of(self, agent_id: str) -> tuple[str, ...]:
+        """The routing domains of an agent's queues, sorted; more than one for a blended agent (decisions D21);
+        () for an unknown agent."""
         profile = self.agents.get(agent_id)
         if profile is None:
-            return None
-        return next((self.queues[q].domain for q in sorted(profile.queues) if q in self.queues), None)
+            return ()
+        return tuple(sorted({self.queues[q].domain for q in profile.queues if q in self.queues}))
+
+    def domain_of(self, agent_id: str) -> str | None:
+        """The first of the agent's routing domains (its only one unless blended), or None for an unknown agent."""
+        return next(iter(self.domains_of(agent_id)), None)
 
 
 @dataclass(frozen=True)
@@ -123,17 +128,12 @@ def _agent_problems(doc: _Document, agents: list[AgentConfig], queues: dict[str,
     known = ", ".join(sorted(queues))
     problems: list[str] = []
     for i, agent in enumerate(agents):
-        home: QueueConfig | None = None
         for j, name in enumerate(agent.queues):
             loc = ("agents", i, "queues", j)
             queue = queues.get(name)
             if queue is None:
                 problems.append(doc.problem(loc, f"unknown queue {name!r}; known: {known}"))
                 continue
-            home = home or queue
-            if queue.domain != home.domain:
-                message = f"queue {name!r} is in domain {queue.domain!r} but {home.name!r} is in {home.domain!r}"
-                problems.append(doc.problem(loc, message + "; an agent works in one domain"))
             if queue.channel not in agent.capacity:
                 message = f"queue {name!r} is on channel {queue.channel!r}, where the agent has no capacity"
                 problems.append(doc.problem(loc, message))

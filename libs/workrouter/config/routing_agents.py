@@ -28,7 +28,10 @@ class AgentConfig(BaseModel):
     skills: dict[SkillName, Level] = Field(
         default_factory=dict, json_schema_extra=_keys(SKILL_PATTERN), description="Skill name -> level 0..100."
     )
-    queues: list[Name] = Field(min_length=1, description="Queues the agent serves, all in one domain.")
+    queues: list[Name] = Field(
+        min_length=1,
+        description="Queues the agent serves; queues of several routing domains make a blended agent (decisions D21).",
+    )
     capacity: dict[Name, Annotated[int, Field(strict=True, ge=1, le=MAX_CAPACITY)]] = Field(
         default_factory=lambda: dict(_DEFAULT.capacity),
         min_length=1,

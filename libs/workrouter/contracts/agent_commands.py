@@ -110,3 +110,13 @@ class SupervisorAssign(AgentCommand):
         description="force_assign: assigned to the agent now, tiers bypassed; park: into the agent's personal workbin."
     )
     supervisor: str = Field(min_length=1, description="Who did it, for the audit trail.")
+
+
+class SyncAgent(AgentCommand):
+    """Another domain's router changed what a blended agent holds or its presence (decisions D21): the
+    receiving router (`domain`) reads the agent's presence and holds from Redis again. It carries no state,
+    so a late or repeated one costs a Redis read and changes nothing."""
+
+    event_type = "workrouter.command.sync_agent"
+
+    from_domain: str = Field(min_length=1, description="The routing domain whose router changed the agent.")

@@ -87,6 +87,7 @@ ROUTING = TopicSpec(
         agent_commands.TaskClaimed,
         agent_commands.StartTask,
         agent_commands.SupervisorAssign,
+        agent_commands.SyncAgent,
     ),
 )
 AGENTS = TopicSpec(

@@ -39,12 +39,18 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """The authenticated agent (or supervisor) and the routing domain it works in."""
+    """The authenticated agent (or supervisor) and the routing domains it works in: one, or several for a
+    blended agent (decisions D21), `domain` being the first."""
 
     agent_id: str
     domain: str
     profile: AgentProfile
     supervisor: bool
+    domains: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.domains:
+            object.__setattr__(self, "domains", (self.domain,))
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,14 +95,15 @@ class AgentApi:
         """The agent the bearer token names (401, or 403 for a valid token of nobody here), counted against
         its rate limit (429)."""
         identity = await self.sign_in.identify(authorization)
-        domain = self.routing.domain_of(identity.agent_id)
-        if domain is None:
+        domains = self.routing.domains_of(identity.agent_id)
+        if not domains:
             raise HttpError(problem(403, f"{identity.agent_id!r} works in no routing domain (agents.yaml)"))
         await self.limits.check("agent", identity.agent_id)
         supervisor = identity.supervisor
         if supervisor is None:
             supervisor = identity.agent_id in self.routing.supervisors
-        return Caller(identity.agent_id, domain, self.routing.agents[identity.agent_id], supervisor)
+        profile = self.routing.agents[identity.agent_id]
+        return Caller(identity.agent_id, domains[0], profile, supervisor, domains)
 
     @staticmethod
     def require_supervisor(caller: Caller) -> Caller:
@@ -137,12 +144,22 @@ class AgentApi:
             log.warning("queue entry of task %s is unreadable: %r", task_id, exc)
             return None, raw
 
-    async def own_hold(self, caller: Caller, task_id: str, kinds: tuple[str, ...], action: str) -> Holder:
-        """The caller's hold on the task, of one of `kinds`: 404 unknown, 403 someone else's, 409 wrong state
-        (waiting, parked, finished, no longer queued, or held another way); see task_holds."""
+    async def find(self, caller: Caller, task_id: str) -> tuple[str, QueueEntry | None, dict[str, Any] | None]:
+        """The caller's domain that queues the task, with its entry (parsed, and as stored); the first of the
+        caller's domains and (None, None) when none does."""
+        for domain in caller.domains:
+            entry, raw = await self.entry(domain, task_id)
+            if raw is not None:
+                return domain, entry, raw
+        return caller.domain, None, None
+
+    async def own_hold(self, caller: Caller, task_id: str, kinds: tuple[str, ...], action: str) -> tuple[Holder, str]:
+        """The caller's hold on the task, of one of `kinds`, and the domain of the task (where commands about
+        it go): 404 unknown, 403 someone else's, 409 wrong state (waiting, parked, finished, no longer queued,
+        or held another way); see task_holds."""
         holder = await self.store.holder(task_id)
-        _, raw = await self.entry(caller.domain, task_id)
-        return require_hold(Ask(task_id, caller.agent_id, caller.domain, kinds, action), holder, raw)
+        domain, _, raw = await self.find(caller, task_id)
+        return require_hold(Ask(task_id, caller.agent_id, domain, kinds, action), holder, raw), domain
 
     async def holds(self, caller: Caller) -> list[tuple[str, Holder, QueueEntry | None]]:
         """The caller's holds (offers, claims, assignments) with their queue entries, by task id."""
@@ -152,13 +169,13 @@ class AgentApi:
         for task_id in held:
             holder = holders.get(task_id)
             if holder is not None and holder.agent_id == caller.agent_id:
-                found.append((task_id, holder, (await self.entry(caller.domain, task_id))[0]))
+                found.append((task_id, holder, (await self.find(caller, task_id))[1]))
         return found
 
     # publishing
 
     async def publish(self, command: AgentCommand, subject: str) -> None:
-        """Put the command on `wr.routing`, keyed by the agent's routing domain."""
+        """Put the command on `wr.routing`, keyed by its routing domain (for a command about a task, the task's)."""
         when = datetime.fromtimestamp(self.now(), UTC)
         event = make_event(command, source=SOURCE, key=command.domain, subject=subject, time=when)
         await self.bus.publish(self.topics.routing, event)

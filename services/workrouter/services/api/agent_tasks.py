@@ -51,21 +51,19 @@ def task_routes(api: AgentApi) -> APIRouter:
         if answer not in ("accept", "reject"):
             return problem(404, f"unknown answer {answer!r}; one of: accept, reject")
         body = await api.body(request, OfferAnswerBody, optional=True)
-        holder = await api.own_hold(caller, task_id, ("offer",), answer)
+        holder, domain = await api.own_hold(caller, task_id, ("offer",), answer)
         if (refusal := offer_refusal(task_id, holder, body.offer_id)) is not None:
             raise refusal
         oid = offer_id(task_id, caller.agent_id, holder.since)
         accept = answer == "accept"
-        command = AnswerOffer(
-            agent_id=caller.agent_id, domain=caller.domain, task_id=task_id, offer_id=oid, accept=accept
-        )
+        command = AnswerOffer(agent_id=caller.agent_id, domain=domain, task_id=task_id, offer_id=oid, accept=accept)
         await api.publish(command, task_id)
         return _accepted(task_id, offer_id=oid, answer=answer)
 
     @router.post("/tasks/{task_id}/start", status_code=202, responses=documented(401, 403, 404, 409, s202=accepted()))
     async def start(task_id: str, caller: AgentCaller) -> JSONResponse:
-        await api.own_hold(caller, task_id, ("claim",), "start")
-        await api.publish(StartTask(agent_id=caller.agent_id, domain=caller.domain, task_id=task_id), task_id)
+        _, domain = await api.own_hold(caller, task_id, ("claim",), "start")
+        await api.publish(StartTask(agent_id=caller.agent_id, domain=domain, task_id=task_id), task_id)
         return _accepted(task_id)
 
     @router.post(
@@ -80,8 +78,8 @@ def task_routes(api: AgentApi) -> APIRouter:
         if code is not None and code not in routing.wrap_up_codes:
             known = _ids(routing.wrap_up_codes)
             raise api.invalid("body.wrap_up_code", f"unknown wrap-up code {code!r}; one of: {known}")
-        await api.own_hold(caller, task_id, ("assign",), "complete")  # 409 when completed already (after-work)
-        command = FinishTask(agent_id=caller.agent_id, domain=caller.domain, task_id=task_id, wrap_up_code=code)
+        _, domain = await api.own_hold(caller, task_id, ("assign",), "complete")  # 409 when completed (after-work)
+        command = FinishTask(agent_id=caller.agent_id, domain=domain, task_id=task_id, wrap_up_code=code)
         await api.publish(command, task_id)
         return _accepted(task_id)
 
@@ -100,8 +98,8 @@ def _hand_back_routes(router: APIRouter, api: AgentApi) -> None:
         body = await api.body(request, TransferBody)
         if body.queue not in routing.queues:
             raise api.invalid("body.queue", f"unknown queue {body.queue!r}; one of: {_ids(routing.queues)}")
-        await api.own_hold(caller, task_id, HANDED_BACK, "transfer")
-        await _hand_back(api, caller, task_id, "transfer", queue=body.queue, reason=body.reason)
+        _, domain = await api.own_hold(caller, task_id, HANDED_BACK, "transfer")
+        await _hand_back(api, caller, domain, task_id, "transfer", queue=body.queue, reason=body.reason)
         return _accepted(task_id, queue=body.queue)
 
     @router.post(
@@ -114,8 +112,8 @@ def _hand_back_routes(router: APIRouter, api: AgentApi) -> None:
         body = await api.body(request, RescheduleBody)
         if body.wake_at.timestamp() <= api.now():
             raise api.invalid("body.wake_at", f"must be in the future (now is {iso(api.now())})")
-        await api.own_hold(caller, task_id, HANDED_BACK, "reschedule")
-        await _hand_back(api, caller, task_id, "reschedule", wake_at=body.wake_at, reason=body.reason)
+        _, domain = await api.own_hold(caller, task_id, HANDED_BACK, "reschedule")
+        await _hand_back(api, caller, domain, task_id, "reschedule", wake_at=body.wake_at, reason=body.reason)
         return _accepted(task_id, wake_at=iso(body.wake_at.timestamp()))
 
     @router.post(
@@ -126,14 +124,14 @@ def _hand_back_routes(router: APIRouter, api: AgentApi) -> None:
     )
     async def reclassify(task_id: str, request: Request, caller: AgentCaller) -> JSONResponse:
         body = await api.body(request, ReclassifyBody)
-        await api.own_hold(caller, task_id, HANDED_BACK, "reclassify")
-        await _hand_back(api, caller, task_id, "reclassify", reason=body.reason)
+        _, domain = await api.own_hold(caller, task_id, HANDED_BACK, "reclassify")
+        await _hand_back(api, caller, domain, task_id, "reclassify", reason=body.reason)
         return _accepted(task_id)
 
 
-async def _hand_back(api: AgentApi, caller: Caller, task_id: str, action: str, **fields: Any) -> None:
+async def _hand_back(api: AgentApi, caller: Caller, domain: str, task_id: str, action: str, **fields: Any) -> None:
     command = HandBackTask.model_validate(
-        {"agent_id": caller.agent_id, "domain": caller.domain, "task_id": task_id, "action": action, **fields}
+        {"agent_id": caller.agent_id, "domain": domain, "task_id": task_id, "action": action, **fields}
     )
     await api.publish(command, task_id)
 

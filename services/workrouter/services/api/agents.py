@@ -33,8 +33,9 @@ def agent_routes(api: AgentApi) -> APIRouter:
         if await store.get_profile(caller.agent_id) is None:  # first login before the router stored it
             await store.put_profile(caller.profile)
         version = await store.set_presence(caller.agent_id, Presence(body.presence), reason, now)
-        command = ChangePresence(agent_id=caller.agent_id, domain=caller.domain, presence=body.presence, reason=reason)
-        await api.publish(command, caller.agent_id)
+        for domain in caller.domains:  # a blended agent's every router follows (decisions D21)
+            command = ChangePresence(agent_id=caller.agent_id, domain=domain, presence=body.presence, reason=reason)
+            await api.publish(command, caller.agent_id)
         return {"agent_id": caller.agent_id, "presence": body.presence, "reason": reason, "version": version}
 
     @router.get("/me", responses=documented(401, s200=ok("Profile, presence, load and holds.")))
@@ -45,6 +46,7 @@ def agent_routes(api: AgentApi) -> APIRouter:
         return {
             "agent_id": caller.agent_id,
             "domain": caller.domain,
+            "domains": list(caller.domains),
             "supervisor": caller.supervisor,
             "skills": dict(profile.skills),
             "queues": sorted(profile.queues),

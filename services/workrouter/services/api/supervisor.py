@@ -58,11 +58,15 @@ async def _supervise(api: AgentApi, task_id: str, action: str, request: Request,
     target = body.agent_id
     if target not in routing.agents:
         raise api.invalid("body.agent_id", f"unknown agent {target!r}")
-    if routing.domain_of(target) != caller.domain:
-        msg = f"agent {target} works in domain {routing.domain_of(target)}; you supervise {caller.domain}"
+    theirs = routing.domains_of(target)
+    if not set(theirs) & set(caller.domains):
+        msg = f"agent {target} works in domain {', '.join(theirs)}; you supervise {', '.join(caller.domains)}"
         raise HttpError(problem(403, msg))
-    entry, raw = await api.entry(caller.domain, task_id)
-    _check_waiting(task_id, caller.domain, action, raw, await store.holder(task_id))
+    domain, entry, raw = await api.find(caller, task_id)
+    _check_waiting(task_id, ", ".join(caller.domains), action, raw, await store.holder(task_id))
+    if domain not in theirs:
+        msg = f"task {task_id} is queued in domain {domain}; agent {target} works in {', '.join(theirs)}"
+        raise HttpError(problem(403, msg))
     if action == "park" and entry is not None and entry.parked_for is not None:
         msg = f"task {task_id} is parked in {entry.parked_for}'s personal workbin already"
         raise HttpError(problem(409, msg, state="parked"))
@@ -70,7 +74,7 @@ async def _supervise(api: AgentApi, task_id: str, action: str, request: Request,
         await _check_can_take(api, target, entry.channel)
     command = SupervisorAssign(
         agent_id=target,
-        domain=caller.domain,
+        domain=domain,
         task_id=task_id,
         action=ACTIONS[action],
         supervisor=caller.agent_id,
@@ -86,9 +90,10 @@ async def _explain(api: AgentApi, task_id: str, caller: Caller) -> dict[str, Any
     holder = await store.holder(task_id)
     if not caller.supervisor and (holder is None or holder.agent_id != caller.agent_id):
         raise HttpError(problem(403, "only a supervisor, or the agent holding the task, may explain it"))
-    entry, raw = await api.entry(caller.domain, task_id)
+    domain, entry, raw = await api.find(caller, task_id)
     if raw is None and holder is None:
-        raise HttpError(problem(404, f"unknown task {task_id!r}: not queued in {caller.domain} and not held"))
+        where = ", ".join(caller.domains)
+        raise HttpError(problem(404, f"unknown task {task_id!r}: not queued in {where} and not held"))
     now = api.now()
     if raw is None or entry is None or not is_waiting(raw, held=holder is not None):
         hold = None if holder is None else HoldView(holder.agent_id, holder.kind, holder.channel, holder.since)
@@ -98,7 +103,7 @@ async def _explain(api: AgentApi, task_id: str, caller: Caller) -> dict[str, Any
     policy = routing.queues.get(entry.queue)
     if policy is None:
         raise HttpError(problem(409, f"task {task_id} is in queue {entry.queue!r}, unknown to this api's config"))
-    agents = await _domain_agents(api, caller)
+    agents = await _domain_agents(api, domain)
     return explanation_view(explain_waiting(entry, policy, agents, now, api.priority))
 
 
@@ -130,11 +135,11 @@ async def _check_can_take(api: AgentApi, agent_id: str, channel: str) -> None:
         raise HttpError(problem(409, msg, state="waiting"))
 
 
-async def _domain_agents(api: AgentApi, caller: Caller) -> dict[str, AgentView]:
-    """The live view of every agent of the caller's domain (profiles as the router stored them)."""
+async def _domain_agents(api: AgentApi, domain: str) -> dict[str, AgentView]:
+    """The live view of every agent of the domain (profiles as the router stored them)."""
     queues = api.routing.queues
     views: dict[str, AgentView] = {}
     for profile, state, load, _ in await api.store.load_agents():
-        if any(q in queues and queues[q].domain == caller.domain for q in profile.queues):
+        if any(q in queues and queues[q].domain == domain for q in profile.queues):
             views[profile.agent_id] = AgentView(profile, state.presence, state.reason, load)
     return views

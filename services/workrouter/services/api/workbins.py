@@ -22,7 +22,7 @@ from workrouter.domain.routing.holds import offer_id
 from workrouter.domain.routing.model import Mode, Presence, QueuePolicy, channel_free
 from workrouter.domain.routing.pull_parked import ParkedWalk
 from workrouter.domain.routing.pull_walk import PullWalk
-from workrouter.domain.routing.workbin import next_tier_in, pull_refusal
+from workrouter.domain.routing.workbin import next_tier_in, order_key, pull_refusal
 from workrouter.services.api.agent_context import AgentApi, AgentCaller, Caller
 from workrouter.services.api.agent_views import iso, task_view
 from workrouter.services.api.errors import HttpError, problem
@@ -47,17 +47,24 @@ def workbin_routes(api: AgentApi) -> APIRouter:
         policy = _pull_queue(api, caller, queue)
         now = api.now()
         walk = PullWalk(caller.profile, {queue: policy}, now, limit=limit, priority=api.priority)
-        tasks = await read_walk(api.store, caller.domain, walk)
+        tasks = await read_walk(api.store, policy.domain, walk)
         views = [task_view(e, routing, now, api.priority) for e in tasks]
         return {"queue": queue, "tasks": views, "truncated": walk.truncated}
 
     @router.get("/workbin", responses=documented(401, 422, s200=ok("Your personal workbin.")))
     async def list_personal(caller: AgentCaller, limit: Limit = 50) -> dict[str, Any]:
         now = api.now()
-        walk = ParkedWalk(caller.agent_id, limit=limit)
-        tasks = await read_walk(api.store, caller.domain, walk)
-        views = [task_view(e, routing, now, api.priority) for e in tasks]
-        return {"agent_id": caller.agent_id, "tasks": views, "truncated": walk.truncated}
+        tasks: list[QueueEntry] = []
+        truncated = False
+        for domain in caller.domains:  # a blended agent's parked tasks may be in any of its domains
+            walk = ParkedWalk(caller.agent_id, limit=limit)
+            tasks += await read_walk(api.store, domain, walk)
+            truncated = truncated or walk.truncated
+        if len(caller.domains) > 1:  # each domain's oldest first: merged, oldest first
+            tasks.sort(key=lambda e: (e.enqueued_at, e.seq, e.task_id))
+            truncated = truncated or len(tasks) > limit
+        views = [task_view(e, routing, now, api.priority) for e in tasks[:limit]]
+        return {"agent_id": caller.agent_id, "tasks": views, "truncated": truncated}
 
     @router.post("/workbins/{queue}/claim/{task_id}", responses=CLAIM_RESPONSES)
     async def claim_from(queue: str, task_id: str, caller: AgentCaller) -> JSONResponse:
@@ -89,9 +96,17 @@ async def _get_next(api: AgentApi, caller: Caller) -> JSONResponse | Response:
         raise _refused(ReserveResult.NOT_READY, caller, "", "")
     profile, now = caller.profile, api.now()
     queues = routing.queues
-    pull = {q: queues[q] for q in profile.queues if q in queues and queues[q].mode is Mode.PULL}
-    walk = PullWalk(profile, pull, now, limit=MAX_NEXT_ATTEMPTS, priority=api.priority)
-    candidates = await read_walk(api.store, caller.domain, walk)
+    candidates: list[QueueEntry] = []
+    for domain in caller.domains:  # a blended agent takes the best of all its domains' pull queues
+        pull = {
+            q: queues[q]
+            for q in profile.queues
+            if q in queues and queues[q].mode is Mode.PULL and queues[q].domain == domain
+        }
+        walk = PullWalk(profile, pull, now, limit=MAX_NEXT_ATTEMPTS, priority=api.priority)
+        candidates += await read_walk(api.store, domain, walk) if pull else []
+    if len(caller.domains) > 1:
+        candidates = sorted(candidates, key=lambda e: order_key(e, now, api.priority))[:MAX_NEXT_ATTEMPTS]
     load = await api.store.load(caller.agent_id)
     fitting = [e for e in candidates if channel_free(profile, load, e.channel)]
     if candidates and not fitting:
@@ -113,8 +128,8 @@ async def _get_next(api: AgentApi, caller: Caller) -> JSONResponse | Response:
 
 def _pull_queue(api: AgentApi, caller: Caller, queue: str) -> QueuePolicy:
     policy = api.routing.queues.get(queue)
-    if policy is None or policy.domain != caller.domain:
-        raise HttpError(problem(404, f"unknown queue {queue!r} in domain {caller.domain}"))
+    if policy is None or policy.domain not in caller.domains:
+        raise HttpError(problem(404, f"unknown queue {queue!r} in domain {', '.join(caller.domains)}"))
     if queue not in caller.profile.queues:
         raise HttpError(problem(403, f"{caller.agent_id} is not a member of queue {queue}"))
     if policy.mode is not Mode.PULL:
@@ -123,9 +138,9 @@ def _pull_queue(api: AgentApi, caller: Caller, queue: str) -> QueuePolicy:
 
 
 async def _claim(api: AgentApi, caller: Caller, task_id: str, queue: str | None) -> JSONResponse:
-    entry, _ = await api.entry(caller.domain, task_id)
+    _, entry, _ = await api.find(caller, task_id)
     if entry is None or (queue is not None and entry.queue != queue):
-        where = f"workbin {queue}" if queue else f"domain {caller.domain}"
+        where = f"workbin {queue}" if queue else f"domain {', '.join(caller.domains)}"
         raise HttpError(problem(404, f"unknown task {task_id!r} in {where}"))
     if entry.after_work_until is not None:  # its hold was just released; the router drops the entry next
         raise HttpError(problem(409, f"task {task_id} is completed already; it cannot be claimed", state="after_work"))
@@ -166,7 +181,7 @@ async def _claimed(
     now: float,
     extra: dict[str, Any],
 ) -> JSONResponse:
-    command = TaskClaimed(agent_id=caller.agent_id, domain=caller.domain, task_id=entry.task_id, how=how)
+    command = TaskClaimed(agent_id=caller.agent_id, domain=entry.domain, task_id=entry.task_id, how=how)
     await api.publish(command, entry.task_id)
     state = "claimed" if kind == "claim" else "assigned"
     task = task_view(entry, api.routing, now, api.priority)

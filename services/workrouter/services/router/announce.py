@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from workrouter.contracts.agent_commands import SyncAgent
 from workrouter.contracts.agent_events import AgentPresenceChanged
 from workrouter.contracts.agent_events import Presence as PresenceName
 from workrouter.contracts.envelope import Payload, make_event
@@ -56,6 +57,12 @@ class Announcer:
         """A command to another service on `wr.tasks` (reclassify), keyed by the task."""
         envelope = make_event(payload, source=SOURCE, key=key, subject=key, time=at(when), event_id=eid)
         await self.bus.publish(self.topics.tasks, envelope)
+
+    async def sync(self, agent_id: str, domain: str, when: float) -> None:
+        """Tell `domain`'s router to read a blended agent again (decisions D21): on `wr.routing`, keyed by it."""
+        payload = SyncAgent(agent_id=agent_id, domain=domain, from_domain=self.domain)
+        envelope = make_event(payload, source=SOURCE, key=domain, subject=agent_id, time=at(when))
+        await self.bus.publish(self.topics.routing, envelope)
 
     async def note(self, agent_id: str, event: str, entry: QueueEntry | None = None, **fields: Any) -> None:
         """A notification on the agent's inbox (its open event streams)."""

@@ -64,6 +64,8 @@ class DomainState:
         self.refusals: dict[str, int] = {}  # agent -> reservations Redis refused in this unit of work
         self.retired_ids: set[str] = set()  # of the classifications asked about up front in this unit, the retired
         self.asked: set[str] = set()  # those asked about (and retired since, in this unit: in `retired_ids`)
+        self.others = _blended(config, domain)  # agent -> its other routing domains (decisions D21)
+        self.changed: dict[str, float] = {}  # blended agents whose holds or presence this unit changed -> when
 
     async def carry_out(self, actions: Iterable[Action], now: float) -> None:
         """Carry out the engine's actions in order (held, `Effects`); a refused reservation feeds new actions
@@ -77,6 +79,7 @@ class DomainState:
                 eid = event_id(action.agent_id, action.reason, action.at, "paused")
                 await self.announce.presence(action.agent_id, "not_ready", action.reason, action.at, eid)
                 await self.store.set_presence(action.agent_id, Presence.NOT_READY, action.reason, action.at)
+                self.changed_agent(action.agent_id, now)
             elif isinstance(action, CapacityFreed):
                 await self.let_go(action.task_id, action.agent_id, now)
         self.wake.set()
@@ -94,19 +97,40 @@ class DomainState:
         return await self.store.retired(self.domain, classified_id)
 
     async def settle(self) -> None:
-        """End a unit of work: everything held carried out (`Effects`), its bookkeeping forgotten."""
+        """End a unit of work: everything held carried out (`Effects`), then the other domains of the blended
+        agents it changed told to read them again (Redis has the change by then); its bookkeeping forgotten."""
         try:
             await self.store.flush()
+            if self.changed:
+                for agent_id, when in sorted(self.changed.items()):
+                    for domain in self.others[agent_id]:
+                        await self.announce.sync(agent_id, domain, when)
+                self.changed.clear()
+                await self.store.flush()
         finally:
             self.refusals.clear()
             self.retired_ids.clear()
             self.asked.clear()
+            self.changed.clear()
+
+    def changed_agent(self, agent_id: str, now: float) -> None:
+        """Note that this unit changed the agent's holds or presence in Redis: if the agent is blended, the
+        routers of its other domains hear it when the unit settles (`SyncAgent`)."""
+        if agent_id in self.others:
+            self.changed.setdefault(agent_id, now)
 
     async def retire(self, entry: QueueEntry | None, now: float) -> None:
         """Done with the entry's classification: a redelivered copy of it will be ignored, not queued again."""
         if entry is not None and entry.classified_id:
             await self.store.retire(self.domain, entry.classified_id, now, self.keep_retired_seconds)
             self.retired_ids.add(entry.classified_id)
+
+    async def end(self, task_id: str, now: float) -> None:
+        """The task is over (completed, cancelled, expired): a classification of it decided before that and
+        arriving after (an escalation's reprioritisation racing the agent's finish) is ignored, not queued."""
+        marker = ended_id(task_id)
+        await self.store.retire(self.domain, marker, now, self.keep_retired_seconds)
+        self.retired_ids.add(marker)
 
     async def let_go(self, task_id: str, agent_id: str, now: float) -> None:
         """The agent's finished task leaves the domain (everything about it announced): retired, released and
@@ -118,6 +142,7 @@ class DomainState:
             self.retired_ids.add(entry.classified_id)
         await self.unfile(entry)
         await self.store.let_go(self.domain, task_id, agent_id, retire, now)  # its idle clock restarts now
+        self.changed_agent(agent_id, now)
         self.entries.pop(task_id, None)
         self.offers.pop(task_id, None)
         self.metrics.forget(task_id)
@@ -165,6 +190,7 @@ class DomainState:
                     entry.task_id, entry.queue, offer.how, entry.enqueued_at, offer.at, captured_at=entry.captured_at
                 )
                 await self.announce_hold(entry, offer, offer.at, by=by)
+                self.changed_agent(offer.agent_id, now)
             else:
                 await self.carry_out(await self._refused(offer, entry, result, now), now)
 
@@ -192,6 +218,10 @@ class DomainState:
                 )
         log.info("%s: Redis refused %s for %s (%s)", self.domain, offer.task_id, offer.agent_id, result.value)
         actions = engine.refused(offer.task_id, offer.agent_id, now)
+        if offer.agent_id in self.others and result in (ReserveResult.NO_CAPACITY, ReserveResult.NOT_READY):
+            # another domain's router filled the agent or paused it, and its SyncAgent is on the way: not a
+            # sign that this engine lost track, so it does not count towards out_of_sync; read Redis now
+            return actions + await self.resync(offer.agent_id, now)
         count = self.refusals[offer.agent_id] = self.refusals.get(offer.agent_id, 0) + 1
         if count >= MAX_REFUSALS:
             log.error(
@@ -261,6 +291,7 @@ class DomainState:
                 revoke.agent_id, "revoked", None, task_id=revoke.task_id, offer_id=oid, reason=reason
             )
         await self.store.release(revoke.task_id, revoke.agent_id)
+        self.changed_agent(revoke.agent_id, revoke.at)
         entry = self.entries.get(revoke.task_id)
         if entry is not None and self.pulls(entry):  # back in its queue: filed again (a withdrawal drops it next)
             await self.store.index_task(self.domain, entry, True)
@@ -287,3 +318,18 @@ class DomainState:
         if (state.presence, state.reason) != (agent.presence, agent.reason):
             actions += engine.set_presence(agent_id, state.presence, state.reason, now)
         return actions
+
+
+def ended_id(task_id: str) -> str:
+    """The member of the retired set that says a task is over (classification ids are UUIDs: no clash)."""
+    return f"ended:{task_id}"
+
+
+def _blended(config: RoutingConfig, domain: str) -> dict[str, tuple[str, ...]]:
+    """The agents of `domain` who also serve queues of other domains, with those domains."""
+    out: dict[str, tuple[str, ...]] = {}
+    for agent_id in config.agents:
+        domains = config.domains_of(agent_id)
+        if len(domains) > 1 and domain in domains:
+            out[agent_id] = tuple(d for d in domains if d != domain)
+    return out

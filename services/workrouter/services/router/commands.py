@@ -27,7 +27,7 @@ from workrouter.domain.routing.entry import QueueEntry, tier_at
 from workrouter.domain.routing.holds import HELD_STATE
 from workrouter.domain.routing.model import Presence, needs
 from workrouter.services.router.announce import event_id
-from workrouter.services.router.carry_out import DomainState
+from workrouter.services.router.carry_out import DomainState, ended_id
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,9 @@ class DomainRouter(DomainState):
             return
         if data.queue not in self.queues:
             raise PermanentError(f"queue {data.queue!r} is not in routing domain {self.domain!r} (queues.yaml)")
+        if await self.is_retired(ended_id(data.task_id)):
+            log.info("%s: %s of %s, which is over already; ignored", self.domain, envelope.id, data.task_id)
+            return
         old = self.entries.get(data.task_id)
         if old is not None and old.classified_id == envelope.id:
             return  # redelivered
@@ -89,7 +92,9 @@ class DomainRouter(DomainState):
             self.metrics.entered_queue(data.task_id)
         await self.carry_out(self.engine.enqueue(entry.spec(), now), now)
 
-    async def withdraw(self, task_id: str, why: str, now: float, eid: str | None = None) -> None:
+    async def withdraw(
+        self, task_id: str, why: str, now: float, eid: str | None = None, *, ended: bool = False
+    ) -> None:
         """Cancelled, completed by its source, paused, rescheduled, expired or held: out of routing, hold released.
 
         With `eid` (a withdrawal from elsewhere, not the agent's own hand-back), an agent who had the task
@@ -101,9 +106,13 @@ class DomainRouter(DomainState):
             await self.announce.task(gone, now, eid=eid)
         actions = self.engine.withdraw(task_id, now)
         held = await self.store.holder(task_id)  # Redis may know of a claim the router has not heard of yet
+        if held is not None:
+            self.changed_agent(held.agent_id, now)
         revoked = [a for a in actions if isinstance(a, Revoke) and a.task_id == task_id]
         await self.carry_out(revoked, now)  # its offer revoked (announced, then released) before it is retired
         await self.retire(self.entries.get(task_id), now)  # a rebuild from here on drops it
+        if ended:
+            await self.end(task_id, now)
         # Release in Redis before carrying out what the engine did next: it may give the freed agent its next
         # task at once, and a reservation that still saw this hold would be refused and re-adopt the task.
         if held is not None:
@@ -166,6 +175,7 @@ class DomainRouter(DomainState):
             await self.announce.task(wrap, now, eid=event_id(envelope.id, "wrap_up"))
         done = TaskCompleted(task_id=cmd.task_id, by="agent", agent_id=cmd.agent_id, wrap_up_code=cmd.wrap_up_code)
         await self.announce.task(done, now, eid=event_id(envelope.id, "completed"))  # then remember it
+        await self.end(cmd.task_id, now)
         if after > 0:
             await self.carry_out(actions, now)
             await self._save(dataclasses.replace(entry, after_work_until=now + after))
@@ -212,6 +222,7 @@ class DomainRouter(DomainState):
             await self.announce.note(cmd.agent_id, "withdrawn", None, task_id=cmd.task_id, reason="gone")
             return
         self._need_agent(cmd.agent_id)
+        self.changed_agent(cmd.agent_id, now)  # the api's reservation: the agent's other domains count it
         if entry.parked_for is not None:
             entry = dataclasses.replace(entry, parked_for=None)
             await self._save(entry)
@@ -277,6 +288,16 @@ class DomainRouter(DomainState):
             await self.carry_out(actions, now)
         finally:
             self.force_by.pop(cmd.task_id, None)
+
+    async def sync(self, cmd: ac.SyncAgent, envelope: Envelope, now: float) -> None:
+        """Another domain's router changed this blended agent (decisions D21): read its presence and holds
+        from Redis again; the other domain's holds count against its capacity here as foreign holds."""
+        if cmd.agent_id not in self.engine.agents:
+            log.info(
+                "%s: sync of %s from %s, who does not work here; ignored", self.domain, cmd.agent_id, cmd.from_domain
+            )
+            return
+        await self.carry_out(await self.resync(cmd.agent_id, now), now)
 
     # --------------------------------------------------------------- helpers
 

@@ -31,7 +31,7 @@ from workrouter.contracts.topics import ROUTING, TopicNames
 from workrouter.domain.routing.model import Presence
 from workrouter.runtime.loops import Backoff, sleep_until_poked
 from workrouter.services.router.announce import Announcer, event_id
-from workrouter.services.router.carry_out import KEEP_RETIRED_SECONDS
+from workrouter.services.router.carry_out import KEEP_RETIRED_SECONDS, ended_id
 from workrouter.services.router.commands import DomainRouter
 from workrouter.services.router.effects import AgentStore, Effects
 from workrouter.services.router.rebuild import Rebuilt, rebuild
@@ -48,6 +48,7 @@ COMMANDS: dict[type[Payload], Act] = {  # what the domain's state does with each
     ac.TaskClaimed: DomainRouter.claimed,
     ac.StartTask: DomainRouter.started,
     ac.SupervisorAssign: DomainRouter.supervise,
+    ac.SyncAgent: DomainRouter.sync,
 }
 
 
@@ -137,7 +138,10 @@ class Router:
     async def _rebuild(self, state: DomainRouter) -> None:
         """Load the domain into `state` from Redis and make it the domain's (its lock held)."""
         self._takeovers[state.domain] = await self.store.take_over(state.domain)
-        self.rebuilt.append(await rebuild(state, self.clock()))
+        now = self.clock()
+        self.rebuilt.append(await rebuild(state, now))
+        for agent_id in state.others:  # what the last owner changed and had not told the other domains yet
+            state.changed_agent(agent_id, now)
         await state.settle()
         self.domains[state.domain] = state
 
@@ -188,7 +192,8 @@ class Router:
             by_domain.setdefault(envelope.partitionkey, []).append((envelope, delivery))
         for domain, messages in by_domain.items():
             async with self._unit(self._owner_of(domain, messages[0][1])) as state:
-                await state.ask_retired([e.id for e, _ in messages if isinstance(e.data, te.TaskClassified)])
+                classified = [(e.id, e.data.task_id) for e, _ in messages if isinstance(e.data, te.TaskClassified)]
+                await state.ask_retired([i for i, _ in classified] + [ended_id(t) for _, t in classified])
                 for envelope, _ in messages:
                     data = envelope.data
                     if state.store.touches(getattr(data, "task_id", None), getattr(data, "agent_id", None)):
@@ -227,9 +232,11 @@ class Router:
         if isinstance(data, ac.AgentCommand) and data.domain != state.domain:
             raise PermanentError(f"command for domain {data.domain!r} arrived keyed {state.domain!r}")
         if isinstance(data, te.OUT_OF_ROUTING):
-            await state.withdraw(
-                data.task_id, envelope.type.rsplit(".", 1)[-1], now, event_id(envelope.id, "unassigned")
+            why, ended = (
+                envelope.type.rsplit(".", 1)[-1],
+                isinstance(data, te.TaskCompleted | te.TaskCancelled | te.TaskExpired),
             )
+            await state.withdraw(data.task_id, why, now, event_id(envelope.id, "unassigned"), ended=ended)
             return
         act = COMMANDS.get(type(data))
         if act is None:
@@ -282,6 +289,7 @@ class Router:
                 continue
             async with self._unit(state) as state:
                 await state.store.set_presence(agent_id, Presence.OFFLINE, None, now)
+                state.changed_agent(agent_id, now)
                 await state.carry_out(state.engine.set_presence(agent_id, Presence.OFFLINE, None, now), now)
                 eid = event_id(agent_id, "heartbeat_lost", now)
                 await state.announce.presence(agent_id, "offline", "heartbeat_lost", now, eid)
