@@ -1,4 +1,4 @@
-"""Supervisor commands (force-assign, park) and task explanations built from the live store."""
+"""Supervisor commands (force-assign or reassign, park, take back) and task explanations built from the live store."""
 
 from __future__ import annotations
 
@@ -46,7 +46,12 @@ async def test_a_supervisor_assigns_or_parks_a_waiting_task(h: Harness, action: 
         ("/v1/supervisor/tasks/t1/assign", SAM, {}, (422, "invalid request")),
         ("/v1/supervisor/tasks/t1/assign", SAM, {"agent_id": "hugo"}, (403, "hugo works in domain support")),
         ("/v1/supervisor/tasks/nope/assign", SAM, {"agent_id": "farid"}, (404, "unknown task 'nope'")),
-        ("/v1/supervisor/tasks/t2/assign", SAM, {"agent_id": "farid"}, (409, "t2 is offered to emma")),
+        ("/v1/supervisor/tasks/t2/assign", SAM, {"agent_id": "emma"}, (409, "t2 is offered to emma already")),
+        ("/v1/supervisor/tasks/t2/park", SAM, {"agent_id": "farid"}, (409, "offered to emma; take it back first")),
+        ("/v1/supervisor/tasks/t1/take-back", SAM, {}, (409, "t1 is waiting, held by nobody")),
+        ("/v1/supervisor/tasks/t3/take-back", SAM, {}, (409, "t3 is parked, held by nobody")),
+        ("/v1/supervisor/tasks/nope/take-back", SAM, {}, (404, "unknown task 'nope'")),
+        ("/v1/supervisor/tasks/t2/take-back", EMMA, {}, (403, "emma is not a supervisor")),
         ("/v1/supervisor/tasks/t3/park", SAM, {"agent_id": "farid"}, (409, "in emma's personal workbin already")),
     ],
 )
@@ -127,7 +132,8 @@ EMMA_HOLDS = Holder("emma", "workitem", "assign", T0 - 60)
         ("park", None, EMMA_HOLDS, (404, "unknown", "not queued in backoffice")),  # a claim that raced a cancel
         ("assign", {"after_work_until": T0 + 15}, EMMA_HOLDS, (409, "after_work", "completed already (in after-work)")),
         ("park", {"after_work_until": T0}, None, (409, "after_work", "only a waiting task can be parked")),
-        ("assign", {}, Holder("emma", "workitem", "offer", T0), (409, "offered", "t1 is offered to emma")),
+        ("park", {}, Holder("emma", "workitem", "offer", T0), (409, "offered", "t1 is offered to emma; take it back")),
+        ("assign", {}, Holder("farid", "workitem", "assign", T0), (409, "assigned", "assigned to farid already")),
         ("park", {"parked_for": "emma"}, None, (409, "parked", "in emma's personal workbin already")),
     ],
 )
@@ -163,3 +169,26 @@ async def test_a_force_assign_the_router_would_refuse_for_the_agent_is_a_409(h: 
     await h.store.set_presence("farid", Presence.OFFLINE, None, T0)
     response = await h.client.post("/v1/supervisor/tasks/t1/park", json={"agent_id": "farid"}, headers=SAM)
     assert response.status_code == 202  # parking needs neither: the agent claims it when back and with room
+
+
+async def test_a_supervisor_reassigns_a_task_another_agent_holds(h: Harness) -> None:
+    await h.ready("farid")
+    h.store.queue(entry("t1"))
+    h.store.holds["t1"] = EMMA_HOLDS  # accepted by emma, who went offline, say
+    response = await h.client.post("/v1/supervisor/tasks/t1/assign", json={"agent_id": "farid"}, headers=SAM)
+    assert response.status_code == 202, response.text
+    assert response.json()["reassigned_from"] == "emma"
+    assert h.commands()[-1].data == ac.SupervisorAssign(
+        agent_id="farid", domain="backoffice", task_id="t1", action="force_assign", supervisor="sam"
+    )
+
+
+async def test_a_supervisor_takes_a_held_task_back(h: Harness) -> None:
+    h.store.queue(entry("t1"))
+    h.store.holds["t1"] = EMMA_HOLDS
+    response = await h.client.post("/v1/supervisor/tasks/t1/take-back", headers=SAM)
+    assert response.status_code == 202, response.text
+    assert response.json() == {"task_id": "t1", "agent_id": "emma", "action": "take_back", "status": "accepted"}
+    assert h.commands()[-1].data == ac.SupervisorAssign(
+        agent_id="emma", domain="backoffice", task_id="t1", action="take_back", supervisor="sam"
+    )

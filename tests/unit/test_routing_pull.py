@@ -6,6 +6,7 @@ import pytest
 
 from tests.support import engine_pull as pull
 from tests.support.engine_explain import explain
+from workrouter.domain.routing import pull as routing_pull
 from workrouter.domain.routing.actions import Offer, Revoke, RoutingError, TaskSpec
 from workrouter.domain.routing.engine import Engine
 from workrouter.domain.routing.model import AgentProfile, Mode, Presence, QueuePolicy, Tier, needs
@@ -72,6 +73,44 @@ def test_force_assign_bypasses_tiers_but_never_capacity() -> None:
     pull.force_assign(eng, "b1", "junior", T0 + 1)
     with pytest.raises(RoutingError, match=r"no free capacity on workitem \(workitem 2/2\)"):
         pull.force_assign(eng, "b2", "junior", T0 + 1)
+
+
+def test_a_supervisor_takes_a_held_task_back_to_its_place_and_it_is_routed_again() -> None:
+    eng = Engine({"push": QueuePolicy("push", "d", tiers=(Tier(0),))})
+    for agent_id in ("first", "second"):
+        eng.put_agent(AgentProfile(agent_id, {}, frozenset({"push"}), {"workitem": 1}), T0)
+    eng.set_presence("first", Presence.READY, None, T0)
+    (offer,) = eng.enqueue(TaskSpec("t", "push", (), 100, enqueued_at=T0), T0)
+    assert isinstance(offer, Offer)
+    eng.accept("t", "first", T0 + 1)
+    eng.set_presence("first", Presence.OFFLINE, None, T0 + 2)  # accepted work stays with it
+    eng.set_presence("second", Presence.READY, None, T0 + 3)
+    actions = routing_pull.take_back(eng, "t", T0 + 4)
+    assert actions[0] == Revoke("t", "first", "taken_back", T0 + 4)
+    assert [(a.task_id, a.agent_id) for a in actions if isinstance(a, Offer)] == [("t", "second")]
+    assert (eng.tasks["t"].enqueued_at, eng.agents["first"].load) == (T0, {"workitem": 0})
+    assert eng.enqueue(TaskSpec("t2", "push", (), 100, enqueued_at=T0 + 5), T0 + 5) == []  # nobody free: waits
+    with pytest.raises(RoutingError, match="t2 is waiting; only a task an agent holds can be taken back"):
+        routing_pull.take_back(eng, "t2", T0 + 6)
+
+
+def test_a_reassignment_gives_the_task_to_the_named_agent_or_changes_nothing() -> None:
+    eng = setup()
+    pull.force_assign(eng, "b0", "junior", T0 + 1)
+    pull.force_assign(eng, "b1", "senior", T0 + 1)
+    pull.force_assign(eng, "b2", "senior", T0 + 1)  # senior is full (2 of 2)
+    before = (dict(eng.agents["junior"].load), eng.tasks["b0"].agent_id)
+    with pytest.raises(RoutingError, match="no free capacity"):
+        routing_pull.reassign(eng, "b0", "senior", T0 + 2)
+    assert (dict(eng.agents["junior"].load), eng.tasks["b0"].agent_id) == before  # refused before any change
+    with pytest.raises(RoutingError, match="holds task b0 already"):
+        routing_pull.reassign(eng, "b0", "junior", T0 + 2)
+    actions = routing_pull.reassign(eng, "b1", "junior", T0 + 2)
+    assert actions[:2] == [
+        Revoke("b1", "senior", "taken_back", T0 + 2),
+        Offer("b1", "junior", "bin", -2, "longest_idle", 0.0, "force", T0 + 2),
+    ]
+    assert (eng.tasks["b1"].agent_id, eng.agents["senior"].load["workitem"]) == ("junior", 1)
 
 
 def test_a_parked_task_waits_in_one_agents_personal_workbin() -> None:

@@ -25,6 +25,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from tests.support import engine_pull as pull
 from tests.support.metrics_walk import Recount, recount
 from workrouter.domain.routing import adopt
+from workrouter.domain.routing import pull as supervise
 from workrouter.domain.routing.actions import RoutingError, TaskSpec
 from workrouter.domain.routing.buckets import Waiting
 from workrouter.domain.routing.engine import Engine
@@ -166,6 +167,22 @@ class TallyMachine(RuleBasedStateMachine):
         if task is not None:
             with contextlib.suppress(RoutingError):
                 pull.force_assign(self.engine, task.task_id, agent_id, self.now)
+
+    @rule(data=st.data())
+    def take_back(self, data: st.DataObject) -> None:
+        """A supervisor takes a held task back to its queue."""
+        task = self.pick(data)
+        if task is not None:
+            with contextlib.suppress(RoutingError):  # not held (or a timer due first moved it)
+                supervise.take_back(self.engine, task.task_id, self.now)
+
+    @rule(data=st.data(), agent_id=st.sampled_from(AGENTS))
+    def reassign(self, data: st.DataObject, agent_id: str) -> None:
+        """A supervisor gives a held task to another agent."""
+        task = self.pick(data)
+        if task is not None:
+            with contextlib.suppress(RoutingError):
+                supervise.reassign(self.engine, task.task_id, agent_id, self.now)
 
     @rule(
         data=st.data(),

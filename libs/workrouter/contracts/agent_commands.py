@@ -100,14 +100,17 @@ class StartTask(AgentCommand):
 
 
 class SupervisorAssign(AgentCommand):
-    """A supervisor gives a waiting or parked task to the agent (force-assign, bypassing tiers) or
-    parks it in the agent's personal workbin."""
+    """A supervisor gives a task to the agent (force-assign, bypassing tiers: a waiting or parked task, or
+    one another agent holds, which is taken from them first), parks a waiting task in the agent's personal
+    workbin, or takes back a task the agent holds (back to its place in the queue, routed again)."""
 
     event_type = "workrouter.command.supervisor_assign"
 
-    task_id: str = Field(min_length=1, description="Waiting or parked task of the domain.")
-    action: Literal["force_assign", "park"] = Field(
-        description="force_assign: assigned to the agent now, tiers bypassed; park: into the agent's personal workbin."
+    task_id: str = Field(min_length=1, description="Task of the domain.")
+    action: Literal["force_assign", "park", "take_back"] = Field(
+        description="force_assign: assigned to the agent now, tiers bypassed (taken from its holder first); park: "
+        "into the agent's personal workbin; take_back: taken from the agent (`agent_id`, its holder) back to "
+        "the queue.",
     )
     supervisor: str = Field(min_length=1, description="Who did it, for the audit trail.")
 

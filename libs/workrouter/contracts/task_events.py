@@ -201,15 +201,17 @@ class TaskOfferRevoked(TaskEvent):
 
     offer_id: str = Field(description="Id of the offer or claim that ended (from its TaskOffered).")
     agent_id: str = Field(description="Agent it was offered to.")
-    reason: Literal["rona", "rejected", "cancelled", "agent_offline", "claim_timeout"] = Field(
+    reason: Literal["rona", "rejected", "cancelled", "agent_offline", "claim_timeout", "taken_back"] = Field(
         description="rona: not answered in time; rejected: the agent said no; cancelled: the task was withdrawn; "
-        "agent_offline: the agent logged out; claim_timeout: a get-next claim was not started in time."
+        "agent_offline: the agent logged out; claim_timeout: a get-next claim was not started in time; "
+        "taken_back: a supervisor took the task back or gave it to another agent."
     )
 
 
 class TaskUnassigned(TaskEvent):
     """The router took the task from the agent who had it assigned, because the task was cancelled, expired,
-    completed by its source, paused, rescheduled or moved to another routing domain meanwhile. The agent's
+    completed by its source, paused, rescheduled or moved to another routing domain meanwhile, or a
+    supervisor took it back or gave it to another agent. The agent's
     hold (and handle) ends here, even when the withdrawal's own event came first in the task's history
     (a source's cancel and an agent's claim or acceptance can cross)."""
 

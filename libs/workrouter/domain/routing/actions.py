@@ -8,7 +8,7 @@ from typing import Literal
 from workrouter.domain.routing.model import SkillNeeds
 
 How = Literal["offer", "auto_answer", "pull", "get_next", "force", "personal"]
-RevokeReason = Literal["timeout", "rejected", "agent_offline", "withdrawn", "claim_timeout", "refused"]
+RevokeReason = Literal["timeout", "rejected", "agent_offline", "withdrawn", "claim_timeout", "refused", "taken_back"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""Supervisor routes (force-assign, park) and the explanation of a task, answered from Redis alone."""
+"""Supervisor routes (force-assign or reassign, park, take back) and the explanation of a task, answered from
+Redis alone."""
 
 from __future__ import annotations
 
@@ -29,6 +30,16 @@ ACTIONS: dict[str, Literal["force_assign", "park"]] = {"assign": "force_assign",
 def supervisor_routes(api: AgentApi) -> APIRouter:
     """The supervisor routes and `GET /v1/tasks/{id}/explain` of one app."""
     router = APIRouter(tags=["supervisor"])
+
+    @router.post(
+        "/v1/supervisor/tasks/{task_id}/take-back",
+        status_code=202,
+        responses=documented(401, 403, 404, 409, s202=accepted()),
+    )
+    async def take_back(task_id: str, caller: SupervisorCaller) -> JSONResponse:
+        """Take a task from the agent holding it (offered, claimed or assigned): back to its place in its
+        queue, wait clock untouched, and routed again. To give it to a named agent, assign it instead."""
+        return await _take_back(api, task_id, caller)
 
     @router.post(
         "/v1/supervisor/tasks/{task_id}/{action}",
@@ -63,7 +74,8 @@ async def _supervise(api: AgentApi, task_id: str, action: str, request: Request,
         msg = f"agent {target} works in domain {', '.join(theirs)}; you supervise {', '.join(caller.domains)}"
         raise HttpError(problem(403, msg))
     domain, entry, raw = await api.find(caller, task_id)
-    _check_waiting(task_id, ", ".join(caller.domains), action, raw, await store.holder(task_id))
+    holder = await store.holder(task_id)
+    _check_waiting(task_id, ", ".join(caller.domains), action, raw, holder, target=target)
     if domain not in theirs:
         msg = f"task {task_id} is queued in domain {domain}; agent {target} works in {', '.join(theirs)}"
         raise HttpError(problem(403, msg))
@@ -81,6 +93,30 @@ async def _supervise(api: AgentApi, task_id: str, action: str, request: Request,
     )
     await api.publish(command, task_id)
     content = {"task_id": task_id, "agent_id": target, "action": ACTIONS[action], "status": "accepted"}
+    if holder is not None:
+        content["reassigned_from"] = holder.agent_id
+    return JSONResponse(status_code=202, content=content)
+
+
+async def _take_back(api: AgentApi, task_id: str, caller: Caller) -> JSONResponse:
+    """Take a held task back to its queue: 404 unknown here, 409 when nobody holds it or it is completed."""
+    domain, _, raw = await api.find(caller, task_id)
+    holder = await api.store.holder(task_id)
+    if raw is None:
+        msg = f"unknown task {task_id!r}: not queued in {', '.join(caller.domains)} (completed, cancelled or moved)"
+        raise HttpError(problem(404, msg, state="unknown"))
+    if raw.get("after_work_until") is not None:
+        msg = f"task {task_id} is completed already (in after-work); there is nothing to take back"
+        raise HttpError(problem(409, msg, state="after_work"))
+    if holder is None:
+        state = "parked" if raw.get("parked_for") else "waiting"
+        msg = f"task {task_id} is {state}, held by nobody; there is nothing to take back (assign it to give it)"
+        raise HttpError(problem(409, msg, state=state))
+    command = SupervisorAssign(
+        agent_id=holder.agent_id, domain=domain, task_id=task_id, action="take_back", supervisor=caller.agent_id
+    )
+    await api.publish(command, task_id)
+    content = {"task_id": task_id, "agent_id": holder.agent_id, "action": "take_back", "status": "accepted"}
     return JSONResponse(status_code=202, content=content)
 
 
@@ -107,8 +143,11 @@ async def _explain(api: AgentApi, task_id: str, caller: Caller) -> dict[str, Any
     return explanation_view(explain_waiting(entry, policy, agents, now, api.priority))
 
 
-def _check_waiting(task_id: str, domain: str, action: str, raw: dict[str, Any] | None, holder: Holder | None) -> None:
-    """404 for a task the domain does not queue; 409 for one held or finished (only a waiting task can be given)."""
+def _check_waiting(
+    task_id: str, domain: str, action: str, raw: dict[str, Any] | None, holder: Holder | None, *, target: str
+) -> None:
+    """404 for a task the domain does not queue; 409 for one finished, for one held when parking, and for one
+    the target holds already (a held task is assigned by taking it from its holder: reassigned)."""
     if raw is None:
         msg = f"unknown task {task_id!r}: not queued in {domain} (completed, cancelled or moved, or never existed)"
         raise HttpError(problem(404, msg, state="unknown"))
@@ -116,9 +155,12 @@ def _check_waiting(task_id: str, domain: str, action: str, raw: dict[str, Any] |
     if raw.get("after_work_until") is not None:
         msg = f"task {task_id} is completed already (in after-work); only a waiting task can be {done}"
         raise HttpError(problem(409, msg, state="after_work"))
-    if holder is not None:
+    if holder is not None and (action == "park" or holder.agent_id == target):
         state = HELD_STATE[holder.kind]
-        msg = f"task {task_id} is {state} to {holder.agent_id}; only a waiting task can be {done}"
+        if holder.agent_id == target:
+            msg = f"task {task_id} is {state} to {target} already"
+        else:
+            msg = f"task {task_id} is {state} to {holder.agent_id}; take it back first, or assign it to {target}"
         raise HttpError(problem(409, msg, state=state))
 
 

@@ -23,12 +23,13 @@ from workrouter.services.router.metrics import DomainMetrics
 log = logging.getLogger(__name__)
 
 KIND: dict[str, HoldKind] = {"offer": "offer", "get_next": "claim"}  # any other way of giving a task is an assignment
-REVOKED: dict[str, Literal["rona", "rejected", "cancelled", "agent_offline", "claim_timeout"]] = {
+REVOKED: dict[str, Literal["rona", "rejected", "cancelled", "agent_offline", "claim_timeout", "taken_back"]] = {
     "timeout": "rona",
     "rejected": "rejected",
     "agent_offline": "agent_offline",
     "withdrawn": "cancelled",
     "claim_timeout": "claim_timeout",
+    "taken_back": "taken_back",
 }
 MAX_REFUSALS = 3  # per agent and batch: then the engine stops proposing the agent until it changes presence
 OUT_OF_SYNC = "out_of_sync"

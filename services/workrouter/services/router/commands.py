@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
 
 from workrouter.bus.port import PermanentError
 from workrouter.contracts import agent_commands as ac
@@ -14,25 +13,24 @@ from workrouter.contracts.task_events import (
     TaskAccepted,
     TaskClassified,
     TaskCompleted,
-    TaskParked,
     TaskQueued,
     TaskRescheduled,
     TaskUnassigned,
     TaskWrapUpStarted,
 )
-from workrouter.domain.routing import pull
-from workrouter.domain.routing.actions import Action, Offer, Revoke, RoutingError
+from workrouter.domain.routing.actions import Offer, Revoke
 from workrouter.domain.routing.adopt import adopt, start
 from workrouter.domain.routing.entry import QueueEntry, tier_at
 from workrouter.domain.routing.holds import HELD_STATE
 from workrouter.domain.routing.model import Presence, needs
 from workrouter.services.router.announce import event_id
-from workrouter.services.router.carry_out import DomainState, ended_id
+from workrouter.services.router.carry_out import ended_id
+from workrouter.services.router.supervise import Supervising
 
 log = logging.getLogger(__name__)
 
 
-class DomainRouter(DomainState):
+class DomainRouter(Supervising):
     """Handles the domain's classified tasks, withdrawals and agent and supervisor commands."""
 
     # ------------------------------------------------------------------ tasks
@@ -260,35 +258,6 @@ class DomainRouter(DomainState):
         self.offers.pop(cmd.task_id, None)
         self.metrics.assigned(entry.queue, "get_next", entry.enqueued_at, now)
 
-    async def supervise(self, cmd: ac.SupervisorAssign, envelope: Envelope, now: float) -> None:
-        """Force-assign (bypassing tiers, recorded as such) or park in the agent's personal workbin."""
-        self._need_agent(cmd.agent_id)
-        entry = self.entries.get(cmd.task_id)
-        task = self.engine.tasks.get(cmd.task_id)
-        if cmd.supervisor.startswith("escalation") and (task is None or task.state != "waiting"):
-            # the task left, or an agent got it, between the step and now: escalation does not take it away
-            log.info("%s: %s of %s, which is not waiting here; ignored", self.domain, cmd.supervisor, cmd.task_id)
-            return
-        if entry is None:
-            raise PermanentError(f"{cmd.action}: domain {self.domain} holds no task {cmd.task_id}")
-        if cmd.action == "park":
-            await self.carry_out(self._engine(lambda: pull.park(self.engine, cmd.task_id, cmd.agent_id, now)), now)
-            parked = TaskParked(
-                task_id=cmd.task_id, workbin=f"personal:{cmd.agent_id}", agent_id=cmd.agent_id, by=cmd.supervisor
-            )
-            await self.announce.task(parked, now, eid=event_id(envelope.id, "parked"))  # then remember it
-            await self._save(dataclasses.replace(entry, parked_for=cmd.agent_id))
-            await self.announce.note(cmd.agent_id, "parked", entry, by=cmd.supervisor)
-            return
-        self.force_by[cmd.task_id] = cmd.supervisor
-        try:
-            actions = self._engine(lambda: pull.force_assign(self.engine, cmd.task_id, cmd.agent_id, now))
-            if entry.parked_for is not None:
-                await self._save(dataclasses.replace(entry, parked_for=None))
-            await self.carry_out(actions, now)
-        finally:
-            self.force_by.pop(cmd.task_id, None)
-
     async def sync(self, cmd: ac.SyncAgent, envelope: Envelope, now: float) -> None:
         """Another domain's router changed this blended agent (decisions D21): read its presence and holds
         from Redis again; the other domain's holds count against its capacity here as foreign holds."""
@@ -299,26 +268,6 @@ class DomainRouter(DomainState):
             return
         await self.carry_out(await self.resync(cmd.agent_id, now), now)
 
-    # --------------------------------------------------------------- helpers
-
-    @staticmethod
-    def _engine(call: Callable[[], list[Action]]) -> list[Action]:
-        """Run an engine call; a refusal is final (the message is dead-lettered with the reason)."""
-        try:
-            return call()
-        except RoutingError as exc:
-            raise PermanentError(str(exc)) from None
-
-    def _need_agent(self, agent_id: str) -> None:
-        if agent_id not in self.engine.agents:
-            raise PermanentError(f"agent {agent_id!r} does not work in routing domain {self.domain!r} (agents.yaml)")
-
     def _seq(self) -> int:
         seq, self.next_seq = self.next_seq, self.next_seq + 1
         return seq
-
-    async def _save(self, entry: QueueEntry) -> None:
-        old = self.entries.get(entry.task_id)
-        self.entries[entry.task_id] = entry
-        await self.store.save_task(self.domain, entry.task_id, entry.to_json())
-        await self.file(entry, old)
