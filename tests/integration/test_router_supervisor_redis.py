@@ -81,3 +81,25 @@ async def test_taking_back_an_open_offer_revokes_it(infra: Infra) -> None:
         published = len(h.bus.published)
         await h.send(take_back)  # redelivered: a no longer holds it
         assert len(h.bus.published) == published
+
+
+async def test_an_agent_hands_its_task_to_a_named_colleague_s_personal_workbin(infra: Infra) -> None:
+    async with router_on_redis(infra.redis_url) as h:
+        await h.ready("a")
+        await h.send(classified("t1", level=60))
+        await accepted_by_a(h, "t1")
+        await h.ready("b")
+        hand = ac.HandBackTask(agent_id="a", domain=DOMAIN, task_id="t1", action="transfer", to_agent="b")
+        await h.send(command(hand))
+
+        assert [(u.agent_id, u.reason) for u in h.events("unassigned")] == [("a", "transferred to b by a")]
+        assert [(p.workbin, p.agent_id, p.by) for p in h.events("parked")] == [("personal:b", "b", "a")]
+        assert await h.store.holder("t1") is None  # parked: b claims it from the personal workbin
+        assert await h.store.load("a") == {}
+        entry = await h.store.get_task(DOMAIN, "t1")
+        assert entry is not None
+        assert entry["parked_for"] == "b"
+        assert h.offers() == [("t1", "a")]  # not offered to anyone else meanwhile
+        published = len(h.bus.published)
+        await h.send(command(hand))  # redelivered: a no longer holds it
+        assert len(h.bus.published) == published

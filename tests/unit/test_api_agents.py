@@ -229,7 +229,11 @@ async def test_task_commands(h: Harness) -> None:
     [
         ("complete", {"wrap_up_code": "done"}, "body.wrap_up_code", "unknown wrap-up code 'done'; one of: cross_sell"),
         ("transfer", {"queue": "nowhere"}, "body.queue", "unknown queue 'nowhere'; one of: claims"),
-        ("transfer", {}, "body.queue", "Field required"),
+        ("transfer", {}, "body", "give exactly one of queue and agent_id"),
+        ("transfer", {"queue": "general", "agent_id": "farid"}, "body", "give exactly one of queue and agent_id"),
+        ("transfer", {"agent_id": "zed"}, "body.agent_id", "unknown agent 'zed'"),
+        ("transfer", {"agent_id": "emma"}, "body.agent_id", "you hold the task already"),
+        ("transfer", {"agent_id": "hugo"}, "body.agent_id", "hugo works in domain support; the task is in backoffice"),
         ("reschedule", {"wake_at": "2020-01-01T00:00:00Z"}, "body.wake_at", "must be in the future"),
         ("reschedule", {"wake_at": "tomorrow"}, "body.wake_at", "RFC 3339"),
         ("reschedule", {"wake_at": 1893456000}, "body.wake_at", "RFC 3339"),
@@ -267,3 +271,20 @@ def test_offer_ids_are_named_as_the_router_names_them() -> None:
 
     for since in (T0, T0 + 0.125, 1.1):
         assert offer_id("t1", "emma", since) == announce.offer_id("t1", "emma", since)
+
+
+async def test_an_agent_transfers_its_task_to_a_named_colleague(h: Harness) -> None:
+    hold(h, "t1", "emma", "assign")
+    body = {"agent_id": "farid", "reason": "back to the original advisor"}
+    response = await h.client.post("/v1/agent/tasks/t1/transfer", json=body, headers=EMMA)
+    assert response.status_code == 202, response.text
+    assert response.json() == {"task_id": "t1", "agent_id": "farid", "status": "accepted"}
+    (command,) = h.commands()
+    assert command.data == ac.HandBackTask(
+        agent_id="emma",
+        domain="backoffice",
+        task_id="t1",
+        action="transfer",
+        to_agent="farid",
+        reason="back to the original advisor",
+    )

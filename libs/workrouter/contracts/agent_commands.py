@@ -69,7 +69,13 @@ class HandBackTask(AgentCommand):
     action: Literal["transfer", "reclassify", "reschedule"] = Field(
         description="transfer: to `queue`; reclassify: back through the rules; reschedule: asleep until `wake_at`."
     )
-    queue: str | None = Field(default=None, description="Target queue of a transfer.")
+    queue: str | None = Field(default=None, description="Target queue of a transfer (or `to_agent`).")
+    to_agent: str | None = Field(
+        default=None,
+        min_length=1,
+        description="A transfer to a named colleague: the task goes to their personal workbin, which only they "
+        "claim from (issue 20: 'send back to the original advisor').",
+    )
     wake_at: Timestamp | None = Field(default=None, description="When a rescheduled task comes back.")
     reason: str = Field(
         default="",

@@ -68,6 +68,18 @@ def reassign(engine: Engine, task_id: str, agent_id: str, now: float) -> list[Ac
     return actions + engine._route_agent(holder, now)
 
 
+def hand_to(engine: Engine, task_id: str, agent_id: str, now: float) -> list[Action]:
+    """The agent holding a task gives it to a named colleague: taken from the holder and parked in the
+    colleague's personal workbin (claimed when they are ready and have room); the holder is offered its next."""
+    actions = engine.advance(now)
+    task, holder = _held(engine, task_id)
+    if engine._agent(agent_id) is holder:
+        raise RoutingError(f"agent {agent_id} holds task {task_id} already")
+    actions += _unhold(engine, task, holder, now)
+    actions += park(engine, task_id, agent_id, now)
+    return actions + engine._route_agent(holder, now)
+
+
 def _held(engine: Engine, task_id: str) -> tuple[Waiting, AgentState]:
     task = _task(engine, task_id)
     if task.state not in HELD or task.agent_id is None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from workrouter.contracts.agent_commands import Presence
 from workrouter.contracts.common import Timestamp
@@ -36,10 +37,22 @@ class CompleteBody(Body):
 
 
 class TransferBody(Body):
-    """Give the task to another queue."""
+    """Give the task to another queue, or to a named colleague (exactly one of the two)."""
 
-    queue: str = Field(min_length=1, max_length=64, description="The queue (of your domain) to give the task to.")
+    queue: str | None = Field(default=None, min_length=1, max_length=64, description="The queue to give the task to.")
+    agent_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="A colleague of the task's domain: the task goes to their personal workbin, claimed by them.",
+    )
     reason: str = Field(default="", max_length=500, description="Why, for the task history.")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> TransferBody:
+        if (self.queue is None) == (self.agent_id is None):
+            raise PydanticCustomError("one_target", "give exactly one of queue and agent_id")
+        return self
 
 
 class RescheduleBody(Body):

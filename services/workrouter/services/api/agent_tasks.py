@@ -96,6 +96,8 @@ def _hand_back_routes(router: APIRouter, api: AgentApi) -> None:
     )
     async def transfer(task_id: str, request: Request, caller: AgentCaller) -> JSONResponse:
         body = await api.body(request, TransferBody)
+        if body.agent_id is not None:
+            return await _to_colleague(api, caller, task_id, body.agent_id, body.reason)
         if body.queue not in routing.queues:
             raise api.invalid("body.queue", f"unknown queue {body.queue!r}; one of: {_ids(routing.queues)}")
         _, domain = await api.own_hold(caller, task_id, HANDED_BACK, "transfer")
@@ -127,6 +129,21 @@ def _hand_back_routes(router: APIRouter, api: AgentApi) -> None:
         _, domain = await api.own_hold(caller, task_id, HANDED_BACK, "reclassify")
         await _hand_back(api, caller, domain, task_id, "reclassify", reason=body.reason)
         return _accepted(task_id)
+
+
+async def _to_colleague(api: AgentApi, caller: Caller, task_id: str, colleague: str, reason: str) -> JSONResponse:
+    """Transfer the caller's task into a named colleague's personal workbin (422 for an unknown colleague, for
+    oneself, or for one who does not work in the task's domain)."""
+    if colleague not in api.routing.agents:
+        raise api.invalid("body.agent_id", f"unknown agent {colleague!r}")
+    if colleague == caller.agent_id:
+        raise api.invalid("body.agent_id", "you hold the task already: name a colleague")
+    _, domain = await api.own_hold(caller, task_id, HANDED_BACK, "transfer")
+    if domain not in api.routing.domains_of(colleague):
+        theirs = ", ".join(api.routing.domains_of(colleague))
+        raise api.invalid("body.agent_id", f"{colleague} works in domain {theirs}; the task is in {domain}")
+    await _hand_back(api, caller, domain, task_id, "transfer", to_agent=colleague, reason=reason)
+    return _accepted(task_id, agent_id=colleague)
 
 
 async def _hand_back(api: AgentApi, caller: Caller, domain: str, task_id: str, action: str, **fields: Any) -> None:

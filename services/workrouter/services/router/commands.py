@@ -188,6 +188,9 @@ class DomainRouter(Supervising):
         if task is None or task.agent_id != cmd.agent_id or task.state not in ("assigned", "claimed", "offered"):
             log.info("%s: %s handed back %s, which it does not hold; ignored", self.domain, cmd.agent_id, cmd.task_id)
             return
+        if cmd.action == "transfer" and cmd.to_agent is not None:
+            await self.hand_to(cmd, now, envelope)
+            return
         if cmd.action == "transfer" and cmd.queue not in self.config.queues:
             raise PermanentError(f"unknown queue {cmd.queue!r} to transfer {cmd.task_id} to")
         if cmd.action == "reschedule" and cmd.wake_at is None:

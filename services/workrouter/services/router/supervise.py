@@ -87,6 +87,30 @@ class Supervising(DomainState):
             self.force_by.pop(cmd.task_id, None)
         await self.announce.note(holder, "withdrawn", entry, reason=why)
 
+    async def hand_to(self, cmd: ac.HandBackTask, now: float, envelope: Envelope) -> None:
+        """The holder transfers its task to a named colleague: into the colleague's personal workbin (TaskParked
+        by the holder), announced first (TaskUnassigned for an assigned task; an offer or claim is revoked)."""
+        assert cmd.to_agent is not None
+        entry = self.entries.get(cmd.task_id)
+        task = self.engine.tasks.get(cmd.task_id)
+        if entry is None or task is None:
+            raise PermanentError(f"transfer: domain {self.domain} holds no task {cmd.task_id}")
+        self._need_agent(cmd.to_agent)
+        why = cmd.reason or f"transferred to {cmd.to_agent} by {cmd.agent_id}"
+        was_assigned = task.state == "assigned"
+        actions = self._engine(lambda: pull.hand_to(self.engine, cmd.task_id, cmd.to_agent or "", now))
+        if was_assigned:
+            gone = TaskUnassigned(task_id=cmd.task_id, agent_id=cmd.agent_id, reason=why)
+            await self.announce.task(gone, now, eid=event_id(envelope.id, "unassigned"))
+        parked = TaskParked(
+            task_id=cmd.task_id, workbin=f"personal:{cmd.to_agent}", agent_id=cmd.to_agent, by=cmd.agent_id
+        )
+        await self.announce.task(parked, now, eid=event_id(envelope.id, "parked"))
+        await self.carry_out(actions, now)  # the holder's hold released, then its next task offered
+        await self._save(dataclasses.replace(entry, parked_for=cmd.to_agent))
+        await self.announce.note(cmd.to_agent, "parked", entry, by=cmd.agent_id)
+        await self.announce.note(cmd.agent_id, "withdrawn", entry, reason=why)
+
     # --------------------------------------------------------------- helpers
 
     @staticmethod
