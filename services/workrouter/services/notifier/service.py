@@ -97,7 +97,7 @@ def load_targets(config_dir: Path, env: Mapping[str, str]) -> dict[str, Target]:
 
 
 def build_dispatcher(targets: dict[str, Target], store: CallbackStore, settings: NotifierSettings) -> Dispatcher:
-    """The delivery loops, one per target, with an HTTP client each."""
+    """The delivery loops, one per target, with an HTTP session each."""
     sender = Sender(
         clock=utcnow,
         connect_timeout=settings.callback_connect_timeout_seconds,
@@ -133,8 +133,6 @@ def subscribe(bus: BatchBus, deps: NotifierDeps, settings: NotifierSettings) -> 
 
 async def assemble(settings: NotifierSettings, bus: BatchBus) -> Wiring:
     """Subscribe the notifier on `bus`, with its PostgreSQL outbox and one delivery loop per source."""
-    if settings.log_level != "DEBUG":
-        logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
     targets = load_targets(settings.config_dir, os.environ)  # the secrets' variables are named in sources.yaml
     if not targets:
         log.warning("no source in %s/sources.yaml has a callback_url: nothing will be called back", settings.config_dir)
