@@ -58,6 +58,10 @@ async def test_urgent_tasks_rank_by_their_priority_now(h: Harness) -> None:
     h.store.queue(entry("t1", base=200))
     h.store.queue(entry("t2", base=100, due_at=T0 + 3600))  # 71 h inside the 72 h horizon: +710 points
     assert await ids(h, "/v1/agent/workbins/claims", EMMA) == ["t2", "t1"]
+    tasks = (await h.client.get("/v1/agent/workbins/claims", headers=EMMA)).json()["tasks"]
+    # one meaning of priority: `priority` is the base (as the task list and the reports show it), the
+    # effective priority that orders the work is `priority_now`
+    assert [(t["priority"], t["priority_now"]) for t in tasks] == [(100, 810), (200, 200)]
 
 
 async def test_held_parked_and_after_work_tasks_are_not_listed(h: Harness) -> None:

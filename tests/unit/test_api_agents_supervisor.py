@@ -11,6 +11,7 @@ from tests.support.agent_api import T0, Harness, auth, entry, harness
 from workrouter.adapters.redis_agent_records import Holder
 from workrouter.config.catalog import Catalog
 from workrouter.contracts import agent_commands as ac
+from workrouter.contracts.commands import ReclassifyTask
 from workrouter.domain.routing.model import Presence, needs
 
 SAM, EMMA, FARID = auth("sam"), auth("emma"), auth("farid")
@@ -192,3 +193,79 @@ async def test_a_supervisor_takes_a_held_task_back(h: Harness) -> None:
     assert h.commands()[-1].data == ac.SupervisorAssign(
         agent_id="emma", domain="backoffice", task_id="t1", action="take_back", supervisor="sam"
     )
+
+
+async def test_a_supervisor_moves_a_waiting_task_to_another_queue_through_the_rules(h: Harness) -> None:
+    h.store.queue(entry("t1"))
+    body = {"queue": "general", "reason": "belongs to general"}
+    response = await h.client.post("/v1/supervisor/tasks/t1/move", json=body, headers=SAM)
+    assert response.status_code == 202, response.text
+    assert response.json() == {"task_id": "t1", "queue": "general", "action": "move", "status": "accepted"}
+    (event,) = [e for t, e in h.bus.published if t == "wr.tasks"]
+    assert (event.partitionkey, event.data) == (
+        "t1",
+        ReclassifyTask(task_id="t1", reason="belongs to general", queue="general", by="sam"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("task", "body", "expected"),
+    [
+        ("t1", {"queue": "nowhere"}, (422, "unknown queue 'nowhere'")),
+        ("t1", {"queue": "technical"}, (403, "queue technical is in domain support; you supervise backoffice")),
+        ("t1", {"queue": "claims"}, (409, "t1 is in queue claims already")),
+        ("t2", {"queue": "general"}, (409, "t2 is offered to emma; take it back first")),
+        ("nope", {"queue": "general"}, (404, "unknown task 'nope'")),
+        ("t1", {}, (422, "invalid request")),
+    ],
+)
+async def test_move_refusals(h: Harness, task: str, body: dict[str, Any], expected: tuple[int, str]) -> None:
+    h.store.queue(entry("t1"))
+    h.store.queue(entry("t2"))
+    h.store.holds["t2"] = Holder("emma", "workitem", "offer", T0)
+    response = await h.client.post(f"/v1/supervisor/tasks/{task}/move", json=body, headers=SAM)
+    assert response.status_code == expected[0], response.text
+    assert expected[1] in response.json()["detail"]
+    assert h.bus.published == []
+
+
+async def test_a_bulk_action_carries_out_each_task_it_may_and_says_why_not_for_the_others(h: Harness) -> None:
+    await h.ready("farid")
+    h.store.queue(entry("t1"))
+    h.store.queue(entry("t2"))
+    h.store.holds["t2"] = EMMA_HOLDS
+    body = {"action": "take_back", "task_ids": ["t1", "t2", "nope"]}
+    response = await h.client.post("/v1/supervisor/tasks/bulk", json=body, headers=SAM)
+    assert response.status_code == 200, response.text
+    doc = response.json()
+    assert (doc["action"], doc["accepted"], doc["refused"]) == ("take_back", 1, 2)
+    assert [(r["task_id"], r["status"], r.get("state")) for r in doc["results"]] == [
+        ("t1", 409, "waiting"),
+        ("t2", 202, None),
+        ("nope", 404, "unknown"),
+    ]
+    assert [c.data.task_id for c in h.commands()] == ["t2"]  # type: ignore[attr-defined]
+
+    body = {"action": "assign", "task_ids": ["t1"], "agent_id": "farid"}
+    doc = (await h.client.post("/v1/supervisor/tasks/bulk", json=body, headers=SAM)).json()
+    assert doc["results"] == [
+        {"task_id": "t1", "agent_id": "farid", "action": "force_assign", "status": 202},
+    ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"action": "assign", "task_ids": ["t1"]},  # no agent
+        {"action": "move", "task_ids": ["t1"], "agent_id": "farid"},  # an agent, no queue
+        {"action": "take_back", "task_ids": ["t1"], "queue": "general"},
+        {"action": "take_back", "task_ids": []},
+        {"action": "take_back", "task_ids": ["t1", "t1"]},
+        {"action": "take_back", "task_ids": [f"t{n}" for n in range(101)]},
+        {"action": "cancel", "task_ids": ["t1"]},
+    ],
+)
+async def test_a_bulk_body_that_does_not_say_one_complete_thing_is_a_422(h: Harness, body: dict[str, Any]) -> None:
+    response = await h.client.post("/v1/supervisor/tasks/bulk", json=body, headers=SAM)
+    assert response.status_code == 422, response.text
+    assert h.bus.published == []

@@ -33,6 +33,8 @@ BODIES = {
     ("post", "/v1/agent/tasks/{task_id}/reschedule"): True,
     ("post", "/v1/agent/tasks/{task_id}/reclassify"): True,
     ("post", "/v1/supervisor/tasks/{task_id}/{action}"): True,
+    ("post", "/v1/supervisor/tasks/{task_id}/move"): True,
+    ("post", "/v1/supervisor/tasks/bulk"): True,
 }
 TOKEN = ("post", "/v1/auth/token")  # only where local users sign in with a password
 NO_ERRORS = {"/healthz", "/v1/reports"}

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from workrouter.contracts.agent_commands import Presence
 from workrouter.contracts.common import Timestamp
+
+MAX_BULK = 100  # tasks per bulk action: one request stays short (each task costs a few Redis reads)
 
 
 class Body(BaseModel):
@@ -76,4 +80,44 @@ class AgentRefBody(Body):
     agent_id: str = Field(min_length=1, max_length=64, description="An agent of the supervisor's domain.")
 
 
-AGENT_BODIES = (PresenceBody, OfferAnswerBody, CompleteBody, TransferBody, RescheduleBody, ReclassifyBody, AgentRefBody)
+class MoveBody(Body):
+    """The queue a supervisor moves a task to."""
+
+    queue: str = Field(min_length=1, max_length=64, description="A queue of one of the supervisor's domains.")
+    reason: str = Field(default="", max_length=500, description="Why, for the task history.")
+
+
+class BulkBody(Body):
+    """One supervisor action on many tasks."""
+
+    action: Literal["assign", "park", "take_back", "move"] = Field(description="What to do to each task.")
+    task_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        min_length=1, max_length=MAX_BULK, description=f"The tasks, each once (at most {MAX_BULK})."
+    )
+    agent_id: str | None = Field(default=None, min_length=1, max_length=64, description="assign, park: the agent.")
+    queue: str | None = Field(default=None, min_length=1, max_length=64, description="move: the queue.")
+    reason: str = Field(default="", max_length=500, description="move: why, for the task history.")
+
+    @model_validator(mode="after")
+    def _complete(self) -> BulkBody:
+        if len(set(self.task_ids)) != len(self.task_ids):
+            raise PydanticCustomError("unique", "task_ids: each task once")
+        wants = {"assign": "agent_id", "park": "agent_id", "move": "queue", "take_back": None}[self.action]
+        given = {name for name in ("agent_id", "queue") if getattr(self, name) is not None}
+        if given != ({wants} if wants else set()):
+            need = f"needs {wants}" if wants else "takes neither agent_id nor queue"
+            raise PydanticCustomError("fields", f"{self.action} {need}")
+        return self
+
+
+AGENT_BODIES = (
+    PresenceBody,
+    OfferAnswerBody,
+    CompleteBody,
+    TransferBody,
+    RescheduleBody,
+    ReclassifyBody,
+    AgentRefBody,
+    MoveBody,
+    BulkBody,
+)

@@ -21,7 +21,10 @@ def iso(seconds: float | None) -> str | None:
 
 
 def task_view(entry: QueueEntry, routing: RoutingConfig, now: float, priority: PriorityPolicy) -> dict[str, Any]:
-    """A queued task as an agent sees it in a workbin or a claim."""
+    """A queued task as an agent sees it in a workbin or a claim. `priority` is the task's base priority (the
+    rules' or the source's, the number the task list, the reports and the capture API show); `priority_now`
+    is its effective priority at `now` (base, business value and due-date urgency: what orders the work),
+    rounded to the display range, and `priority_score` the same unrounded."""
     policy = routing.queues.get(entry.queue)
     score = priority_now(entry, now, priority)
     return {
@@ -30,7 +33,8 @@ def task_view(entry: QueueEntry, routing: RoutingConfig, now: float, priority: P
         "title": entry.title,
         "url": entry.url,
         "channel": entry.channel,
-        "priority": round(min(float(MAX_DISPLAY), max(float(MIN_DISPLAY), score))),
+        "priority": entry.base,
+        "priority_now": round(min(float(MAX_DISPLAY), max(float(MIN_DISPLAY), score))),
         "priority_score": score,
         "skills": [{"skill": skill, "min_level": level} for skill, level in entry.needs],
         "enqueued_at": iso(entry.enqueued_at),
@@ -57,7 +61,7 @@ def hold_view(task_id: str, holder: Holder, entry: QueueEntry | None, routing: R
             timeout = policy.offer_timeout_seconds if holder.kind == "offer" else policy.claim_timeout_seconds
             view["expires_at"] = iso(holder.since + timeout)
     if entry is not None:
-        view.update(queue=entry.queue, title=entry.title, url=entry.url)
+        view.update(queue=entry.queue, title=entry.title, url=entry.url, priority=entry.base, due_at=iso(entry.due_at))
         if entry.after_work_until is not None:  # finished; capacity comes back when after-work ends
             view.update(state="after_work", until=iso(entry.after_work_until))
     return view

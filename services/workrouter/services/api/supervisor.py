@@ -1,20 +1,18 @@
-"""Supervisor routes (force-assign or reassign, park, take back) and the explanation of a task, answered from
-Redis alone."""
+"""Supervisor routes (assign or reassign, park, take back, move; one by one or in bulk) and the explanation of
+a task, answered from Redis alone (the actions: supervisor_actions.py)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import json
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
-from workrouter.adapters.redis_agent_records import Holder
-from workrouter.contracts.agent_commands import SupervisorAssign
-from workrouter.domain.routing.explain_snapshot import AgentView, HoldView, explain_held, explain_waiting, load_text
-from workrouter.domain.routing.holds import HELD_STATE
-from workrouter.domain.routing.model import Presence, channel_free
+from workrouter.domain.routing.explain_snapshot import AgentView, HoldView, explain_held, explain_waiting
 from workrouter.domain.routing.workbin import is_waiting
-from workrouter.services.api.agent_bodies import AgentRefBody
+from workrouter.services.api import supervisor_actions as act
+from workrouter.services.api.agent_bodies import AgentRefBody, BulkBody, MoveBody
 from workrouter.services.api.agent_context import AgentApi, AgentCaller, Caller, SupervisorCaller
 from workrouter.services.api.agent_views import explanation_view
 from workrouter.services.api.errors import HttpError, problem
@@ -24,7 +22,6 @@ from workrouter.services.openapi import ref, request_body
 Action = Annotated[
     str, Path(description="assign or park (404 otherwise).", json_schema_extra={"enum": ["assign", "park"]})
 ]
-ACTIONS: dict[str, Literal["force_assign", "park"]] = {"assign": "force_assign", "park": "park"}
 
 
 def supervisor_routes(api: AgentApi) -> APIRouter:
@@ -39,7 +36,31 @@ def supervisor_routes(api: AgentApi) -> APIRouter:
     async def take_back(task_id: str, caller: SupervisorCaller) -> JSONResponse:
         """Take a task from the agent holding it (offered, claimed or assigned): back to its place in its
         queue, wait clock untouched, and routed again. To give it to a named agent, assign it instead."""
-        return await _take_back(api, task_id, caller)
+        return JSONResponse(status_code=202, content=await act.take_back(api, caller, task_id))
+
+    @router.post(
+        "/v1/supervisor/tasks/{task_id}/move",
+        status_code=202,
+        responses=documented(400, 401, 403, 404, 409, 413, 422, s202=accepted()),
+        openapi_extra=request_body(ref(MoveBody)),
+    )
+    async def move(task_id: str, request: Request, caller: SupervisorCaller) -> JSONResponse:
+        """Move a waiting or parked task to another queue of your domains (through the rules, queue forced)."""
+        body = await api.body(request, MoveBody)
+        return JSONResponse(status_code=202, content=await act.move(api, caller, task_id, body.queue, body.reason))
+
+    @router.post(
+        "/v1/supervisor/tasks/bulk",
+        responses=documented(400, 401, 403, 413, 422, s200=ok("Each task's outcome, in the order given.")),
+        openapi_extra=request_body(ref(BulkBody)),
+    )
+    async def bulk(request: Request, caller: SupervisorCaller) -> dict[str, Any]:
+        """One action on up to 100 tasks: each is checked and carried out as the single route would (202), or
+        refused with its own status and reason; one refusal does not stop the others."""
+        body = await api.body(request, BulkBody)
+        results = [await _one(api, caller, body, task_id) for task_id in body.task_ids]
+        done = sum(1 for r in results if r["status"] == 202)
+        return {"action": body.action, "accepted": done, "refused": len(results) - done, "results": results}
 
     @router.post(
         "/v1/supervisor/tasks/{task_id}/{action}",
@@ -48,7 +69,10 @@ def supervisor_routes(api: AgentApi) -> APIRouter:
         openapi_extra=request_body(ref(AgentRefBody)),
     )
     async def assign(task_id: str, action: Action, request: Request, caller: SupervisorCaller) -> JSONResponse:
-        return await _supervise(api, task_id, action, request, caller)
+        if action not in act.ACTIONS:
+            return problem(404, f"unknown action {action!r}; one of: {', '.join(act.ACTIONS)}, take-back, move")
+        body = await api.body(request, AgentRefBody)
+        return JSONResponse(status_code=202, content=await act.give(api, caller, task_id, action, body.agent_id))
 
     @router.get(
         "/v1/tasks/{task_id}/explain",
@@ -58,66 +82,6 @@ def supervisor_routes(api: AgentApi) -> APIRouter:
         return await _explain(api, task_id, caller)
 
     return router
-
-
-async def _supervise(api: AgentApi, task_id: str, action: str, request: Request, caller: Caller) -> JSONResponse:
-    """Assign (force) or park a waiting task for an agent of the supervisor's domain."""
-    store, routing = api.store, api.routing
-    if action not in ACTIONS:
-        return problem(404, f"unknown action {action!r}; one of: {', '.join(ACTIONS)}")
-    body = await api.body(request, AgentRefBody)
-    target = body.agent_id
-    if target not in routing.agents:
-        raise api.invalid("body.agent_id", f"unknown agent {target!r}")
-    theirs = routing.domains_of(target)
-    if not set(theirs) & set(caller.domains):
-        msg = f"agent {target} works in domain {', '.join(theirs)}; you supervise {', '.join(caller.domains)}"
-        raise HttpError(problem(403, msg))
-    domain, entry, raw = await api.find(caller, task_id)
-    holder = await store.holder(task_id)
-    _check_waiting(task_id, ", ".join(caller.domains), action, raw, holder, target=target)
-    if domain not in theirs:
-        msg = f"task {task_id} is queued in domain {domain}; agent {target} works in {', '.join(theirs)}"
-        raise HttpError(problem(403, msg))
-    if action == "park" and entry is not None and entry.parked_for is not None:
-        msg = f"task {task_id} is parked in {entry.parked_for}'s personal workbin already"
-        raise HttpError(problem(409, msg, state="parked"))
-    if action == "assign" and entry is not None:
-        await _check_can_take(api, target, entry.channel)
-    command = SupervisorAssign(
-        agent_id=target,
-        domain=domain,
-        task_id=task_id,
-        action=ACTIONS[action],
-        supervisor=caller.agent_id,
-    )
-    await api.publish(command, task_id)
-    content = {"task_id": task_id, "agent_id": target, "action": ACTIONS[action], "status": "accepted"}
-    if holder is not None:
-        content["reassigned_from"] = holder.agent_id
-    return JSONResponse(status_code=202, content=content)
-
-
-async def _take_back(api: AgentApi, task_id: str, caller: Caller) -> JSONResponse:
-    """Take a held task back to its queue: 404 unknown here, 409 when nobody holds it or it is completed."""
-    domain, _, raw = await api.find(caller, task_id)
-    holder = await api.store.holder(task_id)
-    if raw is None:
-        msg = f"unknown task {task_id!r}: not queued in {', '.join(caller.domains)} (completed, cancelled or moved)"
-        raise HttpError(problem(404, msg, state="unknown"))
-    if raw.get("after_work_until") is not None:
-        msg = f"task {task_id} is completed already (in after-work); there is nothing to take back"
-        raise HttpError(problem(409, msg, state="after_work"))
-    if holder is None:
-        state = "parked" if raw.get("parked_for") else "waiting"
-        msg = f"task {task_id} is {state}, held by nobody; there is nothing to take back (assign it to give it)"
-        raise HttpError(problem(409, msg, state=state))
-    command = SupervisorAssign(
-        agent_id=holder.agent_id, domain=domain, task_id=task_id, action="take_back", supervisor=caller.agent_id
-    )
-    await api.publish(command, task_id)
-    content = {"task_id": task_id, "agent_id": holder.agent_id, "action": "take_back", "status": "accepted"}
-    return JSONResponse(status_code=202, content=content)
 
 
 async def _explain(api: AgentApi, task_id: str, caller: Caller) -> dict[str, Any]:
@@ -143,40 +107,6 @@ async def _explain(api: AgentApi, task_id: str, caller: Caller) -> dict[str, Any
     return explanation_view(explain_waiting(entry, policy, agents, now, api.priority))
 
 
-def _check_waiting(
-    task_id: str, domain: str, action: str, raw: dict[str, Any] | None, holder: Holder | None, *, target: str
-) -> None:
-    """404 for a task the domain does not queue; 409 for one finished, for one held when parking, and for one
-    the target holds already (a held task is assigned by taking it from its holder: reassigned)."""
-    if raw is None:
-        msg = f"unknown task {task_id!r}: not queued in {domain} (completed, cancelled or moved, or never existed)"
-        raise HttpError(problem(404, msg, state="unknown"))
-    done = "assigned" if action == "assign" else "parked"
-    if raw.get("after_work_until") is not None:
-        msg = f"task {task_id} is completed already (in after-work); only a waiting task can be {done}"
-        raise HttpError(problem(409, msg, state="after_work"))
-    if holder is not None and (action == "park" or holder.agent_id == target):
-        state = HELD_STATE[holder.kind]
-        if holder.agent_id == target:
-            msg = f"task {task_id} is {state} to {target} already"
-        else:
-            msg = f"task {task_id} is {state} to {holder.agent_id}; take it back first, or assign it to {target}"
-        raise HttpError(problem(409, msg, state=state))
-
-
-async def _check_can_take(api: AgentApi, agent_id: str, channel: str) -> None:
-    """409 when the agent is offline or has no room on the channel: the router would refuse the force-assign."""
-    state = await api.store.get_presence(agent_id)
-    if state.presence is Presence.OFFLINE:
-        msg = f"agent {agent_id} is offline; a task can be forced only on a logged-in agent (or park it for them)"
-        raise HttpError(problem(409, msg, state="waiting"))
-    profile = await api.store.get_profile(agent_id) or api.routing.agents[agent_id]
-    load = await api.store.load(agent_id)
-    if not channel_free(profile, load, channel):
-        msg = f"agent {agent_id} has no free capacity on {channel} ({load_text(profile, load)})"
-        raise HttpError(problem(409, msg, state="waiting"))
-
-
 async def _domain_agents(api: AgentApi, domain: str) -> dict[str, AgentView]:
     """The live view of every agent of the domain (profiles as the router stored them)."""
     queues = api.routing.queues
@@ -185,3 +115,24 @@ async def _domain_agents(api: AgentApi, domain: str) -> dict[str, AgentView]:
         if any(q in queues and queues[q].domain == domain for q in profile.queues):
             views[profile.agent_id] = AgentView(profile, state.presence, state.reason, load)
     return views
+
+
+async def _one(api: AgentApi, caller: Caller, body: BulkBody, task_id: str) -> dict[str, Any]:
+    """One task of a bulk action: its 202 content, or the refusal's status and detail."""
+    try:
+        if body.action == "take_back":
+            content = await act.take_back(api, caller, task_id)
+        elif body.action == "move":
+            content = await act.move(api, caller, task_id, body.queue or "", body.reason)
+        else:
+            content = await act.give(api, caller, task_id, body.action, body.agent_id or "")
+    except HttpError as refused:
+        doc = refused.response
+        return {"task_id": task_id, "status": doc.status_code, **_problem_fields(doc.body)}
+    return {**content, "status": 202}
+
+
+def _problem_fields(body: bytes | memoryview) -> dict[str, Any]:
+    """The detail (and state, and field errors) of a problem document."""
+    doc = json.loads(bytes(body))
+    return {key: doc[key] for key in ("detail", "state", "errors") if key in doc}
