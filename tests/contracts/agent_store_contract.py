@@ -4,7 +4,7 @@ in-memory store the unit tests use (tests/support/fake_router_store.py) and agai
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import pytest
 
@@ -32,6 +32,14 @@ def reserve(agent_id: str, task_id: str, channel: str = "workitem", kind: str = 
 def entry(task_id: str, classified_id: str = "") -> dict[str, Any]:
     """A queue entry as the router stores it (only what the store must keep: it is opaque JSON)."""
     return {"task_id": task_id, "queue": "q", "classified_id": classified_id, "seq": 1}
+
+
+@runtime_checkable
+class LiveWriter(Protocol):
+    """What the api writes of the live agent directory (the router only reads it)."""
+
+    async def put_live_agent(self, agent_id: str, entry: str) -> int: ...
+    async def live_version(self) -> int: ...
 
 
 class AgentStoreContract:
@@ -142,6 +150,15 @@ class AgentStoreContract:
         assert await store.takeovers("d1") == 0
         assert (await store.take_over("d1"), await store.take_over("d1"), await store.take_over("d2")) == (1, 2, 1)
         assert (await store.takeovers("d1"), await store.takeovers("d2")) == (2, 1)
+
+    async def test_the_live_directory_keeps_each_agents_last_entry_and_counts_changes(self, store: AgentStore) -> None:
+        assert isinstance(store, LiveWriter)  # the api's side of the directory, on the same store
+        assert (await store.live_agents(), await store.live_agent("a"), await store.live_version()) == ({}, None, 0)
+        assert await store.put_live_agent("a", '{"queues": ["q"]}') == 1
+        assert await store.put_live_agent("b", "null") == 2
+        assert await store.put_live_agent("a", '{"queues": ["r"]}') == 3
+        assert await store.live_agents() == {"a": '{"queues": ["r"]}', "b": "null"}
+        assert (await store.live_agent("b"), await store.live_version()) == ("null", 3)
 
     async def test_idle_clocks_note_gives_and_ends_not_give_backs(self, store: AgentStore) -> None:
         await self.ready(store, ALICE, BOB)

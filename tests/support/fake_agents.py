@@ -35,6 +35,8 @@ class FakeAgentStore:
         self.holds: dict[str, Holder] = {}
         self.heartbeats: dict[str, float] = {}
         self.tasks: dict[str, dict[str, dict[str, Any]]] = {}
+        self.live: dict[str, str] = {}  # the live agent directory: agent id -> stored text
+        self.live_v = 0
 
     # set-up helpers for tests
 
@@ -141,6 +143,22 @@ class FakeAgentStore:
     async def entries_held(self, domain: str, task_ids: Sequence[str]) -> dict[str, tuple[dict[str, Any] | None, bool]]:
         entries = self.tasks.get(domain, {})
         return {t: (entries.get(t), t in self.holds) for t in task_ids}
+
+    # the live agent directory
+
+    async def live_agents(self) -> dict[str, str]:
+        return dict(self.live)
+
+    async def live_agent(self, agent_id: str) -> str | None:
+        return self.live.get(agent_id)
+
+    async def put_live_agent(self, agent_id: str, entry: str) -> int:
+        self.live[agent_id] = entry
+        self.live_v += 1
+        return self.live_v
+
+    async def live_version(self) -> int:
+        return self.live_v
 
 
 class FakeSubscription:

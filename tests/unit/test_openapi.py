@@ -35,6 +35,8 @@ BODIES = {
     ("post", "/v1/supervisor/tasks/{task_id}/{action}"): True,
     ("post", "/v1/supervisor/tasks/{task_id}/move"): True,
     ("post", "/v1/supervisor/tasks/bulk"): True,
+    ("put", "/v1/supervisor/agents/{agent_id}"): True,
+    ("put", "/v1/supervisor/agents/{agent_id}/queues/{queue}"): True,
 }
 TOKEN = ("post", "/v1/auth/token")  # only where local users sign in with a password
 NO_ERRORS = {"/healthz", "/v1/reports"}

@@ -32,6 +32,7 @@ from workrouter.adapters.redis_agent_records import (
     text,
 )
 from workrouter.adapters.redis_keys import AgentKeys
+from workrouter.adapters.redis_live_agents import LiveDirectory
 from workrouter.adapters.redis_pull_index import PullIndexes
 from workrouter.domain.priority import PriorityPolicy
 from workrouter.domain.routing.entry import QueueEntry
@@ -48,7 +49,7 @@ def _time(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-class RedisAgentStore:
+class RedisAgentStore(LiveDirectory):
     """Agent presence, load and task holders in Redis; works with clients with or without decode_responses."""
 
     def __init__(

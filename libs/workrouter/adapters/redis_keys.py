@@ -58,3 +58,13 @@ class AgentKeys:
     @property
     def heartbeats(self) -> str:
         return f"{self.prefix}:heartbeats"
+
+    @property
+    def live_agents(self) -> str:
+        """Hash: agent id -> the agent as a supervisor set it (config/live_agents.py), `null` when removed."""
+        return f"{self.prefix}:agents:live"
+
+    @property
+    def live_version(self) -> str:
+        """Counter: bumped with every change of `live_agents`, so readers reload only when it moved."""
+        return f"{self.prefix}:agents:live:version"

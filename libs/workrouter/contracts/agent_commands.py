@@ -129,3 +129,13 @@ class SyncAgent(AgentCommand):
     event_type = "workrouter.command.sync_agent"
 
     from_domain: str = Field(min_length=1, description="The routing domain whose router changed the agent.")
+
+
+class ChangeAgent(AgentCommand):
+    """A supervisor changed the agent in the live directory (added, edited, removed, queues switched on or
+    off): the receiving router reads the agent from the directory again and applies it to its domain, with
+    no restart. It carries no state, so a late or repeated one reads the directory as it is now."""
+
+    event_type = "workrouter.command.change_agent"
+
+    by: str = Field(min_length=1, description="The supervisor who made the change.")

@@ -88,6 +88,7 @@ ROUTING = TopicSpec(
         agent_commands.StartTask,
         agent_commands.SupervisorAssign,
         agent_commands.SyncAgent,
+        agent_commands.ChangeAgent,
     ),
 )
 AGENTS = TopicSpec(
@@ -95,7 +96,7 @@ AGENTS = TopicSpec(
     key="routing domain",
     partitions=ROUTING.partitions,
     description="Agent presence facts, announced by the router (agents' commands travel on wr.routing).",
-    payloads=(agent_events.AgentPresenceChanged,),
+    payloads=(agent_events.AgentPresenceChanged, agent_events.AgentProfileChanged),
 )
 DEADLETTER = TopicSpec(
     name="wr.deadletter",

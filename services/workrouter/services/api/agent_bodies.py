@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from pydantic_core import PydanticCustomError
 
+from workrouter.config.live_agents import LiveAgent
 from workrouter.contracts.agent_commands import Presence
 from workrouter.contracts.common import Timestamp
 
@@ -110,6 +111,12 @@ class BulkBody(Body):
         return self
 
 
+class QueueSwitchBody(Body):
+    """Switch one of an agent's queues on or off."""
+
+    active: StrictBool = Field(description="true: the agent takes work from the queue; false: it does not.")
+
+
 AGENT_BODIES = (
     PresenceBody,
     OfferAnswerBody,
@@ -120,4 +127,6 @@ AGENT_BODIES = (
     AgentRefBody,
     MoveBody,
     BulkBody,
+    QueueSwitchBody,
+    LiveAgent,
 )

@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Request
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from workrouter.adapters.redis_agent_records import Holder
 from workrouter.bus.port import Bus
+from workrouter.config import live_agents
 from workrouter.config.routing import RoutingConfig
 from workrouter.contracts.agent_commands import AgentCommand
 from workrouter.contracts.common import FieldError
@@ -22,7 +23,6 @@ from workrouter.contracts.topics import TopicNames
 from workrouter.domain.priority import PriorityPolicy
 from workrouter.domain.routing.entry import QueueEntry
 from workrouter.domain.routing.model import AgentProfile
-from workrouter.services.api.agent_bodies import Body
 from workrouter.services.api.agent_json import read_object
 from workrouter.services.api.agent_ports import AgentStore, Inbox
 from workrouter.services.api.errors import HttpError, field_errors, problem
@@ -31,7 +31,7 @@ from workrouter.services.api.sign_in import SignIn
 from workrouter.services.api.task_holds import Ask, require_hold
 
 SOURCE = "/workrouter/api"
-BodyT = TypeVar("BodyT", bound=Body)
+BodyT = TypeVar("BodyT", bound=BaseModel)
 Clock = Callable[[], float]
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,8 @@ class AgentApi:
         sign_in: SignIn | None = None,
         limits: RateLimits | None = None,
     ) -> None:
-        self.routing = routing
+        self.base_routing = self.routing = routing  # agents.yaml; with the live directory applied
+        self.live_version = 0
         self.store = store
         self.bus = bus
         self.topics = topics
@@ -94,6 +95,7 @@ class AgentApi:
     async def authenticate(self, authorization: str | None) -> Caller:
         """The agent the bearer token names (401, or 403 for a valid token of nobody here), counted against
         its rate limit (429)."""
+        await self.refresh_directory()
         identity = await self.sign_in.identify(authorization)
         domains = self.routing.domains_of(identity.agent_id)
         if not domains:
@@ -104,6 +106,16 @@ class AgentApi:
             supervisor = identity.agent_id in self.routing.supervisors
         profile = self.routing.agents[identity.agent_id]
         return Caller(identity.agent_id, domains[0], profile, supervisor, domains)
+
+    async def refresh_directory(self) -> None:
+        """Apply the live agent directory if it changed since last asked (one Redis read per request; the
+        whole directory only when its version moved): agents added, edited or removed by supervisors."""
+        version = await self.store.live_version()
+        if version != self.live_version:
+            directory = live_agents.decode(await self.store.live_agents())
+            self.routing = live_agents.effective(self.base_routing, directory)
+            self.sign_in.routing = self.routing
+            self.live_version = version
 
     @staticmethod
     def require_supervisor(caller: Caller) -> Caller:

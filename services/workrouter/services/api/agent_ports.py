@@ -76,6 +76,18 @@ class AgentStore(Protocol):
         """task id -> (its entry or None, whether an agent holds it), in one round trip."""
         ...
 
+    async def live_agents(self) -> dict[str, str]:
+        """The live agent directory (config/live_agents.py): agent id -> stored entry."""
+        ...
+
+    async def put_live_agent(self, agent_id: str, entry: str) -> int:
+        """Write one directory entry; returns the directory's new version."""
+        ...
+
+    async def live_version(self) -> int:
+        """The directory's version, bumped by every change."""
+        ...
+
 
 class Subscription(Protocol):
     """An open subscription to one agent's inbox."""

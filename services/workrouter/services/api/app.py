@@ -22,6 +22,7 @@ from workrouter.contracts.common import FieldError
 from workrouter.contracts.envelope import make_event
 from workrouter.contracts.topics import TopicNames, capture_key
 from workrouter.domain.capture import task_id_for
+from workrouter.services.api.agent_admin import agent_admin_routes
 from workrouter.services.api.agent_bodies import AGENT_BODIES
 from workrouter.services.api.agent_context import AgentApi, Clock, StreamTimings
 from workrouter.services.api.agent_ports import AgentStore, Inbox
@@ -199,7 +200,7 @@ def create_app(
             routing, store, bus, topics, inbox=inbox, clock=clock, timings=timings, sign_in=sign_in, limits=limits
         )
         app.state.agent_api = agents
-        for routes in (agent_routes, task_routes, workbin_routes, stream_routes, supervisor_routes):
+        for routes in (agent_routes, task_routes, workbin_routes, stream_routes, supervisor_routes, agent_admin_routes):
             app.include_router(routes(agents))
         if agents.sign_in.passwords is not None:
             app.include_router(auth_routes(agents, agents.sign_in.passwords))

@@ -50,7 +50,7 @@ class DomainState:
     ) -> None:
         self.domain = domain
         self.keep_retired_seconds = keep_retired_seconds
-        self.config = config
+        self.base_config = self.config = config  # agents.yaml; `config` with the live directory applied (rebuild)
         self.queues = {name: q for name, q in config.queues.items() if q.domain == domain}
         self.engine = Engine(self.queues)
         self.store = store
@@ -65,7 +65,7 @@ class DomainState:
         self.refusals: dict[str, int] = {}  # agent -> reservations Redis refused in this unit of work
         self.retired_ids: set[str] = set()  # of the classifications asked about up front in this unit, the retired
         self.asked: set[str] = set()  # those asked about (and retired since, in this unit: in `retired_ids`)
-        self.others = _blended(config, domain)  # agent -> its other routing domains (decisions D21)
+        self.others = blended(config, domain)  # agent -> its other routing domains (decisions D21)
         self.changed: dict[str, float] = {}  # blended agents whose holds or presence this unit changed -> when
 
     async def carry_out(self, actions: Iterable[Action], now: float) -> None:
@@ -326,7 +326,7 @@ def ended_id(task_id: str) -> str:
     return f"ended:{task_id}"
 
 
-def _blended(config: RoutingConfig, domain: str) -> dict[str, tuple[str, ...]]:
+def blended(config: RoutingConfig, domain: str) -> dict[str, tuple[str, ...]]:
     """The agents of `domain` who also serve queues of other domains, with those domains."""
     out: dict[str, tuple[str, ...]] = {}
     for agent_id in config.agents:

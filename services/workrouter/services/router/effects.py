@@ -62,6 +62,8 @@ class AgentStore(Protocol):
     async def idle_clocks(self, agent_ids: Sequence[str]) -> dict[str, IdleClock]: ...
     async def takeovers(self, domain: str) -> int: ...
     async def reconcile_index(self, domain: str, filed: Mapping[str, tuple[QueueEntry, bool]]) -> tuple[int, int]: ...
+    async def live_agents(self) -> dict[str, str]: ...
+    async def live_agent(self, agent_id: str) -> str | None: ...
 
 
 Then = Callable[[ReserveResult], Awaitable[None]]
@@ -219,3 +221,11 @@ class Effects:
     async def reconcile_index(self, domain: str, filed: Mapping[str, tuple[QueueEntry, bool]]) -> tuple[int, int]:
         await self.flush()
         return await self.store.reconcile_index(domain, filed)
+
+    async def live_agents(self) -> dict[str, str]:
+        """The live agent directory's entries (config/live_agents.py), read at once."""
+        return await self.store.live_agents()
+
+    async def live_agent(self, agent_id: str) -> str | None:
+        """One agent's entry in the live directory, read at once (nothing held touches the directory)."""
+        return await self.store.live_agent(agent_id)

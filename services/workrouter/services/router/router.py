@@ -23,6 +23,7 @@ from typing import Any
 
 from workrouter.bus.partitioning import partition_for
 from workrouter.bus.port import BatchBus, Bus, Delivery, PermanentError
+from workrouter.config import live_agents
 from workrouter.config.routing import RoutingConfig
 from workrouter.contracts import agent_commands as ac
 from workrouter.contracts import task_events as te
@@ -49,6 +50,7 @@ COMMANDS: dict[type[Payload], Act] = {  # what the domain's state does with each
     ac.StartTask: DomainRouter.started,
     ac.SupervisorAssign: DomainRouter.supervise,
     ac.SyncAgent: DomainRouter.sync,
+    ac.ChangeAgent: DomainRouter.change_agent,
 }
 
 
@@ -139,6 +141,8 @@ class Router:
         """Load the domain into `state` from Redis and make it the domain's (its lock held)."""
         self._takeovers[state.domain] = await self.store.take_over(state.domain)
         now = self.clock()
+        directory = live_agents.decode(await self.store.live_agents())  # what supervisors changed live
+        state.apply_directory({a: None if e is None else e.to_profile(a) for a, e in directory.items()})
         self.rebuilt.append(await rebuild(state, now))
         for agent_id in state.others:  # what the last owner changed and had not told the other domains yet
             state.changed_agent(agent_id, now)

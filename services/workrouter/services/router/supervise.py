@@ -8,14 +8,16 @@ import logging
 from collections.abc import Callable
 
 from workrouter.bus.port import PermanentError
+from workrouter.config import live_agents
 from workrouter.contracts import agent_commands as ac
 from workrouter.contracts.envelope import Envelope
 from workrouter.contracts.task_events import TaskParked, TaskUnassigned
 from workrouter.domain.routing import pull
 from workrouter.domain.routing.actions import Action, RoutingError
 from workrouter.domain.routing.entry import QueueEntry
+from workrouter.domain.routing.model import AgentProfile
 from workrouter.services.router.announce import event_id
-from workrouter.services.router.carry_out import DomainState
+from workrouter.services.router.carry_out import DomainState, blended
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +112,39 @@ class Supervising(DomainState):
         await self._save(dataclasses.replace(entry, parked_for=cmd.to_agent))
         await self.announce.note(cmd.to_agent, "parked", entry, by=cmd.agent_id)
         await self.announce.note(cmd.agent_id, "withdrawn", entry, reason=why)
+
+    async def change_agent(self, cmd: ac.ChangeAgent, envelope: Envelope, now: float) -> None:
+        """A supervisor changed the agent in the live directory: apply what the directory says now (added,
+        edited, queues switched, removed) to this domain's engine, with no restart. An agent with no queue
+        of this domain any more keeps what it holds here and is given nothing new."""
+        raw = await self.store.live_agent(cmd.agent_id)
+        if raw is None:  # never changed live: as agents.yaml has it
+            profile = self.base_config.agents.get(cmd.agent_id)
+        else:
+            entry = live_agents.decode({cmd.agent_id: raw})[cmd.agent_id]
+            profile = None if entry is None else entry.to_profile(cmd.agent_id)
+        self.apply_directory({cmd.agent_id: profile})
+        if profile is not None and profile.queues & set(self.queues):
+            await self.store.put_profile(profile)  # as the api did: the reservation script reads capacity there
+            await self.carry_out(self.engine.put_agent(profile, now), now)
+        elif cmd.agent_id in self.engine.agents:
+            gone = dataclasses.replace(self.engine.agents[cmd.agent_id].profile, queues=frozenset())
+            await self.carry_out(self.engine.put_agent(gone, now), now)
+        else:
+            return
+        await self.carry_out(await self.resync(cmd.agent_id, now), now)  # presence (a removed agent is offline)
+        log.info("%s: agent %s changed by %s: %s", self.domain, cmd.agent_id, cmd.by, profile or "removed")
+
+    def apply_directory(self, changes: dict[str, AgentProfile | None]) -> None:
+        """Apply live directory changes to this domain's view of the configuration (members, blended agents)."""
+        agents = dict(self.config.agents)
+        for agent_id, profile in changes.items():
+            if profile is None:
+                agents.pop(agent_id, None)
+            else:
+                agents[agent_id] = profile
+        self.config = dataclasses.replace(self.config, agents=agents)
+        self.others = blended(self.config, self.domain)
 
     # --------------------------------------------------------------- helpers
 
