@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.support.task_story import T0, logged, story
+from workrouter.adapters.postgres.task_reads import list_sql
 from workrouter.contracts import task_events as te
 from workrouter.contracts.envelope import Envelope, make_event
 from workrouter.domain.reporting.problems import ReportParameterError
@@ -196,3 +197,17 @@ def test_the_detail_reads_odd_payloads_leniently() -> None:
 
 def _event(payload: te.TaskEvent, at: datetime) -> Envelope:
     return make_event(payload, source="/test", key=payload.task_id, time=at)
+
+
+def test_the_list_statement_holds_only_the_conditions_given_and_never_a_value() -> None:
+    query = TaskQuery(queue="q'; DROP TABLE task_state; --", open=True, escalated=False, order="due", limit=7)
+    sql, args = list_sql("wr", query)
+    assert sql == (
+        "SELECT * FROM wr.task_state WHERE queue = $1 AND closed_at IS NULL AND escalations = 0 "
+        "ORDER BY due_at ASC NULLS LAST, task_id LIMIT $2"
+    )
+    assert args == ["q'; DROP TABLE task_state; --", 7]
+    assert list_sql("wr", TaskQuery()) == (
+        "SELECT * FROM wr.task_state ORDER BY updated_at DESC NULLS LAST, task_id LIMIT $1",
+        [100],
+    )

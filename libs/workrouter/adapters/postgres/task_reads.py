@@ -19,12 +19,41 @@ from workrouter.domain.reporting.task_row import TaskRow
 
 _ROW_FIELDS = tuple(f.name for f in fields(TaskRow))
 # Fixed text per order (never built from input); task_id last, so equal keys keep one order between calls.
+# updated and created follow an index (task_state_updated; task_state_created read backwards, its nulls
+# first: created_at is set by a task's first event, so never null), so the first page is an index scan.
 ORDER_BY: dict[Order, str] = {
     "updated": "updated_at DESC NULLS LAST, task_id",
-    "created": "created_at DESC NULLS LAST, task_id",
+    "created": "created_at DESC, task_id",
     "due": "due_at ASC NULLS LAST, task_id",
 }
 _EVENT_COLUMNS = "seq, event_id, time, type, agent_id, queue, data"
+# Conditions of the list: a value compared to a column, or a flag's fixed text for true and for false.
+_EQUAL = {"status": "status", "queue": "queue", "agent_id": "agent_id", "type": "type", "source": "source"}
+_FLAGS = {
+    "open": ("closed_at IS NULL", "closed_at IS NOT NULL"),
+    "escalated": ("escalations > 0", "escalations = 0"),
+    "error_held": ("status = 'error_held'", "status <> 'error_held'"),
+}
+
+
+def list_sql(schema: str, query: TaskQuery) -> tuple[str, list[Any]]:
+    """The list's statement and arguments: only the conditions given, so the planner sees them as they are
+    (`closed_at IS NULL AND queue = $1` can use the partial index of open tasks; `$1 IS NULL OR ...` cannot).
+    The text comes from the fixed pieces above, never from the query's values."""
+    where: list[str] = []
+    args: list[Any] = []
+    for field, column in _EQUAL.items():
+        value = getattr(query, field)
+        if value is not None:
+            args.append(value)
+            where.append(f"{column} = ${len(args)}")
+    for field, (when_true, when_false) in _FLAGS.items():
+        flag = getattr(query, field)
+        if flag is not None:
+            where.append(when_true if flag else when_false)
+    args.append(query.limit)
+    condition = f"WHERE {' AND '.join(where)} " if where else ""
+    return f"SELECT * FROM {schema}.task_state {condition}ORDER BY {ORDER_BY[query.order]} LIMIT ${len(args)}", args
 
 
 def task_row(record: asyncpg.Record) -> TaskRow:
@@ -55,16 +84,7 @@ class TaskReads:
     def __init__(self, pool: asyncpg.Pool, schema: str) -> None:
         self._pool = pool
         s = schema
-        self._list = {
-            order: f"""SELECT * FROM {s}.task_state
-                WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR queue = $2)
-                  AND ($3::text IS NULL OR agent_id = $3) AND ($4::text IS NULL OR type = $4)
-                  AND ($5::text IS NULL OR source = $5) AND ($6::boolean IS NULL OR (closed_at IS NULL) = $6)
-                  AND ($7::boolean IS NULL OR (escalations > 0) = $7)
-                  AND ($8::boolean IS NULL OR (status = 'error_held') = $8)
-                ORDER BY {by} LIMIT $9"""
-            for order, by in ORDER_BY.items()
-        }
+        self._schema = schema
         self._row = f"SELECT * FROM {s}.task_state WHERE task_id = $1"
         self._known = f"SELECT true FROM {s}.task_state WHERE task_id = $1"
         self._facts = f"""SELECT {_EVENT_COLUMNS} FROM {s}.event_log
@@ -74,10 +94,9 @@ class TaskReads:
 
     async def tasks(self, query: TaskQuery) -> list[TaskRow]:
         """The task rows matching every condition of `query`, in its order, at most its limit."""
-        q = query
-        args: tuple[Any, ...] = (q.status, q.queue, q.agent_id, q.type, q.source, q.open, q.escalated, q.error_held)
+        sql, args = list_sql(self._schema, query)
         async with self._pool.acquire() as conn:
-            return [task_row(r) for r in await conn.fetch(self._list[q.order], *args, q.limit)]
+            return [task_row(r) for r in await conn.fetch(sql, *args)]
 
     async def task(self, task_id: str, event_types: tuple[str, ...]) -> tuple[TaskRow, list[LoggedEvent]] | None:
         """The task's row and its events of `event_types` in log order; None for a task the log does not know."""

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from workrouter.adapters.postgres.task_reads import TaskReads
 from workrouter.domain.reporting.problems import ReportParameterError, shown, text_problem
@@ -74,7 +74,7 @@ def task_router(reads: TaskReads, documented: Documented) -> APIRouter:
         responses=documented(400, 401, 403, s200=json_success("The tasks matching every filter.", ref(TaskList))),
         response_model=None,
     )
-    async def tasks(request: Request) -> JSONResponse:
+    async def tasks(request: Request) -> Response:
         """The tasks matching every filter given (status, queue, agent, type, source, open, escalated,
         error_held), in the order asked, at most `limit`."""
         query = parse_task_query(strict_query(request.scope["query_string"], TASK_PARAMETERS))
@@ -86,7 +86,7 @@ def task_router(reads: TaskReads, documented: Documented) -> APIRouter:
         responses=documented(400, 401, 403, 404, s200=json_success("The task's current facts.", ref(TaskDetail))),
         response_model=None,
     )
-    async def task(task_id: str, request: Request) -> JSONResponse:
+    async def task(task_id: str, request: Request) -> Response:
         """The task's current facts as the event log knows them: source, external id, work type, title, URL,
         description, attributes (with updates applied), status, queue, agent, base and effective priority, due,
         expiry and SLA, escalations, and why it is held when it waits for a person."""
@@ -105,7 +105,7 @@ def task_router(reads: TaskReads, documented: Documented) -> APIRouter:
         responses=documented(400, 401, 403, 404, s200=json_success("Its events, oldest first.", ref(TaskHistory))),
         response_model=None,
     )
-    async def task_history(task_id: str, request: Request) -> JSONResponse:
+    async def task_history(task_id: str, request: Request) -> Response:
         """The task's events in log order, each with a short summary in words; pages of `limit` events (pass
         `next_after` as `after` for the next one)."""
         query = parse_history_query(strict_query(request.scope["query_string"], HISTORY_PARAMETERS))
@@ -125,5 +125,5 @@ def _check_id(task_id: str) -> None:
         raise ReportParameterError.one("task_id", message)
 
 
-def _json(model: TaskList | TaskDetail | TaskHistory) -> JSONResponse:
-    return JSONResponse(model.model_dump(mode="json"))
+def _json(model: TaskList | TaskDetail | TaskHistory) -> Response:
+    return Response(model.model_dump_json(), media_type="application/json")
