@@ -145,7 +145,8 @@ async def test_an_open_task_shows_base_and_effective_priority(http: httpx.AsyncC
     # at the request's time: base + 50 ln(1 + 10), due in 2099 so no urgency yet
     expected = display_priority(300, 10.0, FAR_DUE, datetime.fromisoformat(detail["effective_at"]))
     assert detail["effective_priority"] == expected == 420
-    assert (detail["sla_seconds"], detail["attributes"], detail["description"]) == (None, {}, None)
+    assert (detail["sla_seconds"], detail["sla_calendar"]) == (None, None)
+    assert (detail["attributes"], detail["description"]) == ({}, None)
 
 
 async def test_a_held_task_says_why(http: httpx.AsyncClient) -> None:

@@ -70,7 +70,7 @@ class TaskDetail(BaseModel):
     due_at: datetime | None = Field(description="When it is due; null: no due time.")
     expires_at: datetime | None = Field(description="When it expires; null: never.")
     sla_seconds: int | None = Field(description="Its SLA in seconds (the rules', else the source's); null: none.")
-    sla_calendar: str | None = Field(description="The calendar its SLA counts in (24x7: calendar time).")
+    sla_calendar: str | None = Field(description="The calendar its SLA counts in (24x7: calendar time); null: no SLA.")
     rule: str | None = Field(description="The rule that classified it last.")
     escalated: bool = Field(description="At least one escalation step ran.")
     escalations: int = Field(description="How many escalation steps ran.")
@@ -92,6 +92,7 @@ def task_detail(
     if open_ and row.priority is not None and facts.get("classified"):
         effective = display_priority(row.priority, float(value or 0.0), row.due_at, now, policy)
     hold = facts.get("hold") if row.status == TaskState.ERROR_HELD else None
+    sla = facts.get("sla_seconds", facts.get("source_sla_seconds"))
     return TaskDetail(
         task_id=row.task_id,
         status=row.status,
@@ -120,8 +121,8 @@ def task_detail(
         updated_at=row.updated_at,
         due_at=row.due_at,
         expires_at=row.expires_at,
-        sla_seconds=facts.get("sla_seconds", facts.get("source_sla_seconds")),
-        sla_calendar=facts.get("sla_calendar"),
+        sla_seconds=sla,
+        sla_calendar=facts.get("sla_calendar") if sla is not None else None,
         rule=facts.get("rule"),
         escalated=row.escalations > 0,
         escalations=row.escalations,

@@ -31,7 +31,10 @@ from workrouter.services.reporting.query import strict_query
 
 Documented = Callable[..., dict[int | str, dict[str, object]]]
 TASK_MODELS = (TaskList, TaskDetail, TaskHistory)  # the answers' schemas, for the OpenAPI document
-NOT_FOUND = "no task {id} in the event log; find the id with GET /v1/tasks (filters: queue, status, source, ...)"
+NOT_FOUND = (
+    "no task {id} in the event log; find the id with GET /v1/tasks (filters: queue, status, source, ...); "
+    "a task captured just now may not be there yet (the log takes wr.tasks in batches, every 500 ms by default)"
+)
 
 
 def _parameters(names: tuple[str, ...], described: dict[str, str]) -> dict[str, object]:
