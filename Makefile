@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # $(or a,b) splits its arguments at commas, so a comma-separated default is written with $(comma)
 comma := ,
 
-.PHONY: help install lock check-env infra-install infra-up infra-down infra-status test test-e2e test-unit test-integration config-check lint format asyncapi grafana grafana-check prometheus-up prometheus-down run up bench bench-scale bench-memory bench-bus bench-memory-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise bench-million bench-reports bench-escalation bench-notifier report callbacks-dead callbacks-replay reclassify service clean
+.PHONY: help install lock check-env infra-install infra-up infra-down infra-status test test-e2e test-unit test-integration config-check lint format asyncapi grafana grafana-check prometheus-up prometheus-down run up bench bench-scale bench-memory bench-bus bench-memory-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise bench-million bench-reports bench-tasks bench-escalation bench-notifier report callbacks-dead callbacks-replay reclassify service clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -120,6 +120,9 @@ bench-timers: install infra-up ## durable timers in PostgreSQL: 1M pending, fire
 
 bench-reports: install infra-up ## event log: ingest events/s and every report's time at 1M and 10M events (about 40 minutes)
 	$(BIN)/python -m tests.bench.bench_event_log --sizes $(or $(SIZES),1000000$(comma)10000000)
+
+bench-tasks: install infra-up ## the reports' task list, a task's detail and its history over a log of about 1M events (p50/p99 ms, plans)
+	$(BIN)/python -m tests.bench.bench_task_reads
 
 bench-escalation: install infra-up ## escalation's consumption of wr.tasks: events/s one per transaction and a poll per transaction
 	$(BIN)/python -m tests.bench.bench_escalation_ingest

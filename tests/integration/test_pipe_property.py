@@ -191,6 +191,9 @@ def other_request(data: st.DataObject, n: int) -> Request:  # noqa: C901 - one b
         return Request("api", route, "POST", "/v1/agent/next", body, who)
     if route == "explain":
         return Request("api", route, "GET", f"/v1/tasks/{task}/explain", None, who)
+    if route == "task":  # a task's detail or history (reports)
+        path = f"/v1/tasks/{task}" + data.draw(st.sampled_from(["", "/history"]))
+        return Request("reports", route, "GET", path, None, SAM, data.draw(st.one_of(st.just({}), odd_params)))
     if route == "task-list":
         return Request("reports", route, "GET", "/v1/tasks", None, SAM, data.draw(report_params))
     name = data.draw(st.sampled_from(["queue-summary", "service-level", "tasks", "wrap-up", "fairness", "nope"]))
@@ -199,10 +202,11 @@ def other_request(data: st.DataObject, n: int) -> Request:  # noqa: C901 - one b
 
 ROUTES = [
     "update", "lifecycle", "presence", "offer", "agent-task", "supervisor", "workbin", "claim", "next", "explain",
-    "task-list", "report",
+    "task-list", "task", "report",
 ]  # fmt: skip
+REPORT_NAMES = ["from", "to", "interval", "group", "tz", "thresholds", "format", "queue", "status", "limit", "x"]
 odd_params = st.dictionaries(
-    st.sampled_from(["from", "to", "interval", "group", "tz", "thresholds", "format", "queue", "status", "limit", "x"]),
+    st.sampled_from([*REPORT_NAMES, "type", "escalated", "error_held", "order", "after"]),
     st.one_of(times, texts, numbers.map(str)),
     max_size=4,
 )
@@ -328,9 +332,15 @@ async def test_every_accepted_item_reaches_a_visible_state_and_nothing_gets_a_5x
 
         await wait_until_async(all_visible, timeout=120, what="every accepted item in the task list, or rejected")
         states = Counter(r["status"] for r in await conn.fetch("SELECT status FROM task_state"))
+        sample = await conn.fetch("SELECT task_id, external_id FROM task_state WHERE source = 'crm' LIMIT 50")
     finally:
         await conn.close()
     print(f"pipe probe: {len(requests)} requests, {len(accepted)} items accepted; task states {dict(states)}")
     print("pipe probe statuses:", dict(sorted(statuses.items())))
     assert len(accepted) > EXAMPLES // 10, statuses
     assert probe.dead == []
+    for task_id, external_id in sample:  # the detail and history of work the pipe made
+        detail = await probe.clients["reports"].get(f"/v1/tasks/{task_id}", headers=SAM)
+        assert (detail.status_code, detail.json()["external_id"]) == (200, external_id), detail.text
+        first = (await probe.clients["reports"].get(f"/v1/tasks/{task_id}/history", headers=SAM)).json()["events"][0]
+        assert first["type"] == "task.captured", first

@@ -118,12 +118,42 @@ async def test_csv_cells_are_neutralised_and_json_is_unchanged() -> None:
 
 
 @pytest.mark.parametrize(
-    "query", ["status=%00", "queue=%ED%A0%80", "status=nonsense", "limit=99999999999999999999", "open=maybe", "x=1"]
+    "query",
+    [
+        "status=%00",
+        "queue=%ED%A0%80",
+        "status=nonsense",
+        "limit=99999999999999999999",
+        "open=maybe",
+        "x=1",
+        "escalated=2",
+        "error_held=%E2%9C%93",
+        "order=priority",
+        "type=" + "t" * 257,
+        "source=crm%0A",
+        "agent=a&agent=b",
+    ],
 )
 async def test_the_task_list_refuses_hostile_filters_by_name(query: str) -> None:
     response = await get(f"/v1/tasks?{query}")
     assert response.status_code == 400
     assert response.json()["errors"][0]["loc"] == query.partition("=")[0]
+
+
+@pytest.mark.parametrize(
+    ("path", "parameter"),
+    [
+        ("/v1/tasks/%00", "task_id"),
+        ("/v1/tasks/" + "x" * 257 + "/history", "task_id"),
+        ("/v1/tasks/t1?format=csv", "format"),
+        ("/v1/tasks/t1/history?after=1.5", "after"),
+        ("/v1/tasks/t1/history?limit=0&limit=1", "limit"),
+    ],
+)
+async def test_a_task_read_refuses_hostile_input_before_any_query(path: str, parameter: str) -> None:
+    response = await get(path)  # the event log here has no database: a query would be a 500
+    assert response.status_code == 400, response.text
+    assert [e["loc"] for e in response.json()["errors"]] == [parameter]
 
 
 def test_a_query_string_is_read_strictly() -> None:

@@ -24,11 +24,13 @@ from asyncpg.pool import PoolConnectionProxy
 
 from workrouter.adapters.postgres.event_log_schema import SCHEMA_DDL, TASK_COLUMNS, schema_sql
 from workrouter.adapters.postgres.reports.views import views_ddl
+from workrouter.adapters.postgres.task_reads import TaskReads, task_row
 from workrouter.bus.port import Delivery
 from workrouter.contracts.agent_events import AgentPresenceChanged
 from workrouter.contracts.envelope import Envelope
 from workrouter.contracts.task_events import TaskEvent
 from workrouter.domain.reporting.dimensions import Dimensions
+from workrouter.domain.reporting.task_query import TaskQuery
 from workrouter.domain.reporting.task_row import TaskRow, fold
 
 Connection = asyncpg.Connection | PoolConnectionProxy
@@ -182,19 +184,9 @@ class EventLog:
         open: bool | None = None,
         limit: int = 100,
     ) -> list[TaskRow]:
-        """Task rows matching every condition given, most recently changed first."""
-        sql = f"""SELECT * FROM {self._schema}.task_state
-            WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR queue = $2)
-              AND ($3::text IS NULL OR agent_id = $3) AND ($4::boolean IS NULL OR (closed_at IS NULL) = $4)
-            ORDER BY updated_at DESC NULLS LAST, task_id LIMIT $5"""
-        async with self._pool.acquire() as conn:
-            return [_task_row(r) for r in await conn.fetch(sql, status, queue, agent_id, open, limit)]
-
-
-def _task_row(record: asyncpg.Record) -> TaskRow:
-    values = {name: record[name] for name in _ROW_FIELDS}
-    values["skills"] = tuple(values["skills"] or ())
-    return TaskRow(**values)
+        """Task rows matching every condition given, most recently changed first (TaskReads has every filter)."""
+        query = TaskQuery(status=status, queue=queue, agent_id=agent_id, open=open, limit=limit)
+        return await TaskReads(self._pool, self._schema).tasks(query)
 
 
 def _distinct(batch: Sequence[tuple[Envelope, Delivery | None]]) -> list[tuple[Envelope, Delivery | None]]:
@@ -216,7 +208,7 @@ def _telling(rows: list[tuple[Any, ...]], sent: asyncio.Event) -> Iterator[tuple
 
 def _fold(found: list[asyncpg.Record], events: list[tuple[str, Envelope]]) -> list[tuple[Any, ...]]:
     """The task rows (as COPY records) after folding `events` (task id, event) into the rows `found`."""
-    rows: dict[str, TaskRow] = {r["task_id"]: _task_row(r) for r in found}
+    rows: dict[str, TaskRow] = {r["task_id"]: task_row(r) for r in found}
     for task_id, env in events:
         rows[task_id] = fold(rows.get(task_id), env)
     skills = _ROW_FIELDS.index("skills")

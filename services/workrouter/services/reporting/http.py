@@ -1,4 +1,5 @@
-"""The reporting HTTP API: reports as JSON or CSV, the task list and /healthz (credentials: access.py).
+"""The reporting HTTP API: reports as JSON or CSV, the task routes (task_routes.py) and /healthz (credentials:
+access.py).
 
 Every parameter is checked before any query (a 400 problem document naming it); a report runs within the
 limits (a 422 when it would exceed one), at most `concurrent` at a time (a 429 past a short wait), and
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -20,23 +20,20 @@ from workrouter.adapters.postgres.event_log import EventLog
 from workrouter.adapters.postgres.reports.limits import ReportLimits
 from workrouter.adapters.postgres.reports.offload import off_loop
 from workrouter.adapters.postgres.reports.runner import SPECS, EventLogMissingError, Report, run_report
+from workrouter.adapters.postgres.task_reads import TaskReads
 from workrouter.domain.reporting.parse import parse_request
-from workrouter.domain.reporting.problems import ParameterProblem, ReportParameterError, shown, text_problem
+from workrouter.domain.reporting.problems import ReportParameterError, shown, text_problem
 from workrouter.domain.reporting.request import ReportRequest
-from workrouter.domain.task_state import TaskState
 from workrouter.services.openapi import add_schemas, responses
 from workrouter.services.problems import MEDIA_TYPE, Problem, problem
 from workrouter.services.reporting.access import ReportsAccess, guard
 from workrouter.services.reporting.errors import install_handlers
 from workrouter.services.reporting.query import strict_query
 from workrouter.services.reporting.render import as_csv, json_bytes
+from workrouter.services.reporting.task_routes import TASK_MODELS, task_router
 
-MAX_TASKS = 1000
-MAX_FILTER = 256
 REPORT_PARAMETERS = ("from", "to", "interval", "group", "tz", "thresholds", "format")
-TASK_PARAMETERS = ("status", "queue", "agent", "open", "limit")
 FORMATS = ("json", "csv")
-BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 BUSY_RETRY_SECONDS = 5
 REPORT_OK = {
     "description": "The report: JSON, or CSV with format=csv (or Accept: text/csv).",
@@ -104,17 +101,13 @@ def create_app(
             return Response(await off_loop(as_csv, result), media_type="text/csv; charset=utf-8")
         return Response(await off_loop(json_bytes, result), media_type="application/json")
 
-    @app.get("/v1/tasks", openapi_extra=_documented(TASK_PARAMETERS), responses=documented(400, 401, 403))
-    async def tasks(request: Request) -> dict[str, Any]:
-        filters = _task_filters(strict_query(request.scope["query_string"], TASK_PARAMETERS))
-        rows = await log.tasks(**filters)
-        return {"tasks": [{k: _iso(v) for k, v in dataclasses.asdict(r).items()} for r in rows]}
+    app.include_router(task_router(TaskReads(log.pool, log.schema), documented))
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    add_schemas(app, [Problem])
+    add_schemas(app, [Problem, *TASK_MODELS])
     return app
 
 
@@ -167,30 +160,3 @@ def _wants_csv(format_: str | None, accept: str | None) -> bool:
     if problem_ is not None:
         raise ReportParameterError.one("format", problem_)
     return format_ == "csv"
-
-
-def _task_filters(params: dict[str, str]) -> dict[str, Any]:
-    """The task list's filters (status, queue, agent, open, limit) checked; ReportParameterError naming each."""
-    problems: list[ParameterProblem] = []
-    filters: dict[str, Any] = {"limit": 100}
-    for name, value in params.items():
-        message = text_problem(value, ascii_only=name in ("open", "limit"), max_length=MAX_FILTER)
-        if message is None and name == "status" and value not in set(TaskState):
-            message = f"unknown status {shown(value)}; one of {', '.join(TaskState)}"
-        if message is None and name == "open":
-            message = None if value in BOOLEANS else "give open=true or open=false"
-        if message is None and name == "limit":
-            ok = value.isdigit() and len(value) <= 4 and 1 <= int(value) <= MAX_TASKS
-            message = None if ok else f"give a whole number from 1 to {MAX_TASKS}"
-        if message is not None:
-            problems.append(ParameterProblem(name, message))
-            continue
-        key = {"agent": "agent_id"}.get(name, name)
-        filters[key] = BOOLEANS[value] if name == "open" else int(value) if name == "limit" else value
-    if problems:
-        raise ReportParameterError(problems)
-    return filters
-
-
-def _iso(value: Any) -> Any:
-    return value.isoformat() if hasattr(value, "isoformat") else list(value) if isinstance(value, tuple) else value

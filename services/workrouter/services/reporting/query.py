@@ -29,7 +29,8 @@ def strict_query(raw: bytes, known: tuple[str, ...]) -> dict[str, str]:
             problems.append(ParameterProblem("query", "a parameter name is not valid UTF-8 once percent-decoded"))
             continue
         if name not in known:
-            problem = f"unknown parameter {shown(name)}; known: {', '.join(known)}"
+            known_ones = f"known: {', '.join(known)}" if known else "this route takes no parameters"
+            problem = f"unknown parameter {shown(name)}; {known_ones}"
             problems.append(ParameterProblem(shown(name)[1:-1], problem))
             continue
         if name in found:
