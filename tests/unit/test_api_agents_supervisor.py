@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from tests.support.agent_api import T0, Harness, auth, entry, harness
 from workrouter.adapters.redis_agent_records import Holder
 from workrouter.config.catalog import Catalog
 from workrouter.contracts import agent_commands as ac
-from workrouter.contracts.commands import ReclassifyTask
+from workrouter.contracts.commands import OverrideTask, ReclassifyTask
 from workrouter.domain.routing.model import Presence, needs
 
 SAM, EMMA, FARID = auth("sam"), auth("emma"), auth("farid")
@@ -269,3 +270,42 @@ async def test_a_bulk_body_that_does_not_say_one_complete_thing_is_a_422(h: Harn
     response = await h.client.post("/v1/supervisor/tasks/bulk", json=body, headers=SAM)
     assert response.status_code == 422, response.text
     assert h.bus.published == []
+
+
+async def test_a_supervisor_sets_a_tasks_priority_sla_or_due_time(h: Harness) -> None:
+    h.store.queue(entry("t1"))
+    h.store.holds["t1"] = EMMA_HOLDS  # held: allowed, the task keeps its agent
+    body = {"priority": 900, "due_at": "2027-01-15T09:00:00Z", "sla_seconds": None, "reason": "customer escalated"}
+    response = await h.client.post("/v1/supervisor/tasks/t1/override", json=body, headers=SAM)
+    assert response.status_code == 202, response.text
+    (event,) = [e for t, e in h.bus.published if t == "wr.tasks"]
+    assert event.partitionkey == "t1"
+    assert event.data == OverrideTask(
+        task_id="t1",
+        reason="customer escalated",
+        by="sam",
+        priority=900,
+        due_at=datetime(2027, 1, 15, 9, tzinfo=UTC),
+        cleared=["sla_seconds"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({}, (422, "invalid request")),
+        ({"reason": "nothing else"}, (422, "invalid request")),
+        ({"priority": 1001}, (422, "invalid request")),
+        ({"priority": "high"}, (422, "invalid request")),
+        ({"due_at": "tomorrow"}, (422, "invalid request")),
+        ({"sla_seconds": -5}, (422, "invalid request")),
+        ({"queue": "general"}, (422, "invalid request")),
+    ],
+)
+async def test_override_refusals(h: Harness, body: dict[str, Any], expected: tuple[int, str]) -> None:
+    h.store.queue(entry("t1"))
+    response = await h.client.post("/v1/supervisor/tasks/t1/override", json=body, headers=SAM)
+    assert (response.status_code, expected[1] in response.json()["detail"]) == (expected[0], True), response.text
+    assert h.bus.published == []
+    response = await h.client.post("/v1/supervisor/tasks/nope/override", json={"priority": 5}, headers=SAM)
+    assert response.status_code == 404

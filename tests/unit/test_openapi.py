@@ -35,6 +35,7 @@ BODIES = {
     ("post", "/v1/supervisor/tasks/{task_id}/{action}"): True,
     ("post", "/v1/supervisor/tasks/{task_id}/move"): True,
     ("post", "/v1/supervisor/tasks/bulk"): True,
+    ("post", "/v1/supervisor/tasks/{task_id}/override"): True,
     ("put", "/v1/supervisor/agents/{agent_id}"): True,
     ("put", "/v1/supervisor/agents/{agent_id}/queues/{queue}"): True,
 }

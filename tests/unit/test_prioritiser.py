@@ -15,7 +15,7 @@ from tests.unit.conftest import CONFIG_DIR
 from workrouter.adapters.memory_stores import MemoryTaskFactsStore
 from workrouter.bus.port import Delivery, PermanentError
 from workrouter.config.catalog import Catalog
-from workrouter.contracts.commands import ReclassifyTask
+from workrouter.contracts.commands import OverrideTask, ReclassifyTask
 from workrouter.contracts.common import SkillRequirement
 from workrouter.contracts.envelope import Envelope, Payload, make_event
 from workrouter.contracts.task_events import (
@@ -316,3 +316,35 @@ async def test_the_requested_agent_becomes_the_preferred_one(
     for _, classified in bus.published:
         assert isinstance(classified.data, TaskClassified)
         assert classified.data.preferred_agents == preferred
+
+
+async def test_a_supervisors_override_sets_priority_sla_and_due_and_null_gives_them_back_to_the_rules(
+    catalog: Catalog, rules: RulesHolder
+) -> None:
+    bus = RecordingBus()
+    deps = PrioritiserDeps(MemoryTaskFactsStore(), catalog, rules, bus)
+    await handle(envelope(captured()), DELIVERY, deps)
+    first = bus.published[-1][1].data
+    assert isinstance(first, TaskClassified)
+    due = AT + timedelta(hours=1)
+    over = OverrideTask(task_id="t1", reason="VIP", by="sam", priority=990, sla_seconds=600, due_at=due)
+    await handle(envelope(over), DELIVERY, deps)
+    changed = bus.published[-1][1].data
+    assert isinstance(changed, TaskClassified)
+    assert (changed.priority, changed.sla_seconds, changed.due_at, changed.queue) == (990, 600, due, first.queue)
+    back = OverrideTask(task_id="t1", reason="back to normal", by="sam", cleared=["priority", "due_at"])
+    await handle(envelope(back), DELIVERY, deps)
+    again = bus.published[-1][1].data
+    assert isinstance(again, TaskClassified)
+    assert (again.priority, again.sla_seconds) == (first.priority, 600)  # the SLA override stays
+    assert again.due_at == first.due_at  # from the rules again (their due time comes before the SLA's)
+
+
+async def test_an_override_of_a_completed_task_classifies_nothing(catalog: Catalog, rules: RulesHolder) -> None:
+    bus = RecordingBus()
+    deps = PrioritiserDeps(MemoryTaskFactsStore(), catalog, rules, bus)
+    await handle(envelope(captured()), DELIVERY, deps)
+    await handle(envelope(TaskCompleted(task_id="t1", by="source")), DELIVERY, deps)
+    published = len(bus.published)
+    await handle(envelope(OverrideTask(task_id="t1", reason="late", by="sam", priority=10)), DELIVERY, deps)
+    assert len(bus.published) == published

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
@@ -51,6 +51,32 @@ class ReclassifyTask(Payload):
         description="Who asked, for the audit trail: the agent or supervisor id, or `cli:<user>@<host>` "
         "for `workrouter reclassify`.",
     )
+
+
+OVERRIDABLE = ("priority", "sla_seconds", "due_at")
+
+
+class OverrideTask(Payload):
+    """A supervisor sets a task's base priority, SLA or due time, as a source's update would (issue 20); the
+    prioritiser keeps them with the task's facts and classifies it again. A field given as null goes back to
+    what the rules say; a field left out is unchanged. Later updates from the source may change them again."""
+
+    event_type = "workrouter.command.override_task"
+
+    task_id: Name = Field(min_length=1, max_length=64, description="The task.")
+    reason: Text = Field(min_length=1, max_length=500, description="Why, for the task history.")
+    by: Name = Field(description="The supervisor, for the audit trail.")
+    priority: Priority | None = Field(default=None, description="Base priority (0-1000); null: the rules'.")
+    sla_seconds: Duration | None = Field(default=None, description="SLA in seconds; null: the rules' or the source's.")
+    due_at: Timestamp | None = Field(default=None, description="Due time (RFC 3339); null: from the SLA or the rules.")
+    cleared: list[Literal["priority", "sla_seconds", "due_at"]] = Field(
+        default_factory=list, description="Fields given as null: back to what the rules say."
+    )
+
+    def changes(self) -> dict[str, Any]:
+        """The facts this override sets (JSON values), None for those it clears."""
+        values = self.model_dump(mode="json", include=set(OVERRIDABLE), exclude_none=True)
+        return {**values, **dict.fromkeys(self.cleared)}
 
 
 def _as_documents(items: Any) -> Any:

@@ -62,6 +62,7 @@ TASKS = TopicSpec(
         task_events.TaskCancelled,
         task_events.TaskExpired,
         commands.ReclassifyTask,
+        commands.OverrideTask,
     ),
 )
 ROUTING = TopicSpec(

@@ -9,6 +9,7 @@ from pydantic_core import PydanticCustomError
 
 from workrouter.config.live_agents import LiveAgent
 from workrouter.contracts.agent_commands import Presence
+from workrouter.contracts.bounds import Duration, Priority
 from workrouter.contracts.common import Timestamp
 
 MAX_BULK = 100  # tasks per bulk action: one request stays short (each task costs a few Redis reads)
@@ -88,6 +89,22 @@ class MoveBody(Body):
     reason: str = Field(default="", max_length=500, description="Why, for the task history.")
 
 
+class OverrideBody(Body):
+    """A task's base priority, SLA or due time as a supervisor sets them: a field given null goes back to the
+    rules, a field left out is unchanged; at least one."""
+
+    priority: Priority | None = Field(default=None, description="Base priority 0..1000; null: the rules'.")
+    sla_seconds: Duration | None = Field(default=None, description="SLA in seconds; null: the rules'.")
+    due_at: Timestamp | None = Field(default=None, description="Due time, RFC 3339; null: from the SLA or rules.")
+    reason: str = Field(default="", max_length=500, description="Why, for the task history.")
+
+    @model_validator(mode="after")
+    def _something(self) -> OverrideBody:
+        if not self.model_fields_set & {"priority", "sla_seconds", "due_at"}:
+            raise PydanticCustomError("empty", "give priority, sla_seconds or due_at (null to go back to the rules)")
+        return self
+
+
 class BulkBody(Body):
     """One supervisor action on many tasks."""
 
@@ -126,6 +143,7 @@ AGENT_BODIES = (
     ReclassifyBody,
     AgentRefBody,
     MoveBody,
+    OverrideBody,
     BulkBody,
     QueueSwitchBody,
     LiveAgent,

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from workrouter.domain.routing.explain_snapshot import AgentView, HoldView, explain_held, explain_waiting
 from workrouter.domain.routing.workbin import is_waiting
 from workrouter.services.api import supervisor_actions as act
-from workrouter.services.api.agent_bodies import AgentRefBody, BulkBody, MoveBody
+from workrouter.services.api.agent_bodies import AgentRefBody, BulkBody, MoveBody, OverrideBody
 from workrouter.services.api.agent_context import AgentApi, AgentCaller, Caller, SupervisorCaller
 from workrouter.services.api.agent_views import explanation_view
 from workrouter.services.api.errors import HttpError, problem
@@ -48,6 +48,17 @@ def supervisor_routes(api: AgentApi) -> APIRouter:
         """Move a waiting or parked task to another queue of your domains (through the rules, queue forced)."""
         body = await api.body(request, MoveBody)
         return JSONResponse(status_code=202, content=await act.move(api, caller, task_id, body.queue, body.reason))
+
+    @router.post(
+        "/v1/supervisor/tasks/{task_id}/override",
+        status_code=202,
+        responses=documented(400, 401, 403, 404, 409, 413, 422, s202=accepted()),
+        openapi_extra=request_body(ref(OverrideBody)),
+    )
+    async def override(task_id: str, request: Request, caller: SupervisorCaller) -> JSONResponse:
+        """Set a task's base priority, SLA or due time (null: back to the rules); it is classified again."""
+        body = await api.body(request, OverrideBody)
+        return JSONResponse(status_code=202, content=await act.override(api, caller, task_id, body))
 
     @router.post(
         "/v1/supervisor/tasks/bulk",

@@ -9,11 +9,12 @@ from typing import Any, Literal
 
 from workrouter.adapters.redis_agent_records import Holder
 from workrouter.contracts.agent_commands import SupervisorAssign
-from workrouter.contracts.commands import ReclassifyTask
+from workrouter.contracts.commands import OVERRIDABLE, OverrideTask, ReclassifyTask
 from workrouter.contracts.envelope import make_event
 from workrouter.domain.routing.explain_snapshot import load_text
 from workrouter.domain.routing.holds import HELD_STATE
 from workrouter.domain.routing.model import Presence, channel_free
+from workrouter.services.api.agent_bodies import OverrideBody
 from workrouter.services.api.agent_context import SOURCE, AgentApi, Caller
 from workrouter.services.api.errors import HttpError, problem
 
@@ -82,9 +83,34 @@ async def move(api: AgentApi, caller: Caller, task_id: str, queue: str, reason: 
         raise HttpError(problem(409, f"task {task_id} is in queue {queue} already", state="waiting"))
     why = reason or f"moved to {queue} by supervisor {caller.agent_id}"
     command = ReclassifyTask(task_id=task_id, reason=why, queue=queue, by=caller.agent_id)
+    await _to_prioritiser(api, command, task_id)
+    return {"task_id": task_id, "queue": queue, "action": "move", "status": "accepted"}
+
+
+async def override(api: AgentApi, caller: Caller, task_id: str, body: OverrideBody) -> dict[str, Any]:
+    """Set a queued or held task's base priority, SLA or due time (OverrideTask to the prioritiser, which
+    classifies it again: a waiting task is re-filed in its place, a held one keeps its agent)."""
+    await _known(api, caller, task_id, "it cannot be changed")
+    given = body.model_fields_set & set(OVERRIDABLE)
+    values = body.model_dump(mode="json", include=given)
+    why = body.reason or f"changed by supervisor {caller.agent_id}: {', '.join(sorted(given))}"
+    command = OverrideTask.model_validate(
+        {
+            "task_id": task_id,
+            "reason": why,
+            "by": caller.agent_id,
+            **{k: v for k, v in values.items() if v is not None},
+            "cleared": sorted(k for k, v in values.items() if v is None),
+        }
+    )
+    await _to_prioritiser(api, command, task_id)
+    return {"task_id": task_id, "action": "override", "status": "accepted", **values}
+
+
+async def _to_prioritiser(api: AgentApi, command: OverrideTask | ReclassifyTask, task_id: str) -> None:
+    """A command for the prioritiser on `wr.tasks`, keyed by the task."""
     when = datetime.fromtimestamp(api.now(), UTC)
     await api.bus.publish(api.topics.tasks, make_event(command, source=SOURCE, key=task_id, subject=task_id, time=when))
-    return {"task_id": task_id, "queue": queue, "action": "move", "status": "accepted"}
 
 
 async def _known(

@@ -17,7 +17,7 @@ from typing import Any
 from workrouter.bus.port import Bus, Delivery, PermanentError
 from workrouter.config.catalog import Catalog
 from workrouter.contracts.agent_commands import SupervisorAssign
-from workrouter.contracts.commands import ReclassifyTask
+from workrouter.contracts.commands import OverrideTask, ReclassifyTask
 from workrouter.contracts.envelope import Envelope, Payload, make_event
 from workrouter.contracts.task_events import (
     TaskCaptured,
@@ -66,7 +66,7 @@ class PrioritiserDeps:
         return {name: q.domain for name, q in self.catalog.queues.items()}
 
 
-CHANGES = (TaskUpdated, ReclassifyTask, TaskResumed, TaskEscalated, TaskReprioritised)
+CHANGES = (TaskUpdated, ReclassifyTask, OverrideTask, TaskResumed, TaskEscalated, TaskReprioritised)
 # What the prioritiser reads on `wr.tasks`; every other event there is committed unread.
 TYPES = frozenset(t.event_type for t in (TaskCaptured, *CHANGES)) | withdrawal_types()
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from workrouter.contracts.commands import ReclassifyTask
+from workrouter.contracts.commands import OverrideTask, ReclassifyTask
 from workrouter.contracts.envelope import Payload
 from workrouter.contracts.task_events import (
     TaskCancelled,
@@ -60,6 +60,8 @@ def after(facts: dict[str, Any], data: Payload) -> dict[str, Any]:
         return facts if held else {**facts, LIFE: SLEEPING}
     if isinstance(data, TaskResumed):
         return facts if held else {**facts, LIFE: OPEN}
+    if isinstance(data, OverrideTask):  # a supervisor's priority, SLA or due time, as a source's update sets them
+        return {**facts, **data.changes()}
     if isinstance(data, ReclassifyTask):  # a person's reclassification also releases a held task
         chosen = {**facts, QUEUE: None if data.queue is None else {"queue": data.queue, "by": data.reason}}
         return {**chosen, LIFE: OPEN} if held else chosen
