@@ -115,10 +115,10 @@ def test_cancel_expire_escalate_and_reschedule_carry_their_own_fields() -> None:
     assert escalated["details"]["step"] == "sla:std:80%"
     assert escalated["details"]["target_queue"] == "boss"
     wake = T0 + timedelta(days=1)
-    later = body_of(feed(te.TaskRescheduled(task_id="t1", wake_at=wake, by="agent")))
+    later = body_of(feed(te.TaskRescheduled(task_id="t1", wake_at=wake, by="agent", agent_id="a", reason="at 3")))
     assert later["event"] == "rescheduled"
     assert later["task"]["status"] == "scheduled"
-    assert later["details"] == {"wake_at": iso(wake), "by": "agent"}
+    assert later["details"] == {"wake_at": iso(wake), "by": "agent", "agent_id": "a", "reason": "at 3"}
     cancelled = body_of(feed(te.TaskCancelled(task_id="t1", by="source", reason="duplicate case")))
     assert cancelled["task"]["status"] == "cancelled"
     assert cancelled["details"] == {"by": "source", "reason": "duplicate case"}

@@ -59,8 +59,12 @@ async def test_a_rescheduled_task_frees_the_agent_for_the_next_one() -> None:
     async with memory_router(config(agents=one_agent())) as h:
         await assigned_with_one_waiting(h)
         wake = datetime.fromtimestamp(T0 + 60, UTC)
-        later = ac.HandBackTask(agent_id="a", domain=DOMAIN, task_id="t1", action="reschedule", wake_at=wake)
+        later = ac.HandBackTask(
+            agent_id="a", domain=DOMAIN, task_id="t1", action="reschedule", wake_at=wake, reason="call back at 3"
+        )
         await h.send(command(later))
+        (rescheduled,) = h.events("rescheduled")
+        assert (rescheduled.by, rescheduled.agent_id, rescheduled.reason) == ("agent", "a", "call back at 3")
         engine = h.router.domains[DOMAIN].engine
         assert set(engine.tasks) == {"t2"}
         assert engine.agents["a"].tasks == {"t2"}

@@ -81,7 +81,7 @@ class HandBackTask(AgentCommand):
         default="",
         max_length=500,
         description="Why: the reason of the ReclassifyTask a transfer or reclassify sends (empty: '<action> by agent "
-        "<agent id>'); a reschedule does not keep it.",
+        "<agent id>'); a reschedule keeps it in TaskRescheduled.reason.",
     )
 
 

@@ -269,6 +269,8 @@ class TaskRescheduled(TaskWithdrawn):
         default="source",
         description="Who rescheduled it: the source, or the agent who had it; supervisor is reserved (none sent yet).",
     )
+    agent_id: str | None = Field(default=None, description="The agent who rescheduled it (by agent).")
+    reason: str = Field(default="", max_length=500, description="Why, as the agent gave it (empty: none given).")
 
 
 class TaskWrapUpStarted(TaskEvent):

@@ -65,9 +65,7 @@ class RescheduleBody(Body):
     """Put the task aside until `wake_at`."""
 
     wake_at: Timestamp = Field(description="When the task re-enters routing; in the future (RFC 3339).")
-    reason: str = Field(
-        default="", max_length=500, description="Accepted but not kept: TaskRescheduled carries no reason (yet)."
-    )
+    reason: str = Field(default="", max_length=500, description="Why, for the task history (TaskRescheduled.reason).")
 
 
 class ReclassifyBody(Body):

@@ -198,7 +198,9 @@ class DomainRouter(Supervising):
         reason = cmd.reason or f"{cmd.action} by agent {cmd.agent_id}"
         if cmd.action == "reschedule":
             assert cmd.wake_at is not None
-            later = TaskRescheduled(task_id=cmd.task_id, wake_at=cmd.wake_at, by="agent")
+            later = TaskRescheduled(
+                task_id=cmd.task_id, wake_at=cmd.wake_at, by="agent", agent_id=cmd.agent_id, reason=cmd.reason
+            )
             await self.announce.task(later, now, eid=event_id(envelope.id, "rescheduled"))
         else:  # the prioritiser's answer comes on wr.routing, after this message: the task is withdrawn by then
             again = ReclassifyTask(
