@@ -14,38 +14,23 @@ import dataclasses
 import json
 from collections.abc import Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from workrouter.config.routing import RoutingConfig
-from workrouter.config.routing_agents import MAX_CAPACITY, AgentConfig
-from workrouter.config.routing_types import Label, Level, SkillName, located, refuse_repeats
+from workrouter.config.routing_agents import AgentFields
+from workrouter.config.routing_types import Label, located, refuse_repeats
 from workrouter.domain.names import Name
 from workrouter.domain.routing.model import AgentProfile
 
 
-class LiveAgent(BaseModel):
-    """An agent as a supervisor sets it: what agents.yaml says of an agent, but its sign-in secrets, plus the
-    queues it is a member of but does not take work from now (switched off)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class LiveAgent(AgentFields):
+    """An agent as a supervisor sets it: what agents.yaml says of an agent, but its id (the path names it) and
+    sign-in secrets, plus the queues it is a member of but does not take work from now (switched off)."""
 
     display_name: Label | None = Field(default=None, description="The name shown to supervisors and in reports.")
-    skills: dict[SkillName, Level] = Field(default_factory=dict, description="Skill name -> level 0..100.")
-    queues: list[Name] = Field(min_length=1, description="Queues the agent is a member of (of any domains).")
     inactive_queues: list[Name] = Field(
         default_factory=list, description="Of `queues`, those switched off: no work from them until switched on."
     )
-    capacity: dict[Name, int] = Field(
-        default_factory=lambda: {"workitem": 1}, min_length=1, description="Channel -> most tasks held at once."
-    )
-    exclusive_channels: list[Name] = Field(default_factory=list, description="Channels taken only alone.")
-    auto_answer: StrictBool = Field(default=False, description="Offers are accepted without a click.")
-
-    @field_validator("queues")
-    @classmethod
-    def _distinct_queues(cls, queues: list[str]) -> list[str]:
-        refuse_repeats(queues, "queue")
-        return queues
 
     @field_validator("inactive_queues")
     @classmethod
@@ -56,36 +41,6 @@ class LiveAgent(BaseModel):
             if queue not in queues:
                 raise located(f"queue {queue!r} is not one of the agent's queues", i)
         return inactive
-
-    @field_validator("capacity")
-    @classmethod
-    def _bounded(cls, capacity: dict[str, int]) -> dict[str, int]:
-        for channel, most in capacity.items():
-            if not 1 <= most <= MAX_CAPACITY:
-                raise ValueError(f"capacity of {channel!r} must be 1..{MAX_CAPACITY}, not {most}")
-        return capacity
-
-    @field_validator("exclusive_channels")
-    @classmethod
-    def _exclusive_have_capacity(cls, channels: list[str], info: ValidationInfo) -> list[str]:
-        refuse_repeats(channels, "channel")
-        capacity: dict[str, int] = info.data.get("capacity") or {}
-        for i, channel in enumerate(channels):
-            if channel not in capacity:
-                raise located(f"channel {channel!r} has no capacity; the agent's channels: {', '.join(capacity)}", i)
-        return channels
-
-    @classmethod
-    def of_config(cls, agent: AgentConfig) -> LiveAgent:
-        """The agent as agents.yaml has it (every queue on)."""
-        return cls(
-            display_name=agent.display_name,
-            skills=dict(agent.skills),
-            queues=list(agent.queues),
-            capacity=dict(agent.capacity),
-            exclusive_channels=list(agent.exclusive_channels),
-            auto_answer=agent.auto_answer,
-        )
 
     @classmethod
     def of_profile(cls, profile: AgentProfile) -> LiveAgent:
@@ -100,14 +55,7 @@ class LiveAgent(BaseModel):
 
     def to_profile(self, agent_id: str) -> AgentProfile:
         """The routing profile: the queues switched on only."""
-        return AgentProfile(
-            agent_id=agent_id,
-            skills=dict(self.skills),
-            queues=frozenset(self.queues) - frozenset(self.inactive_queues),
-            capacity=dict(self.capacity),
-            exclusive_channels=frozenset(self.exclusive_channels),
-            auto_answer=self.auto_answer,
-        )
+        return self.profile(agent_id, frozenset(self.queues) - frozenset(self.inactive_queues))
 
 
 Directory = Mapping[str, LiveAgent | None]  # agent id -> as a supervisor set it, None: removed

@@ -18,13 +18,11 @@ def _keys(pattern: str) -> dict[str, Any]:
     return {"additionalProperties": False, "propertyNames": {"pattern": pattern}}
 
 
-class AgentConfig(BaseModel):
-    """One agent as configured: skills, queues, capacity per channel and the hash of its API token."""
+class AgentFields(BaseModel):
+    """What an agent is for routing, as agents.yaml and a supervisor's live change both say it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: Name = Field(description="Agent id, used by the agent API and in events.")
-    display_name: Label = Field(description="The name shown to supervisors and in reports.")
     skills: dict[SkillName, Level] = Field(
         default_factory=dict, json_schema_extra=_keys(SKILL_PATTERN), description="Skill name -> level 0..100."
     )
@@ -42,20 +40,6 @@ class AgentConfig(BaseModel):
         default_factory=list, description="Channels taken only alone, blocking the others (e.g. voice)."
     )
     auto_answer: StrictBool = Field(default=_DEFAULT.auto_answer, description="Offers are accepted without a click.")
-    supervisor: StrictBool = Field(
-        default=False,
-        description="May use the supervisor API in its domain: force-assign, park, explain any task.",
-    )
-    token_sha256: str | None = Field(
-        default=None,
-        pattern=r"^[0-9a-f]{64}$",
-        description="SHA-256 (hex) of the agent's static API token: `workrouter hash-key <token>`.",
-    )
-    password_argon2: str | None = Field(
-        default=None,
-        pattern=r"^\$argon2id\$v=19\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$",
-        description="Argon2id hash of the agent's password for POST /v1/auth/token: `workrouter hash-password`.",
-    )
 
     @field_validator("queues")
     @classmethod
@@ -74,16 +58,41 @@ class AgentConfig(BaseModel):
                 raise located(f"channel {channel!r} has no capacity; the agent's channels: {known}", i)
         return channels
 
-    def to_profile(self) -> AgentProfile:
-        """The routing domain's profile of this agent."""
+    def profile(self, agent_id: str, queues: frozenset[str] | None = None) -> AgentProfile:
+        """The routing domain's profile of this agent (with `queues` instead of all of them, if given)."""
         return AgentProfile(
-            agent_id=self.id,
+            agent_id=agent_id,
             skills=dict(self.skills),
-            queues=frozenset(self.queues),
+            queues=frozenset(self.queues) if queues is None else queues,
             capacity=dict(self.capacity),
             exclusive_channels=frozenset(self.exclusive_channels),
             auto_answer=self.auto_answer,
         )
+
+
+class AgentConfig(AgentFields):
+    """One agent as configured: skills, queues, capacity per channel and the hash of its API token."""
+
+    id: Name = Field(description="Agent id, used by the agent API and in events.")
+    display_name: Label = Field(description="The name shown to supervisors and in reports.")
+    supervisor: StrictBool = Field(
+        default=False,
+        description="May use the supervisor API in its domain: force-assign, park, explain any task.",
+    )
+    token_sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 (hex) of the agent's static API token: `workrouter hash-key <token>`.",
+    )
+    password_argon2: str | None = Field(
+        default=None,
+        pattern=r"^\$argon2id\$v=19\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$",
+        description="Argon2id hash of the agent's password for POST /v1/auth/token: `workrouter hash-password`.",
+    )
+
+    def to_profile(self) -> AgentProfile:
+        """The routing domain's profile of this agent."""
+        return self.profile(self.id)
 
 
 class AgentsConfigFile(BaseModel):
