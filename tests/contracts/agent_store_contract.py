@@ -40,6 +40,7 @@ class LiveWriter(Protocol):
 
     async def put_live_agent(self, agent_id: str, entry: str) -> int: ...
     async def live_version(self) -> int: ...
+    async def live_views(self, domains: list[str]) -> dict[str, str | None]: ...
 
 
 class AgentStoreContract:
@@ -159,6 +160,14 @@ class AgentStoreContract:
         assert await store.put_live_agent("a", '{"queues": ["r"]}') == 3
         assert await store.live_agents() == {"a": '{"queues": ["r"]}', "b": "null"}
         assert (await store.live_agent("b"), await store.live_version()) == ("null", 3)
+
+    async def test_each_domains_live_view_is_kept_until_replaced(self, store: AgentStore) -> None:
+        assert isinstance(store, LiveWriter)
+        assert await store.live_views(["d1", "d2"]) == {"d1": None, "d2": None}
+        await store.put_live_view("d1", '{"at": 1}', 60.0)
+        await store.put_live_view("d1", '{"at": 2}', 60.0)
+        assert await store.live_views(["d1", "d2"]) == {"d1": '{"at": 2}', "d2": None}
+        assert await store.live_views([]) == {}
 
     async def test_idle_clocks_note_gives_and_ends_not_give_backs(self, store: AgentStore) -> None:
         await self.ready(store, ALICE, BOB)

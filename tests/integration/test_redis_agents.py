@@ -597,3 +597,9 @@ class TestRedisAgentStoreContract(AgentStoreContract):
     async def store(self, infra: Infra) -> AsyncIterator[RedisAgentStore]:
         async with fresh_stores(infra.redis_url) as stores:
             yield stores[0]
+
+    async def test_a_live_view_vanishes_when_its_router_stops_writing_it(self, store: RedisAgentStore) -> None:
+        await store.put_live_view("d1", '{"at": 1}', 0.2)
+        assert await store.live_views(["d1"]) == {"d1": '{"at": 1}'}
+        await asyncio.sleep(0.4)
+        assert await store.live_views(["d1"]) == {"d1": None}  # a dead router's view does not linger

@@ -37,6 +37,7 @@ class FakeAgentStore:
         self.tasks: dict[str, dict[str, dict[str, Any]]] = {}
         self.live: dict[str, str] = {}  # the live agent directory: agent id -> stored text
         self.live_v = 0
+        self.views: dict[str, str] = {}  # domain -> its router's live view (expiry not modelled)
 
     # set-up helpers for tests
 
@@ -159,6 +160,12 @@ class FakeAgentStore:
 
     async def live_version(self) -> int:
         return self.live_v
+
+    async def put_live_view(self, domain: str, view: str, ttl_seconds: float) -> None:
+        self.views[domain] = view
+
+    async def live_views(self, domains: list[str]) -> dict[str, str | None]:
+        return {d: self.views.get(d) for d in domains}
 
 
 class FakeSubscription:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -309,3 +310,23 @@ async def test_override_refusals(h: Harness, body: dict[str, Any], expected: tup
     assert h.bus.published == []
     response = await h.client.post("/v1/supervisor/tasks/nope/override", json={"priority": 5}, headers=SAM)
     assert response.status_code == 404
+
+
+async def test_the_live_queues_are_the_routers_views_of_the_supervisors_domains(h: Harness) -> None:
+    view = {"domain": "backoffice", "at": T0, "queues": {"claims": {"waiting": 3, "waiting_urgent": 1}}}
+    h.store.views["backoffice"] = json.dumps(view)
+    h.store.views["support"] = json.dumps({"domain": "support", "at": T0, "queues": {}})  # not sam's
+    rows = (await h.client.get("/v1/supervisor/queues", headers=SAM)).json()["queues"]
+    by_queue = {r["queue"]: r for r in rows}
+    assert {r["domain"] for r in rows} == {"backoffice"}
+    assert set(by_queue) == {"finance", "credit", "claims", "general", "supervisor"}
+    assert (by_queue["claims"]["live"], by_queue["claims"]["waiting"], by_queue["claims"]["as_of"]) == (
+        True,
+        3,
+        "2027-01-15T08:00:00Z",
+    )
+    assert by_queue["general"]["live"] is False  # the router wrote no view of it
+    h.store.views.clear()
+    rows = (await h.client.get("/v1/supervisor/queues", headers=SAM)).json()["queues"]
+    assert {(r["live"], r["as_of"]) for r in rows} == {(False, None)}  # no router owns the domain now
+    assert (await h.client.get("/v1/supervisor/queues", headers=EMMA)).status_code == 403

@@ -68,3 +68,7 @@ class AgentKeys:
     def live_version(self) -> str:
         """Counter: bumped with every change of `live_agents`, so readers reload only when it moved."""
         return f"{self.prefix}:agents:live:version"
+
+    def live_view(self, domain: str) -> str:
+        """String (expiring): the domain's live view for supervisors, written by its router."""
+        return f"{self.prefix}:live:{domain}"

@@ -13,7 +13,8 @@ from workrouter.adapters.redis_keys import AgentKeys
 
 
 class LiveDirectory:
-    """The directory's reads and writes (a mixin of RedisAgentStore, whose client and keys it uses)."""
+    """The directory's reads and writes, and the domains' live views (a mixin of RedisAgentStore, whose client
+    and keys it uses)."""
 
     _client: redis.Redis
     _keys: AgentKeys
@@ -39,3 +40,14 @@ class LiveDirectory:
     async def live_version(self) -> int:
         """The directory's version (0 before the first change)."""
         return int(await self._client.get(self._keys.live_version) or 0)
+
+    async def put_live_view(self, domain: str, view: str, ttl_seconds: float) -> None:
+        """A domain's live view for supervisors (services/router/live_view.py), expiring after `ttl_seconds`."""
+        await self._client.set(self._keys.live_view(domain), view, px=int(ttl_seconds * 1000))
+
+    async def live_views(self, domains: list[str]) -> dict[str, str | None]:
+        """The live views of the domains (None where none is fresh), in one round trip."""
+        if not domains:
+            return {}
+        values = await self._client.mget([self._keys.live_view(d) for d in domains])
+        return {d: None if v is None else text(v) for d, v in zip(domains, values, strict=True)}

@@ -88,6 +88,10 @@ class AgentStore(Protocol):
         """The directory's version, bumped by every change."""
         ...
 
+    async def live_views(self, domains: list[str]) -> dict[str, str | None]:
+        """The routers' live views of the domains (None where none is fresh)."""
+        ...
+
 
 class Subscription(Protocol):
     """An open subscription to one agent's inbox."""

@@ -14,7 +14,7 @@ from workrouter.domain.routing.workbin import is_waiting
 from workrouter.services.api import supervisor_actions as act
 from workrouter.services.api.agent_bodies import AgentRefBody, BulkBody, MoveBody, OverrideBody
 from workrouter.services.api.agent_context import AgentApi, AgentCaller, Caller, SupervisorCaller
-from workrouter.services.api.agent_views import explanation_view
+from workrouter.services.api.agent_views import explanation_view, iso
 from workrouter.services.api.errors import HttpError, problem
 from workrouter.services.api.responses import accepted, documented, ok
 from workrouter.services.openapi import ref, request_body
@@ -85,6 +85,13 @@ def supervisor_routes(api: AgentApi) -> APIRouter:
         body = await api.body(request, AgentRefBody)
         return JSONResponse(status_code=202, content=await act.give(api, caller, task_id, action, body.agent_id))
 
+    @router.get("/v1/supervisor/queues", responses=documented(401, 403, s200=ok("Your domains' queues, live.")))
+    async def queues(caller: SupervisorCaller) -> dict[str, Any]:
+        """Each queue of your domains as its router sees it now (written every second): waiting, urgent, the
+        oldest wait, held tasks, service level now per threshold, agents busy, ready, not ready and free.
+        `live: false` when no router has written its domain's view in the last seconds (none owns it)."""
+        return {"queues": await _live_queues(api, caller)}
+
     @router.get(
         "/v1/tasks/{task_id}/explain",
         responses=documented(401, 403, 404, 409, s200=ok("Why the task waits, or who holds it.")),
@@ -147,3 +154,18 @@ def _problem_fields(body: bytes | memoryview) -> dict[str, Any]:
     """The detail (and state, and field errors) of a problem document."""
     doc = json.loads(bytes(body))
     return {key: doc[key] for key in ("detail", "state", "errors") if key in doc}
+
+
+async def _live_queues(api: AgentApi, caller: Caller) -> list[dict[str, Any]]:
+    views = await api.store.live_views(list(caller.domains))
+    rows: list[dict[str, Any]] = []
+    for domain in caller.domains:
+        raw = views.get(domain)
+        view = json.loads(raw) if raw else None
+        for name, policy in sorted(api.routing.queues.items()):
+            if policy.domain != domain:
+                continue
+            live = None if view is None else view["queues"].get(name)
+            as_of = None if view is None else iso(view["at"])
+            rows.append({"queue": name, "domain": domain, "live": live is not None, "as_of": as_of, **(live or {})})
+    return rows

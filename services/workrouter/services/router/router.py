@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -35,6 +36,7 @@ from workrouter.services.router.announce import Announcer, event_id
 from workrouter.services.router.carry_out import KEEP_RETIRED_SECONDS, ended_id
 from workrouter.services.router.commands import DomainRouter
 from workrouter.services.router.effects import AgentStore, Effects
+from workrouter.services.router.live_view import live_view
 from workrouter.services.router.rebuild import Rebuilt, rebuild
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,7 @@ class RouterOptions:
     sweep_seconds: float = 5.0  # how often to look for them
     max_timer_sleep_seconds: float = 1.0
     keep_retired_seconds: float = KEEP_RETIRED_SECONDS  # a redelivered classification this old counts as new
+    live_seconds: float = 1.0  # how often each domain's live view for supervisors is written (live_view.py)
 
 
 class Router:
@@ -91,6 +94,7 @@ class Router:
         self._takeovers: dict[str, int] = {}  # domain -> the takeover count of this router's rebuild
         self._loops: dict[str, asyncio.Task[None]] = {}
         self._sweeper: asyncio.Task[None] | None = None
+        self._shown: dict[str, float] = {}  # domain -> when its live view was last written
 
     def subscribe(self, bus: BatchBus, group: str) -> None:
         """Consume `wr.routing` in `group` a poll at a time (as soon as it arrives: the path to an offer), with
@@ -259,6 +263,7 @@ class Router:
             await sleep_until_poked(state.wake, delay)
             try:
                 await self.tick(state)
+                await self._show(state)
                 backoff.succeeded()
             except Exception:
                 wait = backoff.failed()
@@ -266,6 +271,14 @@ class Router:
                     "%s: timer step failed (%d in a row); trying again in %.1f s", domain, backoff.failures, wait
                 )
                 await asyncio.sleep(wait)
+
+    async def _show(self, state: DomainRouter) -> None:
+        """Write the domain's live view for supervisors when `live_seconds` have passed since the last one."""
+        now = self.clock()
+        if now - self._shown.get(state.domain, float("-inf")) >= self.options.live_seconds:
+            self._shown[state.domain] = now
+            view = json.dumps(live_view(state, now), separators=(",", ":"))
+            await self.store.put_live_view(state.domain, view, max(5.0, 5 * self.options.live_seconds))
 
     async def tick(self, state: DomainRouter) -> None:
         """Fire what is due now in one domain."""
