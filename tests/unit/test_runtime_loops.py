@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from workrouter.runtime.loops import Backoff, sleep_until_poked
+from workrouter.runtime.loops import Backoff, sleep_until_poked, stop_if_cancelled
 
 
 def test_backoff_doubles_from_first_up_to_the_cap_and_starts_again_after_a_success() -> None:
@@ -40,3 +40,33 @@ async def test_a_cancel_while_sleeping_is_not_swallowed() -> None:
     poke.set()  # a wake-up meeting the cancel
     with pytest.raises(asyncio.CancelledError):
         await sleeper
+
+
+async def test_a_loop_stops_even_when_a_library_swallowed_its_cancellation() -> None:
+    """redis-py 8.2 can answer a command cancelled mid-flight with ConnectionError, or return as if nothing
+    happened; a retrying loop then ran on, and whoever awaited the cancelled task waited forever."""
+    rounds = 0
+
+    async def swallowing_call() -> None:
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            return  # what the library did
+
+    async def loop() -> None:
+        nonlocal rounds
+        while True:
+            stop_if_cancelled()
+            rounds += 1
+            await swallowing_call()
+
+    task = asyncio.create_task(loop())
+    await asyncio.sleep(0.01)
+    task.cancel()
+    await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 2.0)
+    assert task.cancelled()
+    assert rounds == 1  # the round that swallowed the cancel; the check at the head of the next stopped it
+
+
+async def test_the_check_lets_a_loop_that_was_not_cancelled_go_on() -> None:
+    stop_if_cancelled()  # no task asked to stop: nothing raised

@@ -40,3 +40,13 @@ async def sleep_until_poked(poke: asyncio.Event, seconds: float) -> bool:
         async with asyncio.timeout(seconds):
             await poke.wait()
     return poke.is_set()
+
+
+def stop_if_cancelled() -> None:
+    """Re-raise the task's cancellation when a library swallowed it: redis-py 8.2 can answer a command cancelled
+    mid-flight with ConnectionError, or with nothing at all, and a loop that logs and retries then never
+    stops, and whoever awaits the cancelled task waits forever. Call it at the head of a long-running loop
+    and in its `except Exception:`."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

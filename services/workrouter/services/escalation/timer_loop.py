@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from workrouter.domain.escalation.timer import Timer
 from workrouter.ports.timers import EscalationStore
-from workrouter.runtime.loops import Backoff, sleep_until_poked
+from workrouter.runtime.loops import Backoff, sleep_until_poked, stop_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +76,13 @@ class TimerLoop:
     async def run(self) -> None:
         """Fire due timers forever; log and back off on errors, never stop (cancel the task to stop)."""
         while True:
+            stop_if_cancelled()
             self._wake_at, self._poked = None, None
             try:
                 fired = await self.run_once()
                 wake_at = await self._plan_wake()
             except Exception:
+                stop_if_cancelled()
                 wait = self.backoff.failed()
                 log.exception("firing timers failed (%d in a row); retrying in %.1f s", self.backoff.failures, wait)
                 await asyncio.sleep(wait)

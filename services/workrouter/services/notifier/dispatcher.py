@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from workrouter.domain.notify.retry import Random, RetryPolicy
 from workrouter.ports.callbacks import CallbackStore
+from workrouter.runtime.loops import stop_if_cancelled
 from workrouter.services.notifier import metrics
 from workrouter.services.notifier.sender import Sender, Target
 from workrouter.services.notifier.worker import SourceWorker
@@ -87,9 +88,11 @@ class Dispatcher:
 
     async def _housekeeping(self) -> None:
         while True:
+            stop_if_cancelled()
             try:
                 await self.housekeeping_once()
             except Exception:
+                stop_if_cancelled()
                 log.exception("notifier housekeeping failed; trying again in %.0f s", self._every)
             await asyncio.sleep(self._every)
 

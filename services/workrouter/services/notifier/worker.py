@@ -15,7 +15,7 @@ from datetime import datetime
 
 from workrouter.domain.notify.retry import Random, RetryPolicy
 from workrouter.ports.callbacks import CallbackStore, Claimed
-from workrouter.runtime.loops import Backoff, sleep_until_poked
+from workrouter.runtime.loops import Backoff, sleep_until_poked, stop_if_cancelled
 from workrouter.services.notifier import metrics
 from workrouter.services.notifier.sender import Attempt, Sender, Target
 
@@ -82,11 +82,13 @@ class SourceWorker:
         """Deliver forever; log and back off on store errors, never stop (cancel the task to stop)."""
         try:
             while True:
+                stop_if_cancelled()
                 self._wake.clear()
                 try:
                     claimed = await self.run_once()
                     delay = 0.0 if claimed and self.busy < self._concurrency else await self._idle_delay()
                 except Exception:
+                    stop_if_cancelled()
                     delay = self.backoff.failed()
                     failures = self.backoff.failures
                     log.exception("callbacks of %s: the store failed (%d in a row)", self.target.source, failures)

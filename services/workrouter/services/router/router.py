@@ -31,7 +31,7 @@ from workrouter.contracts import task_events as te
 from workrouter.contracts.envelope import Envelope, Payload
 from workrouter.contracts.topics import ROUTING, TopicNames
 from workrouter.domain.routing.model import Presence
-from workrouter.runtime.loops import Backoff, sleep_until_poked
+from workrouter.runtime.loops import Backoff, sleep_until_poked, stop_if_cancelled
 from workrouter.services.router.announce import Announcer, event_id
 from workrouter.services.router.carry_out import KEEP_RETIRED_SECONDS, ended_id
 from workrouter.services.router.commands import DomainRouter
@@ -255,6 +255,7 @@ class Router:
         """Fire the domain's timers (tier widening, offer and claim timeouts, after-work) when due."""
         backoff = Backoff()
         while (state := self.domains.get(domain)) is not None:  # the current state: a rebuild replaces it
+            stop_if_cancelled()  # a cancel a library swallowed in the last round stops the loop here
             state.wake.clear()
             due = state.engine.next_timer()
             delay = self.options.max_timer_sleep_seconds
@@ -266,6 +267,7 @@ class Router:
                 await self._show(state)
                 backoff.succeeded()
             except Exception:
+                stop_if_cancelled()
                 wait = backoff.failed()
                 log.exception(
                     "%s: timer step failed (%d in a row); trying again in %.1f s", domain, backoff.failures, wait
@@ -290,10 +292,12 @@ class Router:
 
     async def _sweep(self) -> None:
         while True:
+            stop_if_cancelled()
             await asyncio.sleep(self.options.sweep_seconds)
             try:
                 await self.sweep_once()
             except Exception:
+                stop_if_cancelled()
                 log.exception("heartbeat sweep failed; trying again")
 
     async def sweep_once(self) -> list[str]:
