@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,19 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+
+
+def when(value: str | None) -> str:
+    """An RFC 3339 time of the api as people read it: `2026-12-08 14:05:09 UTC` (the text, if not a time)."""
+    if not value:
+        return "\u2013"  # an en dash, as the templates show an empty cell
+    try:
+        return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except ValueError:
+        return value
+
+
+TEMPLATES.env.filters["when"] = when
 
 
 def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
