@@ -21,6 +21,7 @@ from tests.support.browser import (
     running_up,
     serious_violations,
     sign_in,
+    tab_to,
     token_of,
 )
 from tests.support.embedded_up import Up
@@ -57,9 +58,11 @@ def no_serious_violations(page: Page) -> None:
 
 
 def set_status(page: Page, label: str) -> None:
-    """Choose a status by keyboard: focus the picker, pick, press the button."""
-    page.get_by_label("Change status").select_option(label=label)
-    page.get_by_role("button", name="Set status").press("Enter")
+    """Choose a status by keyboard: Tab to the picker, pick, Tab to the button, Enter."""
+    tab_to(page, "Change status")
+    page.get_by_label("Change status").select_option(label=label)  # what arrow keys do in a focused select
+    tab_to(page, "Set status")
+    page.keyboard.press("Enter")
 
 
 def test_an_agent_works_an_offer_from_sign_in_to_wrap_up(up: Up, page: Page) -> None:
@@ -81,11 +84,13 @@ def test_an_agent_works_an_offer_from_sign_in_to_wrap_up(up: Up, page: Page) -> 
     assert 0 < left <= OFFER_TIMEOUT_SECONDS
     no_serious_violations(page)
 
-    page.get_by_role("button", name="Accept Invoice 4711 disputed").press("Enter")
+    tab_to(page, "Accept Invoice 4711 disputed")
+    page.keyboard.press("Enter")
     row = page.locator("#work tbody tr", has_text="Invoice 4711 disputed")
     expect(row).to_contain_text("assigned", timeout=LIVE)
     expect(row).to_contain_text("finance")
     expect(page.locator("#offers")).to_contain_text("No offer right now")
+    expect(page.locator("#offers-h")).to_be_focused()  # the accepted offer left; focus stays in its section
     pop = row.get_by_role("link", name=re.compile("Open Invoice 4711 disputed"))
     expect(pop).to_have_attribute("href", "https://crm.example/cases/4711")
     expect(pop).to_have_attribute("target", "_blank")
@@ -96,8 +101,10 @@ def test_an_agent_works_an_offer_from_sign_in_to_wrap_up(up: Up, page: Page) -> 
     no_serious_violations(page)
     page.set_viewport_size(DESKTOP)
 
+    tab_to(page, "Wrap-up code")
     row.get_by_label("Wrap-up code").select_option(label="Cross Sell")
-    row.get_by_role("button", name="Complete Invoice 4711 disputed").press("Enter")
+    tab_to(page, "Complete Invoice 4711 disputed")
+    page.keyboard.press("Enter")
     expect(page.locator("#flash")).to_have_text("Task completed.")
     expect(row).to_contain_text("after work", timeout=LIVE)  # finished; the capacity comes back after after-work
 
@@ -122,7 +129,9 @@ def test_a_not_ready_reason_and_sign_out(up: Up, page: Page) -> None:
     sign_in(page, up, "chloe")
     set_status(page, "Not ready: Lunch")
     expect(page.get_by_test_id("presence")).to_have_text("Not ready: Lunch", timeout=LIVE)
-    page.get_by_role("button", name="Sign out").press("Enter")
+    page.locator("body").focus()
+    tab_to(page, "Sign out")
+    page.keyboard.press("Enter")
     expect(page).to_have_url(f"{up.api}/ui/sign-in")
     page.goto(f"{up.api}/ui/agent")
     expect(page).to_have_url(f"{up.api}/ui/sign-in")  # the session is gone

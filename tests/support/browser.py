@@ -95,3 +95,18 @@ def sign_in(page: Page, up: Up, agent_id: str) -> None:
     page.get_by_label("API token").fill(token_of(up, agent_id))
     page.get_by_label("API token").press("Enter")
     page.wait_for_url(f"{up.api}/ui/agent")
+
+
+def tab_to(page: Page, name: str, *, most: int = 40) -> None:
+    """Press Tab until the focused control's accessible name (or label) starts with `name`: it is reachable by
+    keyboard alone, in the page's focus order."""
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            """() => { const e = document.activeElement; if (!e) return "";
+                 const label = e.labels && e.labels[0] ? e.labels[0].textContent : "";
+                 return (e.getAttribute("aria-label") || label || e.textContent || "").trim(); }"""
+        )
+        if str(focused).startswith(name):
+            return
+    raise AssertionError(f"{name!r} not reached with {most} presses of Tab")

@@ -10,8 +10,21 @@
       el.classList.toggle("urgent", left <= 10);
     });
   }
+  // A live section replaced while focus was in it (the Accept button of an offer that became work) would
+  // drop a keyboard user's focus to the page's start: put it on that section's heading instead.
+  var focusedSection = null;
+  document.addEventListener("focusin", function (e) {
+    focusedSection = e.target.closest ? e.target.closest("section[sse-swap]") : null;
+  });
+  function keepFocus(e) {
+    var section = e.target;
+    if (section && section === focusedSection && !section.contains(document.activeElement)) {
+      var heading = section.querySelector("h2");
+      if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus(); }
+    }
+  }
   document.addEventListener("htmx:afterSwap", tick);
-  document.addEventListener("htmx:sseMessage", tick);
+  document.addEventListener("htmx:sseMessage", function (e) { keepFocus(e); tick(); });
   document.addEventListener("DOMContentLoaded", tick);
   setInterval(tick, 1000);
 })();
