@@ -1,7 +1,8 @@
 """The agent desktop in a real browser (Debian's chromium under Playwright) against a real `workrouter up`:
 sign in, go ready, an offer pushed live with its countdown, accept, the screen pop and My work, complete with
-a wrap-up code; an offer left unanswered turns the agent not ready (RONA) on the page. axe-core finds no
-serious or critical violation on any page, at 1280x720 and at tablet width."""
+a wrap-up code; an offer rejected, and one left unanswered, turn the agent not ready (RONA) on the page. Every
+control is reached with Tab and used with Enter. axe-core finds no serious or critical violation on any page,
+at 1280x720 and at tablet width."""
 
 from __future__ import annotations
 
@@ -112,12 +113,20 @@ def test_an_agent_works_an_offer_from_sign_in_to_wrap_up(up: Up, page: Page) -> 
     assert [h["state"] for h in me["holds"]] in ([], ["after_work"])
 
 
-def test_an_unanswered_offer_turns_the_agent_not_ready(up: Up, page: Page) -> None:
+def test_a_rejected_or_unanswered_offer_turns_the_agent_not_ready(up: Up, page: Page) -> None:
     sign_in(page, up, "alice")  # the one finance agent senior enough for the first tier: the offer is hers at once
     set_status(page, "Ready")
     expect(page.get_by_test_id("presence")).to_have_text("Ready", timeout=LIVE)
     capture(up, "Nobody answers this one")
-    expect(page.locator("#offers .offer")).to_contain_text("Nobody answers this one", timeout=LIVE)
+    offer = page.locator("#offers .offer")
+    expect(offer).to_contain_text("Nobody answers this one", timeout=LIVE)
+    tab_to(page, "Reject Nobody answers this one")
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("presence")).to_have_text("Not ready: RONA (offer not answered)", timeout=LIVE)
+    expect(page.locator("#offers")).to_contain_text("No offer right now")
+
+    set_status(page, "Ready")  # the same task comes back to her, and this time she lets it time out
+    expect(offer).to_contain_text("Nobody answers this one", timeout=LIVE)
     expect(page.get_by_test_id("presence")).to_have_text(
         "Not ready: RONA (offer not answered)", timeout=(OFFER_TIMEOUT_SECONDS + 30) * 1000
     )
