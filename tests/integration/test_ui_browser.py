@@ -80,6 +80,7 @@ def test_an_agent_works_an_offer_from_sign_in_to_wrap_up(up: Up, page: Page) -> 
     capture(up, "Invoice 4711 disputed", url="https://crm.example/cases/4711")
     offer = page.locator("#offers .offer")
     expect(offer).to_contain_text("Invoice 4711 disputed", timeout=LIVE)  # pushed: the page was not reloaded
+    expect(page.get_by_test_id("announce")).to_have_text("New offer: Invoice 4711 disputed")  # screen readers
     expect(offer.locator(".timer")).to_have_text(re.compile(r"^\d+ s$"))
     left = int(offer.locator(".timer").inner_text().removesuffix(" s"))
     assert 0 < left <= OFFER_TIMEOUT_SECONDS

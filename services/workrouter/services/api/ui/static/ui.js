@@ -23,8 +23,26 @@
       if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus(); }
     }
   }
+  // A screen reader hears of a new offer through a polite live region (the offers' section itself is not
+  // live: its countdown would be read out every second).
+  var offered = {};
+  function announceOffers(e) {
+    if (!e.target || e.target.id !== "offers") return;
+    var now = {}, fresh = [];
+    e.target.querySelectorAll(".offer").forEach(function (li) {
+      var id = li.getAttribute("data-task");
+      now[id] = true;
+      if (!offered[id]) fresh.push(li.querySelector(".title").textContent.trim());
+    });
+    offered = now;
+    var region = document.getElementById("announce");
+    if (region && fresh.length) region.textContent = "New offer: " + fresh.join("; ");
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("#offers .offer").forEach(function (li) { offered[li.getAttribute("data-task")] = true; });
+  });
   document.addEventListener("htmx:afterSwap", tick);
-  document.addEventListener("htmx:sseMessage", function (e) { keepFocus(e); tick(); });
+  document.addEventListener("htmx:sseMessage", function (e) { keepFocus(e); announceOffers(e); tick(); });
   document.addEventListener("DOMContentLoaded", tick);
   setInterval(tick, 1000);
 })();
