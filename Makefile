@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # $(or a,b) splits its arguments at commas, so a comma-separated default is written with $(comma)
 comma := ,
 
-.PHONY: help install lock check-env infra-install infra-up infra-down infra-status test test-e2e test-unit test-integration config-check lint format asyncapi grafana grafana-check prometheus-up prometheus-down run up bench bench-scale bench-memory bench-bus bench-memory-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise bench-million bench-reports bench-tasks bench-escalation bench-notifier report callbacks-dead callbacks-replay reclassify service clean
+.PHONY: help install lock check-env infra-install infra-up infra-down infra-status test test-e2e test-unit test-integration config-check lint format asyncapi grafana grafana-check prometheus-up prometheus-down run up screenshots bench bench-scale bench-memory bench-bus bench-memory-bus bench-capture bench-rules bench-router bench-redis bench-timers bench-reprioritise bench-million bench-reports bench-tasks bench-escalation bench-notifier report callbacks-dead callbacks-replay reclassify service clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ test-unit: install ## run the unit tests only (no network, seconds)
 
 test-integration: install infra-up ## run the integration tests only
 	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
+
+screenshots: install ## start workrouter up, sign in as a demo agent in chromium and save a PNG of each UI page into docs/screenshots/
+	$(BIN)/python -m tests.support.screenshots
 
 config-check: install ## DIR=<folder> (default deploy/config): validate every configuration file together, as the services will
 	$(BIN)/workrouter config check $(or $(DIR),deploy/config)

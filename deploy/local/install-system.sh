@@ -6,6 +6,7 @@
 #   redis-server, redis-tools  Redis 7 (redis.sh)
 #   postgresql                 PostgreSQL server binaries + psql (postgres.sh)
 #   prometheus                 Prometheus + promtool (prometheus.sh; the Grafana PromQL tests)
+#   chromium                   the real browser the UI tests drive with Playwright (tests/support/browser.py)
 #
 # Idempotent: when everything is present it does nothing (not even
 # `apt-get update`). Debian's postinst scripts would start a default Redis, a
@@ -49,9 +50,10 @@ command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
 if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
   missing+=(prometheus)
 fi
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 
 if ((${#missing[@]} == 0)); then
-  wr_log "all system packages present (java ${jmajor}, mvn, redis-server, redis-cli, postgresql, prometheus); nothing to do"
+  wr_log "all system packages present (java ${jmajor}, mvn, redis-server, redis-cli, postgresql, prometheus, chromium); nothing to do"
   exit 0
 fi
 

@@ -141,6 +141,7 @@ async def _main(
             console.print(
                 f"[bold green]workrouter is running[/] (data in {data}; log {logs})\n"
                 f"  api      {at.api_url}   (POST /v1/tasks with a source's X-API-Key; docs at /docs)\n"
+                f"  desktop  {at.api_url}/ui/agent   (the agent desktop: sign in with an agent's token)\n"
                 f"  reports  {at.reports_url}/v1/reports\n"
                 f"  metrics  http://{at.host}:{at.metrics_port}/metrics\n"
                 "  Ctrl-C stops it; what is in flight is finished first."

@@ -37,6 +37,7 @@ from workrouter.services.api.sign_in import SignIn
 from workrouter.services.api.source_bodies import LIFECYCLE_BODIES, SOURCE_BODIES, CaptureTaskBody, UpdateTaskBody
 from workrouter.services.api.streams import stream_routes
 from workrouter.services.api.supervisor import supervisor_routes
+from workrouter.services.api.ui.routes import mount_ui
 from workrouter.services.api.workbins import workbin_routes
 from workrouter.services.openapi import REASONS, add_schemas, json_success, ref, request_body
 from workrouter.services.problems import MEDIA_TYPE, Problem, install_http_errors
@@ -205,6 +206,7 @@ def create_app(
         if agents.sign_in.passwords is not None:
             app.include_router(auth_routes(agents, agents.sign_in.passwords))
             sign_in_bodies = (TokenBody,)
+        mount_ui(app, agents)  # the browser UI under /ui/, on the same routes (decisions D28)
 
     _source_routes(app, intake)
 
