@@ -68,7 +68,7 @@ def agent_admin_routes(api: AgentApi) -> APIRouter:
     async def switch_queue(agent_id: AgentId, queue: str, request: Request, caller: SupervisorCaller) -> JSONResponse:
         """Switch one of the agent's queues on or off (it stays a member; off, it is given no work from it)."""
         body = await api.body(request, QueueSwitchBody)
-        agent = await _current(api, agent_id, live_agents.decode(await api.store.live_agents()))
+        agent = await _current_of(api, agent_id)
         if agent is None:
             raise HttpError(problem(404, f"unknown agent {agent_id!r}"))
         if queue not in agent.queues:
@@ -85,7 +85,7 @@ async def _views(api: AgentApi, caller: Caller) -> list[dict[str, Any]]:
     live = {snap[0].agent_id: snap for snap in await api.store.load_agents()}
     views = []
     for agent_id in sorted(api.routing.agents):
-        agent = await _current(api, agent_id, directory)
+        agent = _current(api, agent_id, directory)
         if agent is None or not _domains(api, agent) & set(caller.domains):
             continue
         snap = live.get(agent_id)
@@ -103,12 +103,18 @@ async def _views(api: AgentApi, caller: Caller) -> list[dict[str, Any]]:
     return views
 
 
-async def _current(api: AgentApi, agent_id: str, directory: live_agents.Directory) -> LiveAgent | None:
+def _current(api: AgentApi, agent_id: str, directory: live_agents.Directory) -> LiveAgent | None:
     """The agent as the directory has it, else as agents.yaml has it; None when removed or unknown."""
     if agent_id in directory:
         return directory[agent_id]
     profile = api.base_routing.agents.get(agent_id)
     return None if profile is None else LiveAgent.of_profile(profile)
+
+
+async def _current_of(api: AgentApi, agent_id: str) -> LiveAgent | None:
+    """`_current` for one agent, reading its directory entry only."""
+    raw = await api.store.live_agent(agent_id)
+    return _current(api, agent_id, {} if raw is None else live_agents.decode({agent_id: raw}))
 
 
 def _domains(api: AgentApi, agent: LiveAgent) -> set[str]:
@@ -127,7 +133,7 @@ async def _change(api: AgentApi, caller: Caller, agent_id: str, new: LiveAgent |
     if new is not None and (found := live_agents.problems(api.routing, new)):
         errors = [FieldError(loc=loc, msg=msg) for loc, msg in found]
         raise HttpError(problem(422, f"{errors[0].loc}: {errors[0].msg}", errors))
-    old = await _current(api, agent_id, live_agents.decode(await api.store.live_agents()))
+    old = await _current_of(api, agent_id)
     touched = sorted((_domains(api, new) if new else set()) | (_domains(api, old) if old else set()))
     outside = [d for d in touched if d not in caller.domains]
     if outside:

@@ -80,6 +80,10 @@ class AgentStore(Protocol):
         """The live agent directory (config/live_agents.py): agent id -> stored entry."""
         ...
 
+    async def live_agent(self, agent_id: str) -> str | None:
+        """One agent's directory entry, or None when no supervisor changed it."""
+        ...
+
     async def put_live_agent(self, agent_id: str, entry: str) -> int:
         """Write one directory entry; returns the directory's new version."""
         ...
